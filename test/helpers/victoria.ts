@@ -1,0 +1,286 @@
+/**
+ * A real VictoriaMetrics single-node server for tests: it accepts the InfluxDB `/api/v2/write` line
+ * protocol our exporter sends, and `/api/v1/export` reads the samples back (measurement and field
+ * joined with `_`, tags as labels).
+ *
+ * The binary comes from Debian's `victoria-metrics` package. When it is missing and we are root, it is
+ * installed once per machine (a lock file serialises concurrent test files); otherwise a clear Error
+ * is thrown: tests never skip.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants as fsConstants, mkdtempSync, rmSync } from 'node:fs';
+import { open, readFile, unlink } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const BINARY_NAME = 'victoria-metrics';
+const FALLBACK_PATH = '/usr/bin/victoria-metrics';
+const INSTALL_LOCK = path.join(os.tmpdir(), 'cxone-dedup-victoria-install.lock');
+const INSTALL_TIMEOUT_MS = 9 * 60_000;
+const START_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+/** One series of `/api/v1/export` (JSON lines). */
+export interface ExportedSeries {
+  metric: Record<string, string>;
+  values: number[];
+  timestamps: number[];
+}
+
+export interface Victoria {
+  /** Base URL, e.g. `http://127.0.0.1:41234`: what the Influx client takes as `url`. */
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** Every series matching the selector, e.g. `{__name__=~"cxone_deduplication_stats_.*"}`. */
+  export(match: string): Promise<ExportedSeries[]>;
+  /** Graceful stop (SIGTERM); the data stays. */
+  stop(): Promise<void>;
+  /** Start again on the same port and data directory (after stop or kill). */
+  restart(): Promise<void>;
+  /** SIGKILL, as a crash would; the data stays. */
+  kill(): Promise<void>;
+  /** Kill if running and delete the data directory. Safe to call twice. */
+  dispose(): Promise<void>;
+  /** Last lines the server printed; for assertion messages. */
+  logTail(): string;
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The binary's path, or undefined. */
+export function findVictoriaBinary(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir && isExecutable(path.join(dir, BINARY_NAME))) return path.join(dir, BINARY_NAME);
+  }
+  return isExecutable(FALLBACK_PATH) ? FALLBACK_PATH : undefined;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function runChecked(cmd: string, args: string[], timeoutMs: number): void {
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  if (r.error || r.status !== 0) {
+    const out = `${r.stdout ?? ''}${r.stderr ?? ''}`.slice(-2000);
+    throw new Error(`${cmd} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}):\n${out}`);
+  }
+}
+
+/**
+ * The Debian package may start (and enable) a system service on port 8428 when the machine runs an
+ * init system. We never use that port, but a stray daemon costs memory and CPU on a 2-core box, so
+ * stop and disable it. Best effort: without systemd or an init script there is nothing to stop.
+ */
+function stopPackagedService(): void {
+  const state = spawnSync('systemctl', ['is-system-running'], { encoding: 'utf8', timeout: 10_000 });
+  const booted = !state.error && /^(running|degraded|starting|initializing|maintenance)/.test(state.stdout ?? '');
+  if (booted) {
+    spawnSync('systemctl', ['disable', '--now', BINARY_NAME], { timeout: 30_000, stdio: 'ignore' });
+  } else if (isExecutable(`/etc/init.d/${BINARY_NAME}`)) {
+    spawnSync(`/etc/init.d/${BINARY_NAME}`, ['stop'], { timeout: 30_000, stdio: 'ignore' });
+  }
+}
+
+/** Finds the binary, installing Debian's package once per machine when root. Throws when impossible. */
+export async function ensureVictoriaInstalled(): Promise<string> {
+  const found = findVictoriaBinary();
+  if (found) return found;
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
+    throw new Error(
+      `${BINARY_NAME} is not installed and this process is not root, so it cannot be installed here. ` +
+        `Install it with: sudo apt-get update && sudo apt-get install -y ${BINARY_NAME}`,
+    );
+  }
+  const deadline = Date.now() + INSTALL_TIMEOUT_MS;
+  for (;;) {
+    let lock;
+    try {
+      lock = await open(INSTALL_LOCK, 'wx');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // Another test file is installing: wait for it, or take over a lock whose owner died.
+      const owner = Number.parseInt(await readFile(INSTALL_LOCK, 'utf8').catch(() => ''), 10);
+      if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) await unlink(INSTALL_LOCK).catch(() => {});
+      if (Date.now() > deadline) throw new Error(`timed out waiting for another process to install ${BINARY_NAME} (lock ${INSTALL_LOCK})`);
+      await sleep(500);
+      const now = findVictoriaBinary();
+      if (now) return now;
+      continue;
+    }
+    try {
+      await lock.writeFile(String(process.pid));
+      await lock.close();
+      const again = findVictoriaBinary();
+      if (again) return again;
+      runChecked('apt-get', ['update'], INSTALL_TIMEOUT_MS / 3);
+      runChecked('apt-get', ['install', '-y', '--no-install-recommends', BINARY_NAME], INSTALL_TIMEOUT_MS / 2);
+      stopPackagedService();
+      const installed = findVictoriaBinary();
+      if (!installed) throw new Error(`apt-get installed ${BINARY_NAME} but no executable is on PATH or at ${FALLBACK_PATH}`);
+      return installed;
+    } finally {
+      await unlink(INSTALL_LOCK).catch(() => {});
+    }
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function fetchWithTimeout(url: string, timeoutMs: number): Promise<Response> {
+  return fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+}
+
+// Every live child, so that a crashing test run still leaves no server behind.
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export interface StartVictoriaOptions {
+  /** Extra command-line flags. */
+  flags?: string[];
+}
+
+export async function startVictoria(options: StartVictoriaOptions = {}): Promise<Victoria> {
+  const binary = await ensureVictoriaInstalled();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cxone-dedup-vm-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  let log = '';
+
+  const args = [
+    `-httpListenAddr=127.0.0.1:${port}`,
+    `-storageDataPath=${dataDir}`,
+    '-loggerLevel=ERROR',
+    '-retentionPeriod=1',
+    // Queries (not /api/v1/export) hide the most recent 30 s by default; show everything at once.
+    '-search.latencyOffset=0s',
+    '-search.disableCache',
+    ...(options.flags ?? []),
+  ];
+
+  const launch = async (): Promise<void> => {
+    const proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = proc;
+    live.add(proc);
+    const append = (chunk: Buffer) => {
+      log = (log + chunk.toString('utf8')).slice(-8000);
+    };
+    proc.stdout?.on('data', append);
+    proc.stderr?.on('data', append);
+    exited = new Promise<void>((resolve) => {
+      proc.once('exit', () => {
+        live.delete(proc);
+        resolve();
+      });
+      proc.once('error', (err) => {
+        log += `\nspawn error: ${err.message}`;
+        live.delete(proc);
+        resolve();
+      });
+    });
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    let exitedEarly = false;
+    void exited.then(() => {
+      exitedEarly = true;
+    });
+    for (;;) {
+      if (exitedEarly) throw new Error(`${BINARY_NAME} exited during start-up:\n${log.slice(-2000)}`);
+      try {
+        const res = await fetchWithTimeout(`${url}/health`, 1000);
+        await res.text();
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        proc.kill('SIGKILL');
+        await exited;
+        throw new Error(`${BINARY_NAME} did not answer /health on ${url} within ${START_TIMEOUT_MS} ms:\n${log.slice(-2000)}`);
+      }
+      await sleep(50);
+    }
+  };
+
+  const terminate = async (signal: NodeJS.Signals): Promise<void> => {
+    const proc = child;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill(signal);
+    const timer = sleep(STOP_TIMEOUT_MS).then(() => 'timeout' as const);
+    if ((await Promise.race([exited.then(() => 'exited' as const), timer])) === 'timeout') {
+      proc.kill('SIGKILL');
+      await exited;
+    }
+    child = undefined;
+  };
+
+  try {
+    await launch();
+  } catch (err) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+
+  return {
+    url,
+    port,
+    dataDir,
+    async export(match: string): Promise<ExportedSeries[]> {
+      // Freshly written rows sit in memory buffers for up to ~10 s before search sees them.
+      const flushed = await fetchWithTimeout(`${url}/internal/force_flush`, 5000);
+      await flushed.text();
+      if (!flushed.ok) throw new Error(`force_flush: HTTP ${flushed.status}`);
+      const res = await fetchWithTimeout(`${url}/api/v1/export?${new URLSearchParams({ 'match[]': match })}`, 5000);
+      const body = await res.text();
+      if (!res.ok) throw new Error(`export ${match}: HTTP ${res.status}: ${body.slice(0, 500)}`);
+      return body
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as ExportedSeries);
+    },
+    stop: () => terminate('SIGTERM'),
+    async restart(): Promise<void> {
+      await terminate('SIGTERM');
+      await launch();
+    },
+    kill: () => terminate('SIGKILL'),
+    async dispose(): Promise<void> {
+      await terminate('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+    logTail: () => log,
+  };
+}
