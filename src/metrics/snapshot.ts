@@ -1,0 +1,18 @@
+/** What the metrics layer reads from the rest of the daemon, in one place. */
+import type { CumulativeLatency } from './latency.js';
+import type { ExporterStatus, RequestCountersSnapshot } from './counters.js';
+import type { EngineStats, LatencySummary } from './types.js';
+
+/** The live numbers: what the InfluxDB exporter samples every interval. */
+export interface MetricsSnapshot {
+  engine: EngineStats;
+  counters: RequestCountersSnapshot;
+  latency: LatencySummary;
+}
+
+/** Everything `GET /stats` and `GET /metrics` render. */
+export interface MetricsReport extends MetricsSnapshot {
+  latencyHistogram: CumulativeLatency;
+  exporter: ExporterStatus;
+  uptimeSeconds: number;
+}

@@ -1,0 +1,93 @@
+/**
+ * The `GET /stats` document. Built field by field from known names, so nothing the engine or the
+ * exporter might carry beyond its type (let alone a secret) can leak into it.
+ */
+import type { ExporterStatus } from './counters.js';
+import type { MetricsReport } from './snapshot.js';
+import type { GenerationStats, LatencySummary, RejectReason } from './types.js';
+import { REJECT_REASONS } from './types.js';
+import type { BloomKind } from '../bloom/types.js';
+
+export interface StatsDocument {
+  eventsReceived: number;
+  eventsProcessed: number;
+  eventsDeduplicated: number;
+  eventsUnconfirmed: number;
+  eventsRejected: number;
+  rejectedByReason: Record<RejectReason, number>;
+  compactions: number;
+  filter: {
+    kind: BloomKind;
+    capacity: number;
+    errorRate: number;
+    bitCount: number;
+    hashCount: number;
+    activeInsertions: number;
+    generations: { active: GenerationStats; previous: GenerationStats };
+  };
+  stateCache: { size: number; capacity: number; evictions: number };
+  latency: LatencySummary;
+  uptimeSeconds: number;
+  exporter: ExporterStatus;
+}
+
+function generation(g: GenerationStats): GenerationStats {
+  return {
+    fillRatio: g.fillRatio,
+    estimatedFalsePositiveRate: g.estimatedFalsePositiveRate,
+    estimatedCardinality: g.estimatedCardinality,
+    ageSeconds: g.ageSeconds,
+  };
+}
+
+export function buildStatsDocument(report: MetricsReport): StatsDocument {
+  const { engine, counters, latency, exporter } = report;
+  const rejectedByReason = {} as Record<RejectReason, number>;
+  for (const reason of REJECT_REASONS) rejectedByReason[reason] = counters.rejectedByReason[reason] ?? 0;
+  return {
+    eventsReceived: counters.received,
+    eventsProcessed: engine.eventsProcessed,
+    eventsDeduplicated: engine.eventsDeduplicated,
+    eventsUnconfirmed: engine.eventsUnconfirmed,
+    eventsRejected: counters.rejected,
+    rejectedByReason,
+    compactions: engine.compactions,
+    filter: {
+      kind: engine.filter.kind,
+      capacity: engine.filter.capacity,
+      errorRate: engine.filter.errorRate,
+      bitCount: engine.filter.bitCount,
+      hashCount: engine.filter.hashCount,
+      activeInsertions: engine.filter.activeInsertions,
+      generations: { active: generation(engine.filter.active), previous: generation(engine.filter.previous) },
+    },
+    stateCache: { size: engine.stateCache.size, capacity: engine.stateCache.capacity, evictions: engine.stateCache.evictions },
+    latency: {
+      count: latency.count,
+      p50Us: latency.p50Us,
+      p90Us: latency.p90Us,
+      p99Us: latency.p99Us,
+      p999Us: latency.p999Us,
+      maxUs: latency.maxUs,
+    },
+    uptimeSeconds: report.uptimeSeconds,
+    exporter: {
+      enabled: exporter.enabled,
+      target: exporter.target,
+      pointsWritten: exporter.pointsWritten,
+      pointsDropped: exporter.pointsDropped,
+      pointsRejected: exporter.pointsRejected,
+      pointsBuffered: exporter.pointsBuffered,
+      maxBufferLines: exporter.maxBufferLines,
+      writeFailures: exporter.writeFailures,
+      consecutiveFailures: exporter.consecutiveFailures,
+      lastError: exporter.lastError ? { ...exporter.lastError } : null,
+      lastSuccessAt: exporter.lastSuccessAt,
+    },
+  };
+}
+
+/** The response body: JSON (non-finite numbers become null, as JSON has no NaN). */
+export function renderStatsJson(report: MetricsReport): string {
+  return JSON.stringify(buildStatsDocument(report));
+}
