@@ -282,7 +282,7 @@ describe('the stand-in validates like the real token endpoint', { timeout: 10_00
   });
 
   it('missing or wrong client authentication → 401 invalid_client', async () => {
-    for (const headers of [{}, { authorization: `Basic ${Buffer.from(`${ID}:nope`).toString('base64')}` }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: `Basic ${Buffer.from(`${ID}:nope`).toString('base64')}` }]) {
       const r = await post('grant_type=client_credentials', headers);
       assert.equal(r.status, 401);
       assert.equal(((await r.json()) as { error: string }).error, 'invalid_client');

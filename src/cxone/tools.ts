@@ -1,0 +1,437 @@
+/**
+ * Developer tools behind the CLI subcommands `subscribe`, `sign` and `send`: plain functions
+ * (subscribe, sign, send) plus argv runners (runSubscribe, runSign, runSend) that src/cli.ts can
+ * dispatch to. Runners return an exit code: 0 success, 1 the operation failed, 2 bad input.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { silentLogger, type Logger } from '../log.js';
+import { describeNetworkError, readBodyLimited, requestSignal, safeUrl, type FetchLike } from './http.js';
+import { createRegistrar, type RegistrarOptions } from './registration.js';
+import { cxoneSettingsFromEnv } from './settings.js';
+import { SIGNATURE_HEADER, signBody, signTimestampedBody, TIMESTAMP_PATTERN } from './signing.js';
+import { WebhookRegistrationError, type RegisterWebhookResult, type RetryInfo } from './webhooks.js';
+
+type Env = Record<string, string | undefined>;
+
+/** Bad input: the message says what to fix; nothing was sent. */
+export class ToolError extends Error {
+  override readonly name = 'ToolError';
+}
+
+export const DEFAULT_TIMESTAMP_HEADER = 'X-NICE-Timestamp';
+const MAX_SIGN_BYTES = 16 * 1024 * 1024;
+const MAX_EVENT_FILE_BYTES = 64 * 1024 * 1024;
+const MAX_COUNT = 100_000;
+
+// ── subscribe ────────────────────────────────────────────────────────────────────────────────
+
+export interface SubscribeOptions extends RegistrarOptions {
+  env?: Env;
+  signal?: AbortSignal;
+  onRetry?: (info: RetryInfo) => void;
+}
+
+/**
+ * Registers the webhook from the CXONE_* settings in `env` (default process.env). Resolves with
+ * the outcome (created / already_exists); rejects with ToolError when the settings are missing or
+ * invalid, WebhookRegistrationError when CXone refused or the attempts ran out.
+ */
+export async function subscribe(options: SubscribeOptions = {}): Promise<RegisterWebhookResult> {
+  const resolved = cxoneSettingsFromEnv(options.env ?? process.env);
+  if (resolved.kind === 'disabled') {
+    throw new ToolError('CXONE_CLIENT_ID is not set: subscribe needs CXONE_CLIENT_ID, CXONE_CLIENT_SECRET, CXONE_WEBHOOK_URL and CXONE_WEBHOOK_SECRET');
+  }
+  if (resolved.kind === 'invalid') throw new ToolError(`invalid CXone settings: ${resolved.errors.join('; ')}`);
+  const registrar = createRegistrar(resolved.settings, options);
+  return registrar({
+    signal: options.signal ?? new AbortController().signal,
+    onAttempt: () => {},
+    onRetry: options.onRetry ?? (() => {}),
+  });
+}
+
+// ── sign ─────────────────────────────────────────────────────────────────────────────────────
+
+/** Reads a whole stream into one buffer, refusing more than `maxBytes`. */
+export async function readAll(input: AsyncIterable<Uint8Array | string>, maxBytes = MAX_SIGN_BYTES): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of input) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    total += buf.byteLength;
+    if (total > maxBytes) throw new ToolError(`input is larger than ${maxBytes} bytes`);
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+export interface SignOptions {
+  secret: string;
+  /** The body, read to the end; its exact bytes are signed (a trailing newline included). */
+  input: AsyncIterable<Uint8Array | string>;
+  /** Unix seconds: sign `<timestamp>.<body>` as a sender using the timestamp header must. */
+  timestamp?: string;
+  maxBytes?: number;
+}
+
+/** The X-NICE-Signature value for the body read from `input`. */
+export async function sign(options: SignOptions): Promise<string> {
+  if (!options.secret) throw new ToolError('a secret is required (--secret, or CXONE_WEBHOOK_SECRET in the environment)');
+  if (options.timestamp !== undefined && !TIMESTAMP_PATTERN.test(options.timestamp)) {
+    throw new ToolError('--timestamp must be Unix time in whole seconds');
+  }
+  const body = await readAll(options.input, options.maxBytes);
+  return options.timestamp === undefined ? signBody(options.secret, body) : signTimestampedBody(options.secret, options.timestamp, body);
+}
+
+// ── send ─────────────────────────────────────────────────────────────────────────────────────
+
+export interface EventFields {
+  interactionId?: string;
+  dataActionId?: string;
+  updatedTimestamp?: string;
+  payload?: Record<string, unknown>;
+}
+
+export interface DataActionEvent {
+  interactionId: string;
+  dataActionId: string;
+  updatedTimestamp: string;
+  payload: Record<string, unknown>;
+}
+
+/** A Data Action event from flags: a random interactionId, 'cli' and now unless given. */
+export function buildEvent(fields: EventFields = {}, now: () => number = Date.now): DataActionEvent {
+  return {
+    interactionId: fields.interactionId ?? randomUUID(),
+    dataActionId: fields.dataActionId ?? 'cli',
+    updatedTimestamp: fields.updatedTimestamp ?? new Date(now()).toISOString(),
+    payload: fields.payload ?? {},
+  };
+}
+
+/**
+ * Splits NDJSON text into request bodies: one JSON object per non-blank line, sent exactly as
+ * written (without the line ending). Any bad line is an error naming it, and nothing is sent.
+ */
+export function parseEventLines(text: string, source = 'input'): string[] {
+  const bodies: string[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i += 1) {
+    const line = lines[i]!.replace(/\r$/, '');
+    if (line.trim() === '') continue;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(line);
+    } catch (err) {
+      throw new ToolError(`${source}:${i + 1}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    }
+    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ToolError(`${source}:${i + 1}: must be a JSON object`);
+    bodies.push(line);
+  }
+  if (bodies.length === 0) throw new ToolError(`${source}: no events (expected one JSON object per line)`);
+  return bodies;
+}
+
+/** Reads an NDJSON event file into request bodies (see parseEventLines). */
+export async function readEventFile(path: string, maxBytes = MAX_EVENT_FILE_BYTES): Promise<string[]> {
+  let size: number;
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new ToolError(`${path}: not a regular file`);
+    size = s.size;
+  } catch (err) {
+    if (err instanceof ToolError) throw err;
+    throw new ToolError(`cannot read ${path}: ${(err as { code?: string }).code ?? (err instanceof Error ? err.message : String(err))}`);
+  }
+  if (size > maxBytes) throw new ToolError(`${path}: larger than ${maxBytes} bytes`);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ToolError(`cannot read ${path}: ${(err as { code?: string }).code ?? (err instanceof Error ? err.message : String(err))}`);
+  }
+  return parseEventLines(text, path);
+}
+
+export interface SendOptions {
+  /** The daemon's webhook URL, e.g. http://127.0.0.1:8080/cxone/webhook/data-action. */
+  url: string;
+  secret: string;
+  /** Event objects to send, serialised with JSON.stringify. */
+  events?: readonly object[];
+  /** An NDJSON file, one event per line, each line sent as written. */
+  file?: string;
+  /** Fields of one event built with buildEvent (used when neither events nor file is given). */
+  event?: EventFields;
+  /** Send each body this many times (default 1), e.g. to watch duplicates being dropped. */
+  count?: number;
+  /** Add the timestamp header (Unix seconds at send time) and sign `<timestamp>.<body>`. */
+  timestamp?: boolean;
+  timestampHeader?: string;
+  requestTimeoutMs?: number;
+  fetch?: FetchLike;
+  signal?: AbortSignal;
+  now?: () => number;
+  /** Called with each response as it arrives. */
+  onResponse?: (result: SendResult) => void;
+}
+
+export interface SendResult {
+  /** 1-based position in the send order. */
+  index: number;
+  status: number;
+  /** Response body (at most 64 KiB). */
+  body: string;
+  ok: boolean;
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
+
+function checkSendOptions(o: SendOptions): URL {
+  let url: URL;
+  try {
+    url = new URL(o.url);
+  } catch {
+    throw new ToolError('--url must be an absolute http(s) URL, e.g. http://127.0.0.1:8080/cxone/webhook/data-action');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ToolError(`--url must be http(s), got ${url.protocol}`);
+  if (!o.secret) throw new ToolError('a secret is required (--secret, or CXONE_WEBHOOK_SECRET in the environment)');
+  const sources = [o.events !== undefined, o.file !== undefined].filter(Boolean).length;
+  if (sources > 1) throw new ToolError('give events or a file, not both');
+  if ((o.events !== undefined || o.file !== undefined) && o.event !== undefined) {
+    throw new ToolError('event fields (--interaction-id, --payload, …) cannot be combined with --file');
+  }
+  if (o.events !== undefined && o.events.length === 0) throw new ToolError('no events to send');
+  const count = o.count ?? 1;
+  if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) throw new ToolError(`--count must be a whole number from 1 to ${MAX_COUNT}`);
+  if (o.timestampHeader !== undefined && !HEADER_NAME.test(o.timestampHeader)) throw new ToolError('--timestamp-header must be a valid header name');
+  if (o.requestTimeoutMs !== undefined && (!Number.isFinite(o.requestTimeoutMs) || o.requestTimeoutMs <= 0)) {
+    throw new ToolError('--timeout-ms must be a positive number');
+  }
+  return url;
+}
+
+/**
+ * Posts signed events to a running daemon, one at a time, and returns every response. Input is
+ * validated before anything is sent. Rejects with ToolError on bad input, or with an Error when
+ * the daemon cannot be reached (responses received so far were already passed to onResponse).
+ */
+export async function send(options: SendOptions): Promise<SendResult[]> {
+  const url = checkSendOptions(options);
+  let bodies: string[];
+  if (options.file !== undefined) bodies = await readEventFile(options.file);
+  else if (options.events !== undefined) bodies = options.events.map((e) => JSON.stringify(e));
+  else bodies = [JSON.stringify(buildEvent(options.event, options.now))];
+
+  const fetchImpl = options.fetch ?? fetch;
+  const now = options.now ?? Date.now;
+  const timeoutMs = options.requestTimeoutMs ?? 10_000;
+  const headerName = options.timestampHeader ?? DEFAULT_TIMESTAMP_HEADER;
+  const results: SendResult[] = [];
+  const count = options.count ?? 1;
+  let index = 0;
+  for (const body of bodies) {
+    for (let n = 0; n < count; n += 1) {
+      index += 1;
+      options.signal?.throwIfAborted();
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (options.timestamp) {
+        const ts = String(Math.floor(now() / 1000));
+        headers[headerName] = ts;
+        headers[SIGNATURE_HEADER] = signTimestampedBody(options.secret, ts, body);
+      } else {
+        headers[SIGNATURE_HEADER] = signBody(options.secret, body);
+      }
+      const req = requestSignal(timeoutMs, options.signal);
+      try {
+        let response: Response;
+        try {
+          response = await fetchImpl(url, { method: 'POST', headers, body, signal: req.signal, redirect: 'manual' });
+        } catch (err) {
+          if (options.signal?.aborted) throw err;
+          const why = req.timedOut() ? `timed out after ${timeoutMs} ms` : describeNetworkError(err);
+          throw new Error(`event ${index}: could not reach ${safeUrl(url.toString())}: ${why}`);
+        }
+        const text = await readBodyLimited(response);
+        const result: SendResult = { index, status: response.status, body: text, ok: response.ok };
+        results.push(result);
+        options.onResponse?.(result);
+      } finally {
+        req.dispose();
+      }
+    }
+  }
+  return results;
+}
+
+// ── argv runners ─────────────────────────────────────────────────────────────────────────────
+
+export interface ToolIO {
+  stdin: AsyncIterable<Uint8Array | string>;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Env;
+  signal?: AbortSignal;
+  fetch?: FetchLike;
+  logger?: Logger;
+}
+
+export const TOOL_USAGE = {
+  subscribe: `Usage: cxone-dedup subscribe [--max-attempts N] [--timeout-ms MS]
+Registers the data.action.updated webhook with CXone using CXONE_CLIENT_ID, CXONE_CLIENT_SECRET,
+CXONE_WEBHOOK_URL, CXONE_WEBHOOK_SECRET (and CXONE_REGION / CXONE_TOKEN_URL / CXONE_API_BASE).
+Exit 0 when created or already registered.`,
+  sign: `Usage: cxone-dedup sign [--secret S] [--timestamp UNIX_SECONDS] < body.json
+Prints the X-NICE-Signature of the exact bytes on stdin (a trailing newline counts).
+The secret defaults to CXONE_WEBHOOK_SECRET (flags are visible in \`ps\`).`,
+  send: `Usage: cxone-dedup send --url URL [--secret S] [--file events.ndjson | event flags]
+                        [--count N] [--timestamp] [--timestamp-header NAME] [--timeout-ms MS]
+Event flags: --interaction-id ID --data-action-id ID --updated-timestamp ISO --payload JSON
+Posts signed events to a running daemon and prints "<n> <status> <body>" per response.
+The secret defaults to CXONE_WEBHOOK_SECRET. Exit 0 when every response is 2xx.`,
+} as const;
+
+type Parsed = ReturnType<typeof parseArgs<{ options: Record<string, { type: 'string' | 'boolean' }>; strict: true; allowPositionals: false }>>['values'];
+
+function parse(argv: string[], options: Record<string, { type: 'string' | 'boolean' }>): Parsed {
+  try {
+    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new ToolError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function str(values: Parsed, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function positiveInt(raw: string | undefined, flag: string): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) throw new ToolError(`${flag} must be a whole number >= 1`);
+  return Number(raw);
+}
+
+async function runTool(name: keyof typeof TOOL_USAGE, io: ToolIO, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (err) {
+    if (err instanceof ToolError) {
+      io.stderr(`cxone-dedup ${name}: ${err.message}\n${TOOL_USAGE[name]}\n`);
+      return 2;
+    }
+    io.stderr(`cxone-dedup ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+export function runSubscribe(argv: string[], io: ToolIO): Promise<number> {
+  return runTool('subscribe', io, async () => {
+    const v = parse(argv, { 'max-attempts': { type: 'string' }, 'timeout-ms': { type: 'string' } });
+    if (v.help) {
+      io.stdout(`${TOOL_USAGE.subscribe}\n`);
+      return 0;
+    }
+    const maxAttempts = positiveInt(str(v, 'max-attempts'), '--max-attempts');
+    const requestTimeoutMs = positiveInt(str(v, 'timeout-ms'), '--timeout-ms');
+    try {
+      const r = await subscribe({
+        env: io.env,
+        ...(io.signal && { signal: io.signal }),
+        ...(io.fetch && { fetch: io.fetch }),
+        logger: io.logger ?? silentLogger,
+        ...(maxAttempts !== undefined && { maxAttempts }),
+        ...(requestTimeoutMs !== undefined && { requestTimeoutMs }),
+        onRetry: (info) =>
+          io.stderr(`attempt ${info.attempt}/${info.maxAttempts} failed: ${info.reason}; retrying in ${(info.delayMs / 1000).toFixed(1)} s\n`),
+      });
+      const what = r.outcome === 'created' ? `webhook subscription created${r.webhookId ? ` (id ${r.webhookId})` : ''}` : 'webhook subscription already exists';
+      io.stdout(`${what}: HTTP ${r.status} after ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}\n`);
+      return 0;
+    } catch (err) {
+      if (err instanceof WebhookRegistrationError && err.code === 'invalid_options') throw new ToolError(err.message);
+      throw err;
+    }
+  });
+}
+
+export function runSign(argv: string[], io: ToolIO): Promise<number> {
+  return runTool('sign', io, async () => {
+    const v = parse(argv, { secret: { type: 'string' }, timestamp: { type: 'string' } });
+    if (v.help) {
+      io.stdout(`${TOOL_USAGE.sign}\n`);
+      return 0;
+    }
+    const timestamp = str(v, 'timestamp');
+    const signature = await sign({
+      secret: str(v, 'secret') ?? io.env.CXONE_WEBHOOK_SECRET ?? '',
+      input: io.stdin,
+      ...(timestamp !== undefined && { timestamp }),
+    });
+    io.stdout(`${signature}\n`);
+    return 0;
+  });
+}
+
+export function runSend(argv: string[], io: ToolIO): Promise<number> {
+  return runTool('send', io, async () => {
+    const v = parse(argv, {
+      url: { type: 'string' },
+      secret: { type: 'string' },
+      file: { type: 'string' },
+      count: { type: 'string' },
+      timestamp: { type: 'boolean' },
+      'timestamp-header': { type: 'string' },
+      'timeout-ms': { type: 'string' },
+      'interaction-id': { type: 'string' },
+      'data-action-id': { type: 'string' },
+      'updated-timestamp': { type: 'string' },
+      payload: { type: 'string' },
+    });
+    if (v.help) {
+      io.stdout(`${TOOL_USAGE.send}\n`);
+      return 0;
+    }
+    const url = str(v, 'url');
+    if (!url) throw new ToolError('--url is required');
+    const fields: EventFields = {};
+    const interactionId = str(v, 'interaction-id');
+    const dataActionId = str(v, 'data-action-id');
+    const updatedTimestamp = str(v, 'updated-timestamp');
+    const payloadRaw = str(v, 'payload');
+    if (interactionId !== undefined) fields.interactionId = interactionId;
+    if (dataActionId !== undefined) fields.dataActionId = dataActionId;
+    if (updatedTimestamp !== undefined) fields.updatedTimestamp = updatedTimestamp;
+    if (payloadRaw !== undefined) {
+      let payload: unknown;
+      try {
+        payload = JSON.parse(payloadRaw);
+      } catch {
+        throw new ToolError('--payload must be a JSON object, e.g. --payload \'{"status":"open"}\'');
+      }
+      if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw new ToolError('--payload must be a JSON object');
+      fields.payload = payload as Record<string, unknown>;
+    }
+    const file = str(v, 'file');
+    const count = positiveInt(str(v, 'count'), '--count');
+    const timeoutMs = positiveInt(str(v, 'timeout-ms'), '--timeout-ms');
+    const timestampHeader = str(v, 'timestamp-header');
+    const results = await send({
+      url,
+      secret: str(v, 'secret') ?? io.env.CXONE_WEBHOOK_SECRET ?? '',
+      ...(file !== undefined && { file }),
+      ...(Object.keys(fields).length > 0 && { event: fields }),
+      ...(count !== undefined && { count }),
+      ...(v.timestamp === true && { timestamp: true }),
+      ...(timestampHeader !== undefined && { timestampHeader }),
+      ...(timeoutMs !== undefined && { requestTimeoutMs: timeoutMs }),
+      ...(io.fetch && { fetch: io.fetch }),
+      ...(io.signal && { signal: io.signal }),
+      onResponse: (r) => io.stdout(`${r.index} ${r.status} ${r.body.replace(/\s*\n\s*/g, ' ').trim()}\n`),
+    });
+    return results.every((r) => r.ok) ? 0 : 1;
+  });
+}
