@@ -6,8 +6,11 @@
  * duplicate or a late, older event, counts as activity). `peek` (used by `GET /state/:id`) does
  * not reorder: reads by operators or pollers must not keep idle interactions alive.
  *
- * A JS `Map` keeps insertion order, so delete + set moves a key to the most recent end in O(1)
- * and the first key is the least recent.
+ * Recency lives in a doubly-linked list threaded through the entries (head = least recent);
+ * the Map is only an index. Touching an entry relinks two nodes without touching the Map. (A Map
+ * used as the list itself, delete + set to touch and `keys().next()` to evict, degrades badly in
+ * V8: deleted slots pile up at the front of its ordered table and every eviction scans them,
+ * measured at ~84 µs per operation at 100 000 entries.)
  */
 import { compareTimestamps, type ParsedTimestamp } from './timestamp.js';
 
@@ -23,12 +26,19 @@ export interface CacheEntry<V, M> {
 /** An entry as `entries()` yields it and `load()` takes it, least recent first. */
 export type CacheRecord<V, M> = readonly [id: string, entry: CacheEntry<V, M>];
 
+// The list node is the entry itself: one object per interaction.
+interface Node<V, M> extends CacheEntry<V, M> {
+  readonly id: string;
+  prev: Node<V, M> | null;
+  next: Node<V, M> | null;
+}
+
 export class StateCache<V, M = undefined> {
   readonly capacity: number;
-  #map = new Map<string, CacheEntry<V, M>>();
+  readonly #index = new Map<string, Node<V, M>>();
+  #head: Node<V, M> | null = null; // least recent
+  #tail: Node<V, M> | null = null; // most recent
   #evictions = 0;
-  // The most recently touched id: a burst of events for one interaction skips the delete + set.
-  #newest: string | undefined;
   readonly #createMeta: () => M;
 
   constructor(capacity: number, createMeta?: () => M) {
@@ -40,7 +50,7 @@ export class StateCache<V, M = undefined> {
   }
 
   get size(): number {
-    return this.#map.size;
+    return this.#index.size;
   }
 
   /** Entries dropped to stay within `capacity` since this cache was created. */
@@ -50,11 +60,11 @@ export class StateCache<V, M = undefined> {
 
   /** The entry for `id` without changing its recency. */
   peek(id: string): CacheEntry<V, M> | undefined {
-    return this.#map.get(id);
+    return this.#index.get(id);
   }
 
   has(id: string): boolean {
-    return this.#map.has(id);
+    return this.#index.has(id);
   }
 
   /**
@@ -64,40 +74,42 @@ export class StateCache<V, M = undefined> {
    * `value` was stored. May evict the least recent entry.
    */
   offer(id: string, timestamp: ParsedTimestamp, value: V): CacheEntry<V, M> {
-    const map = this.#map;
-    const entry = map.get(id);
-    if (entry === undefined) {
-      if (map.size >= this.capacity) this.#evictOldest();
-      const created: CacheEntry<V, M> = { timestamp, value, meta: this.#createMeta() };
-      map.set(id, created);
-      this.#newest = id;
+    const node = this.#index.get(id);
+    if (node === undefined) {
+      if (this.#index.size >= this.capacity) this.#evictOldest();
+      const created: Node<V, M> = { id, timestamp, value, meta: this.#createMeta(), prev: null, next: null };
+      this.#index.set(id, created);
+      this.#append(created);
       return created;
     }
-    if (this.#newest !== id) {
-      map.delete(id);
-      map.set(id, entry);
-      this.#newest = id;
+    if (node !== this.#tail) {
+      this.#unlink(node);
+      this.#append(node);
     }
-    if (compareTimestamps(timestamp, entry.timestamp) >= 0) {
-      entry.timestamp = timestamp;
-      entry.value = value;
+    if (compareTimestamps(timestamp, node.timestamp) >= 0) {
+      node.timestamp = timestamp;
+      node.value = value;
     }
-    return entry;
+    return node;
   }
 
   delete(id: string): boolean {
-    if (this.#newest === id) this.#newest = undefined;
-    return this.#map.delete(id);
+    const node = this.#index.get(id);
+    if (node === undefined) return false;
+    this.#index.delete(id);
+    this.#unlink(node);
+    return true;
   }
 
   clear(): void {
-    this.#map.clear();
-    this.#newest = undefined;
+    this.#index.clear();
+    this.#head = null;
+    this.#tail = null;
   }
 
   /** Entries from least to most recently updated (the order `load` expects). */
-  entries(): IterableIterator<[string, CacheEntry<V, M>]> {
-    return this.#map.entries();
+  *entries(): IterableIterator<[string, CacheEntry<V, M>]> {
+    for (let n = this.#head; n !== null; n = n.next) yield [n.id, n];
   }
 
   /**
@@ -109,20 +121,38 @@ export class StateCache<V, M = undefined> {
     const list = Array.isArray(records) ? (records as readonly CacheRecord<V, M>[]) : [...records];
     this.clear();
     for (const [id, e] of list) {
-      const existing = this.#map.get(id);
+      const existing = this.#index.get(id);
       const keep = existing !== undefined && compareTimestamps(existing.timestamp, e.timestamp) > 0 ? existing : e;
-      this.#map.delete(id);
-      this.#map.set(id, { timestamp: keep.timestamp, value: keep.value, meta: e.meta });
+      if (existing !== undefined) this.#unlink(existing);
+      const node: Node<V, M> = { id, timestamp: keep.timestamp, value: keep.value, meta: e.meta, prev: null, next: null };
+      this.#index.set(id, node);
+      this.#append(node);
     }
-    while (this.#map.size > this.capacity) this.#evictOldest();
-    this.#newest = undefined;
+    while (this.#index.size > this.capacity) this.#evictOldest();
+  }
+
+  #append(node: Node<V, M>): void {
+    node.prev = this.#tail;
+    node.next = null;
+    if (this.#tail === null) this.#head = node;
+    else this.#tail.next = node;
+    this.#tail = node;
+  }
+
+  #unlink(node: Node<V, M>): void {
+    if (node.prev === null) this.#head = node.next;
+    else node.prev.next = node.next;
+    if (node.next === null) this.#tail = node.prev;
+    else node.next.prev = node.prev;
+    node.prev = null;
+    node.next = null;
   }
 
   #evictOldest(): void {
-    const oldest = this.#map.keys().next();
-    if (oldest.done) return;
-    this.#map.delete(oldest.value);
-    if (this.#newest === oldest.value) this.#newest = undefined;
+    const oldest = this.#head;
+    if (oldest === null) return;
+    this.#index.delete(oldest.id);
+    this.#unlink(oldest);
     this.#evictions++;
   }
 }
