@@ -36,7 +36,7 @@ function saturate(engine: DedupEngine, prefix = 'filler'): void {
 }
 
 for (const kind of FACTORY_KINDS) {
-  describe(`DedupEngine (${kind} filters)`, () => {
+  describe(`DedupEngine (${kind} filters)`, { timeout: 60_000 }, () => {
     let factory: BloomFactory;
     const engines: DedupEngine[] = [];
     before(async () => {

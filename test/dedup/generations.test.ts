@@ -38,7 +38,7 @@ function countingFactory(inner: BloomFactory): { factory: BloomFactory; hasCalls
 }
 
 for (const kind of FACTORY_KINDS) {
-  describe(`GenerationalFilter (${kind} filters)`, () => {
+  describe(`GenerationalFilter (${kind} filters)`, { timeout: 30_000 }, () => {
     let factory: BloomFactory;
     before(async () => {
       factory = await loadFactory(kind);

@@ -17,7 +17,7 @@ function ids<V, M>(cache: StateCache<V, M>): string[] {
   return [...cache.entries()].map(([id]) => id);
 }
 
-describe('StateCache', () => {
+describe('StateCache', { timeout: 10_000 }, () => {
   it('rejects a capacity that is not a positive integer', () => {
     for (const bad of [0, -1, 1.5, Number.NaN, Infinity]) {
       assert.throws(() => new StateCache(bad), RangeError);

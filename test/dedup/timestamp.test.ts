@@ -15,7 +15,7 @@ function parsed(s: string): ParsedTimestamp {
   return t;
 }
 
-describe('parseTimestamp: valid forms', () => {
+describe('parseTimestamp: valid forms', { timeout: 10_000 }, () => {
   it('reads UTC with Z and agrees with Date for millisecond inputs', () => {
     for (const s of [
       '2024-01-15T10:30:00Z',
@@ -72,7 +72,7 @@ describe('parseTimestamp: valid forms', () => {
   });
 });
 
-describe('parseTimestamp: rejects', () => {
+describe('parseTimestamp: rejects', { timeout: 10_000 }, () => {
   const cases: Array<[string, string]> = [
     ['2024-02-30T00:00:00Z', 'day out of range'],
     ['2023-02-29T00:00:00Z', 'day out of range'],
@@ -130,7 +130,7 @@ describe('parseTimestamp: rejects', () => {
   });
 });
 
-describe('compareTimestamps and timestampKey', () => {
+describe('compareTimestamps and timestampKey', { timeout: 10_000 }, () => {
   it('orders by instant, with fractions beyond milliseconds', () => {
     const sorted = [
       '2024-01-15T10:29:59.999999999Z',
