@@ -29,7 +29,6 @@ const args = [
   '--package-json-path', path.join('native', 'package.json'),
   '--output-dir', 'native',
   '--no-js',
-  '--dts', 'index.d.ts',
 ];
 const build = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 if (build.error || build.status !== 0) fail(`native build failed (exit ${build.status ?? build.error?.message})`);

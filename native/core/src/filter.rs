@@ -80,6 +80,11 @@ impl<S: AsRef<[AtomicU64]>> BloomFilter<S> {
         self.words.as_ref()
     }
 
+    /// The storage itself.
+    pub fn storage(&self) -> &S {
+        &self.words
+    }
+
     /// Gives the storage back.
     pub fn into_storage(self) -> S {
         self.words

@@ -1,0 +1,32 @@
+//! N-API face of the cxone-dedup Bloom filter: exports the class `BloomFilter`
+//! (typed in `index.d.ts`, wrapped by `src/bloom/native.ts`).
+//!
+//! napi-rs registers the module; the class itself is defined on raw N-API (`js.rs`)
+//! because the generated class glue costs several times the per-call budget of the
+//! hot path. Every callback runs under `js::run`, which turns a panic into a JS
+//! `Error`: no unwind ever crosses into Node.
+
+mod args;
+mod class;
+mod js;
+mod key;
+mod storage;
+
+use napi::bindgen_prelude::Object;
+use napi::{Env, JsValue};
+use napi_derive::napi;
+
+#[napi(module_exports)]
+pub fn init(exports: Object, env: Env) -> napi::Result<()> {
+    let result = std::panic::catch_unwind(|| {
+        // SAFETY: module init runs on the JS thread that owns `env`.
+        let cx = unsafe { js::Cx::from_raw(env.raw()) };
+        class::register(&cx, exports.raw())
+    });
+    match result {
+        Ok(Ok(())) => Ok(()),
+        // A JS exception is pending; napi-rs leaves a pending exception in place.
+        Ok(Err(js::Thrown)) => Err(napi::Error::from_status(napi::Status::PendingException)),
+        Err(_) => Err(napi::Error::from_reason("cxone-dedup native: panic while registering BloomFilter")),
+    }
+}
