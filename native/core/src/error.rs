@@ -86,7 +86,7 @@ impl fmt::Display for SnapshotError {
                 write!(f, "unsupported format version {v} (expected 1)")
             }
             SnapshotError::UnsupportedHashId(h) => {
-                write!(f, "unsupported hash id {h} (expected 1)")
+                write!(f, "unsupported hash id {h} (expected 2)")
             }
             SnapshotError::InvalidBitCount(m) => write!(
                 f,

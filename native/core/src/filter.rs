@@ -231,10 +231,9 @@ mod tests {
     #[test]
     fn no_false_negatives_and_fpr_sanity() {
         let n = 100_000u64;
-        // p = 0.001 would give m = 1_437_760, a multiple of 5, where hash id 1 is known to
-        // roughly double the false-positive rate (see the report on docs/bloom-format.md);
-        // these two sizes have m coprime to 3 and 5.
-        for p in [0.01, 0.0001] {
+        // p = 0.001 gives m = 1_437_760, a multiple of 5: the size where hash id 1 doubled
+        // the false-positive rate; p = 0.0001 gives few enough false positives to be noisy.
+        for p in [0.01, 0.001] {
             let f = BloomFilter::new(n, p).unwrap();
             for i in 0..n {
                 f.add(key(i).as_bytes());
@@ -244,7 +243,7 @@ mod tests {
             }
             let fp = (n..2 * n).filter(|&i| f.has(key(i).as_bytes())).count();
             let rate = fp as f64 / n as f64;
-            assert!(rate > p * 0.5 && rate < p * 1.5, "p={p}: measured {rate}");
+            assert!(rate > p * 0.75 && rate < p * 1.25, "p={p}: measured {rate}");
             // Estimates: fill ~ 1/2 at capacity, cardinality ~ n.
             let fill = f.fill_ratio();
             assert!((fill - 0.5).abs() < 0.02, "fill {fill}");

@@ -1,9 +1,14 @@
-//! Hash id 1: XXH64 (seed 0) plus Kirsch–Mitzenmacher double hashing (docs/bloom-format.md).
+//! Hash id 2: XXH64 (seed 0) plus Kirsch–Mitzenmacher double hashing (docs/bloom-format.md).
+//!
+//! The step comes from the high 32 bits of the hash alone. (Hash id 1, never released,
+//! took it from `rotl64(h, 32) mod m`, which ties it to `h1 = h mod m` modulo every
+//! factor `m` shares with `2^64 - 1`, e.g. 5 for `n = 10^6, p = 0.001`, and nearly
+//! doubled the false-positive rate there.)
 
 use xxhash_rust::xxh64::xxh64;
 
 /// The hash id written into snapshots for this scheme.
-pub const HASH_ID: u16 = 1;
+pub const HASH_ID: u16 = 2;
 
 /// XXH64 of the key's bytes with seed 0.
 #[inline]
@@ -28,7 +33,7 @@ impl Positions {
         debug_assert!(m != 0 && m % 2 == 0);
         let h1 = hash % m;
         // Odd, hence never 0, and still < m because m is even.
-        let h2 = (hash.rotate_left(32) % m) | 1;
+        let h2 = ((hash >> 32) % m) | 1;
         Positions { next: h1, step: h2, m, left: k }
     }
 }
@@ -79,7 +84,7 @@ mod tests {
     /// The closed form with 128-bit arithmetic, independent of the incremental loop.
     fn closed_form(hash: u64, m: u64, k: u32) -> Vec<u64> {
         let h1 = (hash % m) as u128;
-        let h2 = ((hash.rotate_left(32) % m) | 1) as u128;
+        let h2 = (((hash >> 32) % m) | 1) as u128;
         (0..k as u128).map(|i| ((h1 + i * h2) % m as u128) as u64).collect()
     }
 
@@ -103,13 +108,19 @@ mod tests {
     fn known_positions() {
         // "abc": h = 0x44BC2CF5AD770999, m = 1024, k = 3
         //   h1 = h mod 1024 = 0x199 = 409
-        //   rotl32(h) = 0xAD77099944BC2CF5, mod 1024 = 0x0F5 = 245, | 1 = 245
+        //   h >> 32 = 0x44BC2CF5, mod 1024 = 0x0F5 = 245, | 1 = 245
         //   positions: 409, 654, 899
         let got: Vec<u64> = positions(b"abc", 1024, 3).collect();
         assert_eq!(got, vec![409, 654, 899]);
         // Wrap-around: m = 64: h1 = 0x19 = 25, h2 = 0x35 | 1 = 53 -> 25, 14, 3, 56
         let got: Vec<u64> = positions(b"abc", 64, 4).collect();
         assert_eq!(got, vec![25, 14, 3, 56]);
+        // A size with odd factors: m = 9_585_088 (n = 10^6, p = 0.01).
+        //   h1 = 0x44BC2CF5AD770999 mod m = 8_177_177
+        //   h2 = (0x44BC2CF5 mod m) | 1 = 2_972_405
+        //   positions: 8_177_177, (8_177_177 + 2_972_405) - m = 1_564_494, 4_536_899
+        let got: Vec<u64> = positions(b"abc", 9_585_088, 3).collect();
+        assert_eq!(got, vec![8_177_177, 1_564_494, 4_536_899]);
     }
 
     #[test]

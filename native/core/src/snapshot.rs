@@ -170,7 +170,7 @@ mod tests {
         assert_eq!(snap.len() as u64, 48 + p.bit_count() / 8);
         assert_eq!(&snap[0..8], b"CXBLOOM\0");
         assert_eq!(&snap[8..10], &[1, 0]);
-        assert_eq!(&snap[10..12], &[1, 0]);
+        assert_eq!(&snap[10..12], &[2, 0]);
         assert_eq!(u32_at(&snap, 12), p.hash_count());
         assert_eq!(u64_at(&snap, 16), p.bit_count());
         assert_eq!(u64_at(&snap, 24), 1000);
@@ -235,12 +235,12 @@ mod tests {
         let mut b = snap.clone();
         b[8] = 2;
         assert_eq!(parse_header(&b), Err(SnapshotError::UnsupportedVersion(2)));
-        let mut b = snap.clone();
-        b[10] = 0;
-        assert_eq!(parse_header(&b), Err(SnapshotError::UnsupportedHashId(0)));
-        let mut b = snap.clone();
-        b[11] = 1;
-        assert_eq!(parse_header(&b), Err(SnapshotError::UnsupportedHashId(257)));
+        // Hash id 1 (the withdrawn rotl step) and others are refused.
+        for id in [0u16, 1, 3, 258] {
+            let mut b = snap.clone();
+            b[10..12].copy_from_slice(&id.to_le_bytes());
+            assert_eq!(parse_header(&b), Err(SnapshotError::UnsupportedHashId(id)));
+        }
     }
 
     #[test]

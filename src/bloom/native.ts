@@ -1,0 +1,144 @@
+/**
+ * The native Bloom filter: the Rust addon (`native/`, napi-rs) loaded for this platform.
+ *
+ * The addon's class is used as is, with no JS wrapper around each call: it already has
+ * the `BloomFilterLike` shape (`kind` is `'native'` on its prototype; `capacity`,
+ * `errorRate`, `bitCount`, `hashCount` are plain own properties), so `has`/`add` go
+ * straight from JS into Rust. Raw addon types: `native/index.d.ts`.
+ *
+ * Shared memory: `createShared()` puts the bits in a `SharedArrayBuffer`; post
+ * `filter.sharedMemory` (with capacity and errorRate) to a worker, which attaches with
+ * `fromShared()`. All of them then read and set the same bits, atomically.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { BloomFactory, BloomFilterLike, BloomKey, BloomParams } from './types.js';
+
+/** A native filter: `BloomFilterLike` plus what only the addon has. */
+export interface NativeBloomFilter extends BloomFilterLike {
+  readonly kind: 'native';
+  /** bitCount / 8: bytes of bit storage. */
+  readonly byteLength: number;
+  /** The SharedArrayBuffer holding the bits of a shared filter; null when the addon owns them. */
+  readonly sharedMemory: SharedArrayBuffer | null;
+  /** `addMany`, answers as bytes (1 = was absent): the cheapest batch form. */
+  addManyMask(keys: readonly BloomKey[]): Uint8Array;
+  /** `hasMany`, answers as bytes (1 = maybe present). */
+  hasManyMask(keys: readonly BloomKey[]): Uint8Array;
+}
+
+/** The addon's `BloomFilter` class (see native/index.d.ts for the errors each member throws). */
+export interface NativeBloomFilterClass {
+  new (capacity: number, errorRate: number): NativeBloomFilter;
+  readonly prototype: NativeBloomFilter;
+  /** Loads a snapshot (docs/bloom-format.md); an `Error` with code `ERR_BLOOM_SNAPSHOT` when it is invalid. */
+  fromBuffer(snapshot: Uint8Array): NativeBloomFilter;
+  /**
+   * A filter over existing shared memory, used as is (not cleared): a SharedArrayBuffer or a
+   * typed array over one, exactly `params(capacity, errorRate).byteLength` bytes, 8-byte
+   * aligned. A plain ArrayBuffer is refused (TypeError). The filter keeps the memory alive.
+   */
+  fromShared(memory: SharedArrayBuffer | ArrayBufferView, capacity: number, errorRate: number): NativeBloomFilter;
+  /** A filter on a new zeroed SharedArrayBuffer (its `sharedMemory`). */
+  createShared(capacity: number, errorRate: number): NativeBloomFilter;
+  /** Sizing, with the constructor's checks (TypeError / RangeError). */
+  params(capacity: number, errorRate: number): BloomParams;
+}
+
+/** The addon module's exports. */
+export interface NativeAddon {
+  readonly BloomFilter: NativeBloomFilterClass;
+}
+
+/** `BloomFactory` for the native filter, plus shared memory. */
+export interface NativeBloomFactory extends BloomFactory {
+  readonly kind: 'native';
+  /** Where the addon was loaded from. */
+  readonly path: string;
+  /** The addon class itself (for `instanceof`). */
+  readonly BloomFilter: NativeBloomFilterClass;
+  create(capacity: number, errorRate: number): NativeBloomFilter;
+  fromBuffer(snapshot: Uint8Array): NativeBloomFilter;
+  createShared(capacity: number, errorRate: number): NativeBloomFilter;
+  fromShared(memory: SharedArrayBuffer | ArrayBufferView, capacity: number, errorRate: number): NativeBloomFilter;
+  params(capacity: number, errorRate: number): BloomParams;
+}
+
+/** Overrides where the addon is loaded from (an absolute path to a `.node` file). */
+export const NATIVE_PATH_ENV = 'CXONE_DEDUP_NATIVE_PATH';
+
+function isMusl(): boolean {
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+  return !report?.header?.glibcVersionRuntime;
+}
+
+/** The napi-rs platform triple of this process, as in `cxone-dedup.<triple>.node`. */
+export function platformTriple(platform: string = process.platform, arch: string = process.arch): string {
+  switch (platform) {
+    case 'linux':
+      if (arch === 'arm') return 'linux-arm-gnueabihf';
+      return `linux-${arch}-${isMusl() ? 'musl' : 'gnu'}`;
+    case 'win32':
+      return `win32-${arch}-msvc`;
+    default:
+      return `${platform}-${arch}`;
+  }
+}
+
+/**
+ * Path of the addon for this platform: `native/cxone-dedup.<triple>.node` at the package
+ * root (the same from `src/bloom/` under tsx and from `dist/bloom/` after tsc), unless
+ * `CXONE_DEDUP_NATIVE_PATH` names another file.
+ */
+export function nativeAddonPath(): string {
+  const override = process.env[NATIVE_PATH_ENV];
+  if (override) return override;
+  return fileURLToPath(new URL(`../../native/cxone-dedup.${platformTriple()}.node`, import.meta.url));
+}
+
+let cachedFactory: NativeBloomFactory | undefined;
+
+/** Loads the addon module; throws an Error that says why when it cannot. */
+export function loadNativeAddon(path: string = nativeAddonPath()): NativeAddon {
+  if (!existsSync(path)) {
+    throw new Error(
+      `native Bloom filter addon not found at ${path} (build it with \`npm run build:native\`, which needs a Rust toolchain)`,
+    );
+  }
+  let mod: unknown;
+  try {
+    mod = createRequire(import.meta.url)(path);
+  } catch (err) {
+    throw new Error(`native Bloom filter addon at ${path} failed to load: ${(err as Error)?.message ?? String(err)}`, {
+      cause: err,
+    });
+  }
+  const cls = (mod as Partial<NativeAddon> | null)?.BloomFilter;
+  if (typeof cls !== 'function' || typeof cls.fromBuffer !== 'function' || typeof cls.fromShared !== 'function') {
+    throw new Error(`native Bloom filter addon at ${path} does not export the expected BloomFilter class`);
+  }
+  return { BloomFilter: cls };
+}
+
+/**
+ * The native filter factory (loaded once, then cached). Throws a clear Error when the addon
+ * is missing or does not load; `loadBloomFactory()` (index.ts) then falls back.
+ */
+export function loadNativeFactory(): NativeBloomFactory {
+  if (cachedFactory) return cachedFactory;
+  const path = nativeAddonPath();
+  const { BloomFilter } = loadNativeAddon(path);
+  cachedFactory = Object.freeze({
+    kind: 'native' as const,
+    path,
+    BloomFilter,
+    create: (capacity: number, errorRate: number) => new BloomFilter(capacity, errorRate),
+    fromBuffer: (snapshot: Uint8Array) => BloomFilter.fromBuffer(snapshot),
+    createShared: (capacity: number, errorRate: number) => BloomFilter.createShared(capacity, errorRate),
+    fromShared: (memory: SharedArrayBuffer | ArrayBufferView, capacity: number, errorRate: number) =>
+      BloomFilter.fromShared(memory, capacity, errorRate),
+    params: (capacity: number, errorRate: number) => BloomFilter.params(capacity, errorRate),
+  });
+  return cachedFactory;
+}
