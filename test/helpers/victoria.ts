@@ -43,6 +43,8 @@ export interface Victoria {
   kill(): Promise<void>;
   /** Kill if running and delete the data directory. Safe to call twice. */
   dispose(): Promise<void>;
+  /** Whether the server process is up (after start or restart, before stop, kill or dispose). */
+  isRunning(): boolean;
   /** Last lines the server printed; for assertion messages. */
   logTail(): string;
 }
@@ -239,8 +241,13 @@ export async function startVictoria(options: StartVictoriaOptions = {}): Promise
     const proc = child;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     proc.kill(signal);
-    const timer = sleep(STOP_TIMEOUT_MS).then(() => 'timeout' as const);
-    if ((await Promise.race([exited.then(() => 'exited' as const), timer])) === 'timeout') {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS);
+    });
+    const outcome = await Promise.race([exited.then(() => 'exited' as const), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
       proc.kill('SIGKILL');
       await exited;
     }
@@ -263,7 +270,9 @@ export async function startVictoria(options: StartVictoriaOptions = {}): Promise
       const flushed = await fetchWithTimeout(`${url}/internal/force_flush`, 5000);
       await flushed.text();
       if (!flushed.ok) throw new Error(`force_flush: HTTP ${flushed.status}`);
-      const res = await fetchWithTimeout(`${url}/api/v1/export?${new URLSearchParams({ 'match[]': match })}`, 5000);
+      // The default time range ends a little before "now" and would hide the newest samples.
+      const range = { 'match[]': match, start: '0', end: String(Math.ceil(Date.now() / 1000) + 86_400) };
+      const res = await fetchWithTimeout(`${url}/api/v1/export?${new URLSearchParams(range)}`, 5000);
       const body = await res.text();
       if (!res.ok) throw new Error(`export ${match}: HTTP ${res.status}: ${body.slice(0, 500)}`);
       return body
@@ -281,6 +290,7 @@ export async function startVictoria(options: StartVictoriaOptions = {}): Promise
       await terminate('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
     },
+    isRunning: () => child !== undefined && child.exitCode === null && child.signalCode === null,
     logTail: () => log,
   };
 }
