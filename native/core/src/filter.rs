@@ -154,7 +154,7 @@ impl<S: AsRef<[AtomicU64]>> BloomFilter<S> {
 
     /// fill ^ k: the chance that an absent key is reported present, now.
     pub fn estimated_false_positive_rate(&self) -> f64 {
-        self.fill_ratio().powi(self.params.hash_count() as i32)
+        self.fill_ratio().powf(f64::from(self.params.hash_count()))
     }
 
     /// `-(m / k) * ln(1 - fill)`, the number of distinct keys added, roughly
@@ -163,6 +163,9 @@ impl<S: AsRef<[AtomicU64]>> BloomFilter<S> {
         let fill = self.fill_ratio();
         if fill >= 1.0 {
             return f64::INFINITY;
+        }
+        if fill <= 0.0 {
+            return 0.0; // not -0.0, which the formula gives
         }
         let m = self.params.bit_count() as f64;
         let k = self.params.hash_count() as f64;
@@ -225,7 +228,7 @@ mod tests {
         f.clear();
         assert_eq!(f.set_bit_count(), 0);
         assert!(!f.has(key(1).as_bytes()));
-        assert_eq!(f.estimated_cardinality(), 0.0);
+        assert!(f.estimated_cardinality().to_bits() == 0, "+0.0, not -0.0");
     }
 
     #[test]
