@@ -22,6 +22,8 @@ import { computeBloomParams } from './params.js';
 import type { BloomFactory, BloomFilterLike, BloomKind } from './types.js';
 
 export type { BloomFactory, BloomFilterLike, BloomKey, BloomKind, BloomParams } from './types.js';
+// Types only: erased at run time, so importing this module never loads the addon.
+export type { NativeBloomFactory, NativeBloomFilter } from './native.js';
 export {
   FallbackBloomFilter,
   hashPositions,
