@@ -163,10 +163,12 @@ async function fetchWithTimeout(url: string, timeoutMs: number): Promise<Respons
   return fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
 }
 
-// Every live child, so that a crashing test run still leaves no server behind.
+// Every live child and data directory, so that a crashing test run still leaves nothing behind.
 const live = new Set<ChildProcess>();
+const dataDirs = new Set<string>();
 process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 export interface StartVictoriaOptions {
@@ -177,6 +179,7 @@ export interface StartVictoriaOptions {
 export async function startVictoria(options: StartVictoriaOptions = {}): Promise<Victoria> {
   const binary = await ensureVictoriaInstalled();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cxone-dedup-vm-'));
+  dataDirs.add(dataDir);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
@@ -289,6 +292,7 @@ export async function startVictoria(options: StartVictoriaOptions = {}): Promise
     async dispose(): Promise<void> {
       await terminate('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
+      dataDirs.delete(dataDir);
     },
     isRunning: () => child !== undefined && child.exitCode === null && child.signalCode === null,
     logTail: () => log,
