@@ -341,7 +341,17 @@ fn add_impl(cx: Cx<'_>, info: Info) -> JsResult<Value> {
     let (this, [k], _) = cx.args::<1>(info)?;
     let filter = this_filter(&cx, this)?;
     let h = key::hash(&cx, k, KeyName::Arg)?;
-    cx.boolean(filter.add_hash(h))
+    cx.boolean(add_one(filter, h))
+}
+
+/// Test-and-set of one key: atomic read-modify-writes only when other threads may
+/// write the same words (shared memory); an owned filter has a single writer, its JS thread.
+#[inline]
+fn add_one(filter: &BloomFilter<Storage>, hash: u64) -> bool {
+    match filter.storage() {
+        Storage::Owned(_) => filter.add_hash_unshared(hash),
+        Storage::Shared(_) => filter.add_hash(hash),
+    }
 }
 
 /// The array argument of hasMany/addMany and its length.
@@ -382,7 +392,7 @@ fn add_many_impl(cx: Cx<'_>, info: Info) -> JsResult<Value> {
     let filter = this_filter(&cx, this)?;
     let len = key_array(&cx, keys)?;
     let hashes = hash_all(&cx, keys, len)?;
-    let m = mask(&cx, hashes.iter().map(|&h| filter.add_hash(h)))?;
+    let m = mask(&cx, hashes.iter().map(|&h| add_one(filter, h)))?;
     cx.call(cx.ref_value(class_data(&cx, info)?.to_booleans.get())?, &[m])
 }
 
@@ -410,7 +420,7 @@ fn add_many_mask_impl(cx: Cx<'_>, info: Info) -> JsResult<Value> {
     let filter = this_filter(&cx, this)?;
     let len = key_array(&cx, keys)?;
     let hashes = hash_all(&cx, keys, len)?;
-    mask(&cx, hashes.iter().map(|&h| filter.add_hash(h)))
+    mask(&cx, hashes.iter().map(|&h| add_one(filter, h)))
 }
 
 // ---- the rest -------------------------------------------------------------------------

@@ -120,6 +120,28 @@ impl<S: AsRef<[AtomicU64]>> BloomFilter<S> {
         was_absent
     }
 
+    /// [`BloomFilter::add_hash`] for storage that no other thread writes meanwhile (an
+    /// owned filter used from one thread): plain atomic loads and stores instead of
+    /// read-modify-writes, which cost ~20 cycles each. Memory-safe in any case; under a
+    /// concurrent writer it could lose that writer's bits, so shared storage must use
+    /// [`BloomFilter::add_hash`].
+    #[inline]
+    pub fn add_hash_unshared(&self, hash: u64) -> bool {
+        let words = self.words.as_ref();
+        let mut was_absent = false;
+        for pos in self.positions(hash) {
+            let word = &words[(pos >> 6) as usize];
+            let mask = 1u64 << (pos & 63);
+            let v = word.load(Relaxed);
+            if v & mask == 0 {
+                // Re-read per bit: two positions of one key may share a word.
+                word.store(v | mask, Relaxed);
+                was_absent = true;
+            }
+        }
+        was_absent
+    }
+
     /// True when every one of the key's bits is set (the key may be present); stops at
     /// the first clear bit.
     #[inline]
@@ -216,6 +238,25 @@ mod tests {
         // The empty key is a key.
         assert!(f.add(b""));
         assert!(f.has(b""));
+    }
+
+    #[test]
+    fn unshared_add_sets_the_same_bits() {
+        let a = BloomFilter::new(1000, 0.01).unwrap();
+        let b = BloomFilter::new(1000, 0.01).unwrap();
+        // k = 44 on 64 bits: positions of one key repeatedly share words.
+        let c = BloomFilter::new(1, 0.5).unwrap();
+        let d = BloomFilter::new(1, 0.5).unwrap();
+        for i in 0..800 {
+            let h = crate::hash::key_hash(key(i).as_bytes());
+            assert_eq!(a.add_hash(h), b.add_hash_unshared(h), "key {i}");
+            assert_eq!(c.add_hash(h), d.add_hash_unshared(h), "key {i}");
+        }
+        let same = |x: &BloomFilter, y: &BloomFilter| {
+            x.words().iter().zip(y.words()).all(|(p, q)| p.load(Relaxed) == q.load(Relaxed))
+        };
+        assert!(same(&a, &b));
+        assert!(same(&c, &d));
     }
 
     #[test]
