@@ -40,7 +40,10 @@ export declare class BloomFilter {
   readonly hashCount: number;
   /** bitCount / 8. */
   readonly byteLength: number;
-  /** The SharedArrayBuffer holding the bits of a shared filter; null when owned. */
+  /**
+   * The SharedArrayBuffer holding the bits of a shared filter (the whole buffer, even when the
+   * filter was attached to a view over part of it); null when owned.
+   */
   readonly sharedMemory: SharedArrayBuffer | null;
 
   /** Sets the key's bits; true when at least one was clear (the key was certainly absent). */

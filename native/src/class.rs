@@ -3,8 +3,8 @@
 use crate::args::{self, describe};
 use crate::js::{self, callback, cstr, Cx, Info, JsResult, Ref, Value};
 use crate::key::{self, KeyName};
-use crate::storage::{SharedWords, Storage};
-use cxone_bloom::{from_snapshot, snapshot_len, zeroed_words, BloomFilter, Params};
+use crate::storage::{zeroed_owned, SharedWords, Storage};
+use cxone_bloom::{from_snapshot, snapshot_len, BloomFilter, Params};
 use napi::sys;
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
@@ -175,7 +175,7 @@ fn construct_impl(cx: Cx<'_>, info: Info) -> JsResult<Value> {
 }
 
 fn owned_filter(cx: &Cx<'_>, params: Params) -> JsResult<BloomFilter<Storage>> {
-    let words = zeroed_words(params.word_count()).map_err(|e| args::bloom_error(cx, &e))?;
+    let words = zeroed_owned(params.word_count()).map_err(|e| args::bloom_error(cx, &e))?;
     BloomFilter::from_storage(params, Storage::Owned(words)).map_err(|e| args::bloom_error(cx, &e))
 }
 

@@ -1,9 +1,31 @@
 //! Where a filter's words live: owned by Rust, or in a JS `SharedArrayBuffer`.
 
 use crate::js::Ref;
-use cxone_bloom::OwnedWords;
-use std::ptr::NonNull;
+use cxone_bloom::{BloomError, OwnedWords};
+use std::alloc::{alloc_zeroed, Layout};
+use std::ptr::{self, NonNull};
 use std::sync::atomic::AtomicU64;
+
+/// `count` zeroed words from the allocator's zeroing path (calloc): the pages of a big
+/// filter are mapped lazily instead of all written at creation (a 1 GiB filter is
+/// created in microseconds, and costs memory only as its bits get set).
+/// (`cxone_bloom::zeroed_words` writes every word: the core crate forbids `unsafe`.)
+pub fn zeroed_owned(count: usize) -> Result<OwnedWords, BloomError> {
+    let oom = || BloomError::OutOfMemory { bytes: (count as u64).saturating_mul(8) };
+    if count == 0 {
+        return Ok(Box::new([]));
+    }
+    let layout = Layout::array::<AtomicU64>(count).map_err(|_| oom())?;
+    // SAFETY: `layout` has a non-zero size (count > 0).
+    let p = unsafe { alloc_zeroed(layout) }.cast::<AtomicU64>();
+    if p.is_null() {
+        return Err(oom());
+    }
+    // SAFETY: `p` is a fresh allocation from the global allocator with exactly the layout
+    // of `[AtomicU64; count]` (what `Box<[AtomicU64]>` frees with), and all-zero bytes
+    // are a valid `AtomicU64` (it has the bit validity of `u64`).
+    Ok(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(p, count)) })
+}
 
 /// The words of a filter; `cxone_bloom::BloomFilter<Storage>` reads them through `AsRef`.
 pub enum Storage {
