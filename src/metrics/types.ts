@@ -11,7 +11,8 @@ export type RejectReason =
   | 'body_too_large' // 413
   | 'malformed_json' // 400
   | 'invalid_event' // 400, JSON parsed but a field is missing or wrong
-  | 'aborted'; // the client went away before the body was complete
+  | 'aborted' // the client went away before the body was complete
+  | 'internal_error'; // 500: a bug, logged
 
 export const REJECT_REASONS: readonly RejectReason[] = [
   'missing_signature',
@@ -21,6 +22,7 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'malformed_json',
   'invalid_event',
   'aborted',
+  'internal_error',
 ];
 
 /** One Bloom generation as seen from outside. */

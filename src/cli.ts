@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+/** `cxone-dedup`: the daemon (`serve`, the default) and the developer tools. */
+import { readFileSync } from 'node:fs';
+import { ConfigError, loadConfig, settingsHelp } from './config.js';
+import { runSend, runSign, runSubscribe, type ToolIO } from './cxone/tools.js';
+import { Daemon, StartupError } from './daemon.js';
+import { createLogger, type Logger } from './log.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const USAGE = `cxone-dedup ${VERSION} — deduplicating receiver for NICE CXone Data Action webhooks
+
+Usage:
+  cxone-dedup [serve] [options]     run the daemon (every option also reads its environment variable)
+  cxone-dedup subscribe             register the webhook with CXone from the CXONE_* variables, then exit
+  cxone-dedup sign [--secret S] [--timestamp T] < body.json
+                                    print the X-NICE-Signature of the body on stdin
+  cxone-dedup send --url U [--secret S] [--file events.ndjson | --interaction-id ID ...]
+                                    post signed events to a running daemon, print the responses
+  cxone-dedup <command> --help      details of one command
+  cxone-dedup --help | --version
+
+Options (flag, environment variable):
+${settingsHelp()}
+`;
+
+function fatal(log: Logger, message: string): never {
+  log.error(message);
+  process.exit(1);
+}
+
+async function serve(argv: string[]): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env, argv);
+  } catch (err) {
+    if (err instanceof ConfigError) fatal(createLogger(), `invalid configuration: ${err.message}`);
+    throw err;
+  }
+  const log = createLogger({ level: config.logLevel });
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start(config, log);
+  } catch (err) {
+    if (err instanceof StartupError) fatal(log, `cannot start: ${err.message}`);
+    throw err;
+  }
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) {
+      log.warn('second signal: exiting now', { signal });
+      process.exit(1);
+    }
+    daemon.stop(signal).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error('shutdown failed', { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+async function main(): Promise<void> {
+  const [command, ...rest] = process.argv.slice(2);
+  if (command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (command === '--version' || command === '-v') {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  if (command === undefined || command.startsWith('--')) return serve(process.argv.slice(2));
+  if (command === 'serve') {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(USAGE);
+      return;
+    }
+    return serve(rest);
+  }
+  const tools: Record<string, (argv: string[], io: ToolIO) => Promise<number>> = { subscribe: runSubscribe, sign: runSign, send: runSend };
+  const tool = tools[command];
+  if (tool !== undefined) {
+    const abort = new AbortController();
+    process.once('SIGINT', () => abort.abort(new Error('interrupted')));
+    process.once('SIGTERM', () => abort.abort(new Error('terminated')));
+    const io: ToolIO = {
+      stdin: process.stdin,
+      stdout: (text) => process.stdout.write(text),
+      stderr: (text) => process.stderr.write(text),
+      env: process.env,
+      signal: abort.signal,
+    };
+    process.exitCode = await tool(rest, io);
+    return;
+  }
+  process.stderr.write(`unknown command ${JSON.stringify(command.slice(0, 40))}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+// Last line of defence: log and keep serving rather than die on a stray exception.
+process.on('uncaughtException', (err) => {
+  createLogger().error('uncaught exception', { err });
+});
+process.on('unhandledRejection', (err) => {
+  createLogger().error('unhandled rejection', { err });
+});
+
+main().catch((err: unknown) => {
+  createLogger().error('fatal', { err });
+  process.exit(1);
+});

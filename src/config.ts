@@ -1,0 +1,287 @@
+/**
+ * Daemon configuration: every setting comes from an environment variable and, with the same
+ * meaning, from a command-line flag (flags win). Everything is validated before the daemon
+ * starts; a bad value stops the start with one message naming the setting.
+ */
+import { computeBloomParams } from './bloom/params.js';
+import { KEY_FIELDS, type KeyField } from './dedup/key.js';
+import { LOG_LEVELS, type LogLevel } from './log.js';
+
+export type UnconfirmedPolicy = 'duplicate' | 'new';
+export type BloomPreference = 'auto' | 'native' | 'fallback';
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Undefined when not given: the daemon then generates an ephemeral one. */
+  webhookSecret: string | undefined;
+  dedupCapacity: number;
+  dedupErrorRate: number;
+  compactionIntervalSeconds: number;
+  stateCacheSize: number;
+  maxBodyBytes: number;
+  dedupKeyFields: KeyField[];
+  unconfirmedPolicy: UnconfirmedPolicy;
+  logLevel: LogLevel;
+  bloom: BloomPreference;
+  allowUwsFallback: boolean;
+  shutdownTimeoutSeconds: number;
+  replayWindowSeconds: number;
+  timestampHeader: string;
+  influxUrl: string | undefined;
+  influxToken: string | undefined;
+  influxOrg: string | undefined;
+  influxBucket: string | undefined;
+  influxEnvironment: string;
+  metricsIntervalSeconds: number;
+  influxMaxBufferLines: number;
+  cxoneClientId: string | undefined;
+  cxoneClientSecret: string | undefined;
+  cxoneRegion: string;
+  cxoneTokenUrl: string | undefined;
+  cxoneApiBase: string | undefined;
+  cxoneWebhookUrl: string | undefined;
+  snapshotPath: string | undefined;
+  snapshotIntervalSeconds: number;
+  strictSnapshot: boolean;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Parser<T> = (raw: string) => T;
+
+interface Setting<K extends keyof Config = keyof Config> {
+  key: K;
+  env: string;
+  flag: string;
+  /** Shown in --help as the value placeholder; absent for boolean switches. */
+  arg?: string;
+  help: string;
+  default: Config[K];
+  parse: Parser<Config[K]>;
+  /** Values never echoed in errors or help. */
+  secret?: boolean;
+  /** Boolean switch: `--flag` alone means true. */
+  switch?: boolean;
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+function int(min: number, max: number): Parser<number> {
+  return (raw) => {
+    const s = raw.trim().replace(/_/g, '');
+    if (!/^[+]?\d+$/.test(s)) fail(`must be a whole number between ${min} and ${max}`);
+    const n = Number(s);
+    if (!Number.isSafeInteger(n) || n < min || n > max) fail(`must be a whole number between ${min} and ${max}`);
+    return n;
+  };
+}
+
+function float(min: number, max: number, opts: { exclusiveMin?: boolean; exclusiveMax?: boolean } = {}): Parser<number> {
+  const range = `${opts.exclusiveMin ? '(' : '['}${min}, ${max}${opts.exclusiveMax ? ')' : ']'}`;
+  return (raw) => {
+    const s = raw.trim();
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) fail(`must be a number in ${range}`);
+    const n = Number(s);
+    const tooLow = opts.exclusiveMin ? n <= min : n < min;
+    const tooHigh = opts.exclusiveMax ? n >= max : n > max;
+    if (!Number.isFinite(n) || tooLow || tooHigh) fail(`must be a number in ${range}`);
+    return n;
+  };
+}
+
+function oneOf<T extends string>(values: readonly T[]): Parser<T> {
+  return (raw) => {
+    const s = raw.trim().toLowerCase();
+    const hit = values.find((v) => v.toLowerCase() === s);
+    if (hit === undefined) fail(`must be one of ${values.join(', ')}`);
+    return hit;
+  };
+}
+
+const bool: Parser<boolean> = (raw) => {
+  const s = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(s)) return false;
+  return fail('must be true or false');
+};
+
+function text(maxLength: number, pattern?: RegExp, what?: string): Parser<string> {
+  return (raw) => {
+    const s = raw.trim();
+    if (s.length === 0) fail('must not be empty');
+    if (s.length > maxLength) fail(`must be at most ${maxLength} characters`);
+    if (pattern && !pattern.test(s)) fail(`must be ${what ?? `like ${pattern}`}`);
+    return s;
+  };
+}
+
+const optionalText = (maxLength: number): Parser<string | undefined> => (raw) => (raw.trim() === '' ? undefined : text(maxLength)(raw));
+
+const httpUrl: Parser<string | undefined> = (raw) => {
+  const s = raw.trim();
+  if (s === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(s);
+  } catch {
+    return fail('must be an absolute http(s) URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail('must be an absolute http(s) URL');
+  return s.replace(/\/+$/, '');
+};
+
+const secret: Parser<string | undefined> = (raw) => {
+  if (raw === '') return undefined;
+  // Refuse short secrets: an HMAC key an attacker can guess protects nothing.
+  if (raw.length < 16) fail('must be at least 16 characters (use a long random value, e.g. `openssl rand -hex 32`)');
+  if (raw.length > 4096) fail('must be at most 4096 characters');
+  return raw;
+};
+
+const keyFields: Parser<KeyField[]> = (raw) => {
+  const parts = raw.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  if (parts.length === 0) fail(`must name at least one of ${KEY_FIELDS.join(', ')}`);
+  const out: KeyField[] = [];
+  for (const p of parts) {
+    const f = KEY_FIELDS.find((k) => k === p);
+    if (f === undefined) fail(`unknown field "${p.slice(0, 40)}"; use a comma-separated list of ${KEY_FIELDS.join(', ')}`);
+    if (out.includes(f)) fail(`names "${f}" twice`);
+    out.push(f);
+  }
+  return out;
+};
+
+const headerName: Parser<string> = (raw) => text(128, /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'an HTTP header name')(raw).toLowerCase();
+
+const host: Parser<string> = (raw) => text(255, /^[A-Za-z0-9.:[\]%_-]+$/, 'a host name or IP address')(raw);
+
+function def<K extends keyof Config>(s: Setting<K>): Setting<K> {
+  return s;
+}
+
+/** The table behind environment parsing, flag parsing and `--help`. Order is the help order. */
+export const SETTINGS: readonly Setting[] = [
+  def({ key: 'port', env: 'PORT', flag: '--port', arg: 'N', help: 'TCP port to listen on (0 picks a free one)', default: 8080, parse: int(0, 65535) }),
+  def({ key: 'host', env: 'HOST', flag: '--host', arg: 'ADDR', help: 'address to listen on', default: '0.0.0.0', parse: host }),
+  def({ key: 'webhookSecret', env: 'CXONE_WEBHOOK_SECRET', flag: '--webhook-secret', arg: 'S', help: 'HMAC-SHA256 key for X-NICE-Signature (prefer the env var: flags show in `ps`); unset → a random ephemeral one', default: undefined, parse: secret, secret: true }),
+  def({ key: 'dedupCapacity', env: 'DEDUP_CAPACITY', flag: '--dedup-capacity', arg: 'N', help: 'keys per Bloom generation', default: 1_000_000, parse: int(1, 1_000_000_000) }),
+  def({ key: 'dedupErrorRate', env: 'DEDUP_ERROR_RATE', flag: '--dedup-error-rate', arg: 'P', help: 'target false-positive rate per generation', default: 0.001, parse: float(0, 1, { exclusiveMin: true, exclusiveMax: true }) }),
+  def({ key: 'compactionIntervalSeconds', env: 'COMPACTION_INTERVAL_SECONDS', flag: '--compaction-interval', arg: 'SECONDS', help: 'rotate Bloom generations this often (the dedup window is one to two intervals)', default: 300, parse: float(0.05, 31 * 24 * 3600) }),
+  def({ key: 'stateCacheSize', env: 'STATE_CACHE_SIZE', flag: '--state-cache-size', arg: 'N', help: 'interactions kept in the latest-state LRU', default: 100_000, parse: int(1, 100_000_000) }),
+  def({ key: 'maxBodyBytes', env: 'MAX_BODY_BYTES', flag: '--max-body-bytes', arg: 'N', help: 'largest accepted webhook body; larger → 413', default: 1024 * 1024, parse: int(64, 64 * 1024 * 1024) }),
+  def({ key: 'dedupKeyFields', env: 'DEDUP_KEY_FIELDS', flag: '--dedup-key-fields', arg: 'LIST', help: `fields that make the dedup key, from ${KEY_FIELDS.join(', ')}`, default: ['interactionId'], parse: keyFields }),
+  def({ key: 'unconfirmedPolicy', env: 'UNCONFIRMED_POLICY', flag: '--unconfirmed-policy', arg: 'duplicate|new', help: 'what a Bloom "maybe" the state cache cannot confirm counts as', default: 'duplicate', parse: oneOf<UnconfirmedPolicy>(['duplicate', 'new']) }),
+  def({ key: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', arg: LOG_LEVELS.join('|'), help: 'log verbosity (JSON lines on stderr)', default: 'info', parse: oneOf<LogLevel>(LOG_LEVELS) }),
+  def({ key: 'bloom', env: 'BLOOM_IMPLEMENTATION', flag: '--bloom', arg: 'auto|native|fallback', help: 'Bloom filter implementation; auto = native, else the xxhash-wasm fallback', default: 'auto', parse: oneOf<BloomPreference>(['auto', 'native', 'fallback']) }),
+  def({ key: 'allowUwsFallback', env: 'ALLOW_UWS_FALLBACK', flag: '--allow-uws-fallback', help: 'start even when uWebSockets.js runs on its slow JS shim', default: false, parse: bool, switch: true }),
+  def({ key: 'shutdownTimeoutSeconds', env: 'SHUTDOWN_TIMEOUT_SECONDS', flag: '--shutdown-timeout', arg: 'SECONDS', help: 'on SIGTERM/SIGINT, wait this long for in-flight work before exiting', default: 10, parse: float(0, 600) }),
+  def({ key: 'replayWindowSeconds', env: 'REPLAY_WINDOW_SECONDS', flag: '--replay-window', arg: 'SECONDS', help: 'reject signed timestamps older (or further ahead) than this; 0 = off', default: 300, parse: float(0, 7 * 24 * 3600) }),
+  def({ key: 'timestampHeader', env: 'TIMESTAMP_HEADER', flag: '--timestamp-header', arg: 'NAME', help: 'header carrying the signed send time (see README, replay protection)', default: 'x-nice-timestamp', parse: headerName }),
+  def({ key: 'influxUrl', env: 'INFLUX_URL', flag: '--influx-url', arg: 'URL', help: 'InfluxDB base URL; unset → metric export off', default: undefined, parse: httpUrl }),
+  def({ key: 'influxToken', env: 'INFLUX_TOKEN', flag: '--influx-token', arg: 'TOKEN', help: 'InfluxDB API token (prefer the env var)', default: undefined, parse: optionalText(4096), secret: true }),
+  def({ key: 'influxOrg', env: 'INFLUX_ORG', flag: '--influx-org', arg: 'ORG', help: 'InfluxDB organization', default: undefined, parse: optionalText(256) }),
+  def({ key: 'influxBucket', env: 'INFLUX_BUCKET', flag: '--influx-bucket', arg: 'BUCKET', help: 'InfluxDB bucket', default: undefined, parse: optionalText(256) }),
+  def({ key: 'influxEnvironment', env: 'INFLUX_ENVIRONMENT', flag: '--influx-environment', arg: 'NAME', help: 'value of the `environment` tag', default: 'production', parse: text(256) }),
+  def({ key: 'metricsIntervalSeconds', env: 'METRICS_INTERVAL_SECONDS', flag: '--metrics-interval', arg: 'SECONDS', help: 'write a stats point this often', default: 10, parse: float(0.05, 24 * 3600) }),
+  def({ key: 'influxMaxBufferLines', env: 'INFLUX_MAX_BUFFER_LINES', flag: '--influx-max-buffer-lines', arg: 'N', help: 'points held while InfluxDB is unreachable; beyond this the oldest are dropped (counted)', default: 50_000, parse: int(1, 10_000_000) }),
+  def({ key: 'cxoneClientId', env: 'CXONE_CLIENT_ID', flag: '--cxone-client-id', arg: 'ID', help: 'OAuth client id; set → subscribe to data.action.updated at start', default: undefined, parse: optionalText(512) }),
+  def({ key: 'cxoneClientSecret', env: 'CXONE_CLIENT_SECRET', flag: '--cxone-client-secret', arg: 'S', help: 'OAuth client secret (prefer the env var)', default: undefined, parse: optionalText(4096), secret: true }),
+  def({ key: 'cxoneRegion', env: 'CXONE_REGION', flag: '--cxone-region', arg: 'HOST', help: 'CXone API host the token and API URLs derive from', default: 'api-us-1.cxone.com', parse: text(255, /^[A-Za-z0-9.-]+(:\d+)?$/, 'a host name') }),
+  def({ key: 'cxoneTokenUrl', env: 'CXONE_TOKEN_URL', flag: '--cxone-token-url', arg: 'URL', help: 'OAuth token URL (overrides the one derived from the region)', default: undefined, parse: httpUrl }),
+  def({ key: 'cxoneApiBase', env: 'CXONE_API_BASE', flag: '--cxone-api-base', arg: 'URL', help: 'CXone API base URL (overrides the one derived from the region)', default: undefined, parse: httpUrl }),
+  def({ key: 'cxoneWebhookUrl', env: 'CXONE_WEBHOOK_URL', flag: '--cxone-webhook-url', arg: 'URL', help: 'public HTTPS URL CXone should deliver to (this daemon’s webhook path)', default: undefined, parse: httpUrl }),
+  def({ key: 'snapshotPath', env: 'SNAPSHOT_PATH', flag: '--snapshot-path', arg: 'FILE', help: 'persist both Bloom generations and the state cache here (unset → no persistence)', default: undefined, parse: optionalText(4096) }),
+  def({ key: 'snapshotIntervalSeconds', env: 'SNAPSHOT_INTERVAL_SECONDS', flag: '--snapshot-interval', arg: 'SECONDS', help: 'write a snapshot this often (and at shutdown)', default: 60, parse: float(0.05, 24 * 3600) }),
+  def({ key: 'strictSnapshot', env: 'STRICT_SNAPSHOT', flag: '--strict-snapshot', help: 'refuse to start when the snapshot cannot be restored (default: log and start empty)', default: false, parse: bool, switch: true }),
+];
+
+export function defaultConfig(): Config {
+  const out: Record<string, unknown> = {};
+  for (const s of SETTINGS) out[s.key] = Array.isArray(s.default) ? [...s.default] : s.default;
+  return out as unknown as Config;
+}
+
+function applySetting(out: Record<string, unknown>, s: Setting, raw: string, source: string): void {
+  try {
+    out[s.key] = s.parse(raw);
+  } catch (err) {
+    const shown = s.secret ? '' : `, got ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw)}`;
+    throw new ConfigError(`${s.env} (${s.flag}) ${(err as Error).message}${shown} [from ${source}]`);
+  }
+}
+
+/**
+ * Builds the configuration from environment variables, then flags (`--name value` or
+ * `--name=value`). Throws ConfigError naming the setting on the first bad value.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = []): Config {
+  const out = defaultConfig() as unknown as Record<string, unknown>;
+  for (const s of SETTINGS) {
+    const raw = env[s.env];
+    if (raw !== undefined) applySetting(out, s, raw, 'environment');
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument ${JSON.stringify(arg.slice(0, 80))}; see --help`);
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg : arg.slice(0, eq);
+    const s = SETTINGS.find((x) => x.flag === name);
+    if (s === undefined) throw new ConfigError(`unknown option ${JSON.stringify(name.slice(0, 80))}; see --help`);
+    let raw: string;
+    if (eq !== -1) raw = arg.slice(eq + 1);
+    else if (s.switch) raw = 'true';
+    else {
+      const next = argv[i + 1];
+      if (next === undefined) throw new ConfigError(`${s.flag} needs a value (${s.arg ?? 'value'})`);
+      raw = next;
+      i++;
+    }
+    applySetting(out, s, raw, 'command line');
+  }
+  const config = out as unknown as Config;
+  checkCombinations(config);
+  return config;
+}
+
+function checkCombinations(c: Config): void {
+  try {
+    computeBloomParams(c.dedupCapacity, c.dedupErrorRate);
+  } catch (err) {
+    throw new ConfigError(`DEDUP_CAPACITY (--dedup-capacity) and DEDUP_ERROR_RATE (--dedup-error-rate) give an impossible filter: ${(err as Error).message}`);
+  }
+  if (c.influxUrl !== undefined && (c.influxOrg === undefined || c.influxBucket === undefined)) {
+    throw new ConfigError('INFLUX_URL (--influx-url) is set, so INFLUX_ORG and INFLUX_BUCKET must be set too');
+  }
+  if (c.cxoneClientId !== undefined) {
+    if (c.cxoneClientSecret === undefined) throw new ConfigError('CXONE_CLIENT_ID is set, so CXONE_CLIENT_SECRET (--cxone-client-secret) must be set too');
+    if (c.cxoneWebhookUrl === undefined) throw new ConfigError('CXONE_CLIENT_ID is set, so CXONE_WEBHOOK_URL (--cxone-webhook-url) must be set too');
+    if (c.webhookSecret === undefined) throw new ConfigError('CXONE_CLIENT_ID is set, so CXONE_WEBHOOK_SECRET must be set too (an ephemeral secret would not survive a restart)');
+  }
+}
+
+/** The `--help` text of the settings, one block per setting. */
+export function settingsHelp(): string {
+  const lines: string[] = [];
+  for (const s of SETTINGS) {
+    const flag = s.arg ? `${s.flag} ${s.arg}` : s.flag;
+    const dflt = s.secret || s.default === undefined ? '' : ` (default: ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)})`;
+    lines.push(`  ${flag.padEnd(40)} ${s.env}`);
+    lines.push(`  ${''.padEnd(40)} ${s.help}${dflt}`);
+  }
+  return lines.join('\n');
+}
+
+/** A copy safe to log: secrets replaced by a marker saying whether they are set. */
+export function redactedConfig(c: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const v = c[s.key];
+    out[s.key] = s.secret ? (v === undefined ? 'unset' : 'set') : v;
+  }
+  return out;
+}

@@ -1,0 +1,215 @@
+/**
+ * Wires the daemon together and owns its life cycle: start (uWS check, secret, filter, engine,
+ * metrics, server, CXone registration) and a bounded, graceful stop.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { loadBloomFactory } from './bloom/index.js';
+import type { BloomFactory } from './bloom/types.js';
+import { redactedConfig, type Config } from './config.js';
+import { resolveCxoneSettings } from './cxone/settings.js';
+import { WebhookRegistration } from './cxone/registration.js';
+import { DedupEngine } from './dedup/engine.js';
+import { WebhookServer, type ProcessOutcome, type RequestObserver } from './http/server.js';
+import { RequestVerifier } from './http/signature.js';
+import { loadUws } from './http/uws.js';
+import type { Logger } from './log.js';
+import { RequestCounters } from './metrics/counters.js';
+import { createMetricsExporter, type MetricsExporter } from './metrics/influx.js';
+import { LatencyRecorder } from './metrics/latency.js';
+import { renderPrometheus } from './metrics/prometheus.js';
+import type { MetricsReport, MetricsSnapshot } from './metrics/snapshot.js';
+import { buildStatsDocument } from './metrics/stats-json.js';
+
+/** A start failure the operator can fix; its message is the whole story. */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+export class Daemon {
+  private stopping: Promise<void> | null = null;
+  private readonly startedAt = Date.now();
+
+  private constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+    private readonly engine: DedupEngine,
+    private readonly server: WebhookServer,
+    private readonly exporter: MetricsExporter,
+    private readonly registration: WebhookRegistration,
+  ) {}
+
+  get port(): number {
+    return this.server.port;
+  }
+
+  static async start(config: Config, log: Logger): Promise<Daemon> {
+    const { uws, native, description } = loadUws();
+    if (!native && !config.allowUwsFallback) {
+      throw new StartupError(
+        `${description}: the native uWebSockets.js binary did not load (unsupported Node.js ABI or glibc), so only its slow JS shim is available; ` +
+          'refusing to start. Set ALLOW_UWS_FALLBACK=1 (or --allow-uws-fallback) to run on the shim anyway.',
+      );
+    }
+    if (native) log.info('HTTP server runtime', { runtime: description });
+    else log.warn('HTTP server runtime is the slow JS shim (allowed by ALLOW_UWS_FALLBACK)', { runtime: description });
+
+    let secret = config.webhookSecret;
+    if (secret === undefined) {
+      secret = randomBytes(32).toString('hex');
+      // Deliberately logged: an ephemeral secret is useless unless the operator can read it.
+      log.warn('CXONE_WEBHOOK_SECRET is not set: generated an ephemeral secret for this run only; set CXONE_WEBHOOK_SECRET to keep one across restarts', {
+        ephemeralSecret: secret,
+      });
+    }
+
+    let factory: BloomFactory;
+    try {
+      factory = await loadBloomFactory({ prefer: config.bloom === 'auto' ? 'native' : config.bloom, logger: log, strict: config.bloom === 'native' });
+    } catch (err) {
+      throw new StartupError(`BLOOM_IMPLEMENTATION=${config.bloom}: ${(err as Error).message}`);
+    }
+
+    const counters = new RequestCounters();
+    // One clock for the recorder and the server's timestamps (record(us, nowMs) skips a clock read).
+    const latency = new LatencyRecorder({ now: () => performance.now() });
+    // The exporter samples the engine, which needs the exporter's compaction hook: tie the knot lazily.
+    let engine: DedupEngine | undefined;
+    let dedup: DedupEngine;
+    const snapshot = (): MetricsSnapshot => ({ engine: engine!.stats(), counters: counters.snapshot(), latency: latency.summary() });
+    let exporter: MetricsExporter;
+    try {
+      exporter = createMetricsExporter(
+        {
+          url: config.influxUrl,
+          token: config.influxToken,
+          org: config.influxOrg,
+          bucket: config.influxBucket ?? '',
+          environment: config.influxEnvironment,
+          host: hostname(),
+          intervalSeconds: config.metricsIntervalSeconds,
+          maxBufferLines: config.influxMaxBufferLines,
+          getStats: snapshot,
+        },
+        log.child({ component: 'influx' }),
+      );
+    } catch (err) {
+      throw new StartupError(`INFLUX_*: ${(err as Error).message}`);
+    }
+
+    try {
+      engine = dedup = new DedupEngine({
+        factory,
+        capacity: config.dedupCapacity,
+        errorRate: config.dedupErrorRate,
+        compactionIntervalSeconds: config.compactionIntervalSeconds,
+        stateCacheSize: config.stateCacheSize,
+        keyFields: config.dedupKeyFields,
+        unconfirmedPolicy: config.unconfirmedPolicy,
+        onCompaction: (record) => {
+          exporter.onCompaction(record);
+          log.info('compaction', { ...record });
+        },
+        logger: log.child({ component: 'dedup' }),
+      });
+    } catch (err) {
+      throw new StartupError(`DEDUP_CAPACITY / DEDUP_ERROR_RATE: ${(err as Error).message}`);
+    }
+
+    const registration = new WebhookRegistration({
+      settings: resolveCxoneSettings({
+        clientId: config.cxoneClientId,
+        clientSecret: config.cxoneClientSecret,
+        region: config.cxoneRegion,
+        tokenUrl: config.cxoneTokenUrl,
+        apiBase: config.cxoneApiBase,
+        webhookUrl: config.cxoneWebhookUrl,
+        webhookSecret: secret,
+      }),
+      logger: log,
+    });
+
+    const observer: RequestObserver = {
+      received: () => counters.countReceived(),
+      rejected: (reason) => counters.countRejected(reason),
+      latency: (us, nowMs) => latency.record(us, nowMs),
+    };
+    const startedAt = Date.now();
+    const report = (): MetricsReport => ({
+      ...snapshot(),
+      latencyHistogram: latency.cumulative(),
+      exporter: exporter.status(),
+      uptimeSeconds: (Date.now() - startedAt) / 1000,
+    });
+
+    const server = new WebhookServer({
+      uws,
+      host: config.host,
+      port: config.port,
+      maxBodyBytes: config.maxBodyBytes,
+      verifier: new RequestVerifier({ secret, replayWindowSeconds: config.replayWindowSeconds }),
+      timestampHeader: config.timestampHeader,
+      sink: {
+        process: (event, timestamp): ProcessOutcome => {
+          const r = dedup.process(event, timestamp);
+          return r.status === 'processed'
+            ? { status: 'processed', interactionId: event.interactionId, state: r.state }
+            : { status: 'deduplicated', interactionId: event.interactionId };
+        },
+        getState: (id) => dedup.getState(id),
+      },
+      observer,
+      logger: log.child({ component: 'http' }),
+      stats: () => buildStatsDocument(report()),
+      metrics: () => renderPrometheus(report()),
+      readiness: () => ({ ready: true, registration: registration.status() }),
+    });
+
+    let port: number;
+    try {
+      port = await server.listen();
+    } catch (err) {
+      await exporter.close({ timeoutMs: 1000 });
+      throw new StartupError(`PORT/HOST: ${(err as Error).message}`);
+    }
+    dedup.start();
+    exporter.start();
+    registration.start();
+    log.info('listening', {
+      port,
+      host: config.host,
+      webhookPath: '/cxone/webhook/data-action',
+      bloom: factory.kind,
+      config: redactedConfig(config),
+    });
+    return new Daemon(config, log, dedup, server, exporter, registration);
+  }
+
+  /**
+   * Graceful stop, bounded by SHUTDOWN_TIMEOUT_SECONDS: stop accepting, answer what is in
+   * flight, stop background work, flush metrics, close every socket. Idempotent.
+   */
+  stop(reason: string): Promise<void> {
+    this.stopping ??= this.doStop(reason);
+    return this.stopping;
+  }
+
+  private async doStop(reason: string): Promise<void> {
+    const budgetMs = this.config.shutdownTimeoutSeconds * 1000;
+    const deadline = Date.now() + budgetMs;
+    const left = () => Math.max(0, deadline - Date.now());
+    this.log.info('shutting down', { reason, inFlight: this.server.pending });
+    this.server.stopAccepting();
+    const drained = await this.server.drain(left());
+    if (!drained) this.log.warn('shutdown timeout: requests still in flight are dropped', { inFlight: this.server.pending });
+    this.engine.stop();
+    await Promise.race([this.registration.stop(), sleep(left())]);
+    await this.exporter.close({ timeoutMs: Math.max(left(), 100) });
+    this.server.closeAll();
+    this.log.info('stopped', { uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) });
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

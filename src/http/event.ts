@@ -1,0 +1,81 @@
+/**
+ * Turns a verified webhook body into a validated Data Action event, or says precisely why not.
+ * Never echoes input back: hostile values stay out of responses and logs.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { DataActionEvent } from '../dedup/engine.js';
+import { parseTimestamp, timestampFault, TIMESTAMP_FORMAT_HINT, type ParsedTimestamp } from '../dedup/timestamp.js';
+import { nestingWithin } from './json-guard.js';
+
+/** How deep `payload` may nest (objects and arrays), documented in the README. */
+export const MAX_PAYLOAD_DEPTH = 32;
+export const MAX_ID_LENGTH = 256;
+const MAX_TIMESTAMP_LENGTH = 64;
+
+export interface ValidEvent {
+  /** Exactly the four contract fields; unknown top-level fields are dropped. */
+  event: DataActionEvent;
+  /** `event.updatedTimestamp`, parsed. */
+  timestamp: ParsedTimestamp;
+}
+
+export type EventError =
+  | { reason: 'malformed_json'; message: string }
+  | { reason: 'invalid_event'; message: string; field?: string };
+
+export type EventResult = ({ ok: true } & ValidEvent) | ({ ok: false } & EventError);
+
+const malformed = (message: string): EventResult => ({ ok: false, reason: 'malformed_json', message });
+const invalid = (message: string, field?: string): EventResult =>
+  field === undefined ? { ok: false, reason: 'invalid_event', message } : { ok: false, reason: 'invalid_event', message, field };
+
+function idFault(value: unknown, max: number): string | null {
+  if (typeof value !== 'string') return value === undefined ? 'is required' : 'must be a string';
+  if (value.length === 0) return 'must not be empty';
+  if (value.length > max) return `must be at most ${max} characters`;
+  return null;
+}
+
+export function parseEvent(body: Uint8Array): EventResult {
+  if (body.length === 0) return malformed('malformed JSON: empty body');
+  if (!isUtf8(body)) return malformed('malformed JSON: body is not valid UTF-8');
+  // The top-level object is one level, so payload may use MAX_PAYLOAD_DEPTH more.
+  if (!nestingWithin(body, MAX_PAYLOAD_DEPTH + 1)) {
+    return invalid(`payload must not nest deeper than ${MAX_PAYLOAD_DEPTH} levels`, 'payload');
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch {
+    return malformed('malformed JSON');
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return invalid('body must be a JSON object');
+  const o = doc as Record<string, unknown>;
+
+  let fault = idFault(o.interactionId, MAX_ID_LENGTH);
+  if (fault) return invalid(`interactionId ${fault}`, 'interactionId');
+  fault = idFault(o.dataActionId, MAX_ID_LENGTH);
+  if (fault) return invalid(`dataActionId ${fault}`, 'dataActionId');
+  fault = idFault(o.updatedTimestamp, MAX_TIMESTAMP_LENGTH);
+  if (fault) return invalid(`updatedTimestamp ${fault}`, 'updatedTimestamp');
+  const timestamp = parseTimestamp(o.updatedTimestamp);
+  if (timestamp === null) {
+    return invalid(`updatedTimestamp must be ${TIMESTAMP_FORMAT_HINT} (${timestampFault(o.updatedTimestamp)})`, 'updatedTimestamp');
+  }
+
+  let payload: Record<string, unknown>;
+  if (o.payload === undefined) payload = {};
+  else if (o.payload === null || typeof o.payload !== 'object' || Array.isArray(o.payload)) return invalid('payload must be a JSON object', 'payload');
+  else payload = o.payload as Record<string, unknown>;
+
+  return {
+    ok: true,
+    event: {
+      interactionId: o.interactionId as string,
+      dataActionId: o.dataActionId as string,
+      updatedTimestamp: o.updatedTimestamp as string,
+      payload,
+    },
+    timestamp,
+  };
+}

@@ -1,0 +1,67 @@
+/** Writing responses on a uWS HttpResponse: JSON bodies, status lines, corked. */
+import type { HttpResponse } from 'uWebSockets.js';
+
+const STATUS_TEXT: Record<number, string> = {
+  200: '200 OK',
+  400: '400 Bad Request',
+  401: '401 Unauthorized',
+  403: '403 Forbidden',
+  404: '404 Not Found',
+  405: '405 Method Not Allowed',
+  413: '413 Payload Too Large',
+  500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
+};
+
+export function statusLine(status: number): string {
+  return STATUS_TEXT[status] ?? `${status} Unknown`;
+}
+
+export interface RespondOptions {
+  /** Extra headers, e.g. Allow on a 405. */
+  headers?: Readonly<Record<string, string>>;
+  /**
+   * Ask the client to close after this response. uWS keeps reading (and discarding) any body
+   * still in flight instead of resetting the socket, so the client gets to read the response;
+   * a client that keeps sending anyway is cut off by uWS's idle timeout.
+   */
+  connectionClose?: boolean;
+  /** Close right after sending; only when no request body is left unread (draining at shutdown). */
+  closeAfter?: boolean;
+  contentType?: string;
+}
+
+/** Writes a complete response. Call only while the response is still open (not aborted/ended). */
+export function send(res: HttpResponse, status: number, body: string, opts: RespondOptions = {}): void {
+  res.cork(() => {
+    res.writeStatus(statusLine(status));
+    res.writeHeader('Content-Type', opts.contentType ?? 'application/json');
+    if (opts.headers) for (const k in opts.headers) res.writeHeader(k, opts.headers[k]!);
+    if (opts.connectionClose) res.writeHeader('Connection', 'close');
+    res.end(body, opts.closeAfter === true);
+  });
+}
+
+export function sendJson(res: HttpResponse, status: number, value: unknown, opts: RespondOptions = {}): void {
+  send(res, status, JSON.stringify(value), opts);
+}
+
+/** Every error body is `{"error": "..."}` (plus optional detail fields). */
+export function sendError(res: HttpResponse, status: number, message: string, opts: RespondOptions & { field?: string } = {}): void {
+  const body: Record<string, string> = { error: message };
+  if (opts.field !== undefined) body.field = opts.field;
+  send(res, status, JSON.stringify(body), opts);
+}
+
+/**
+ * Writes status, headers and the complete body without ending the response (uWS then frames it
+ * as chunked); `res.end()` later finishes it. The client can act on the answer at once.
+ */
+export function sendUnended(res: HttpResponse, status: number, body: string): void {
+  res.cork(() => {
+    res.writeStatus(statusLine(status));
+    res.writeHeader('Content-Type', 'application/json');
+    res.writeHeader('Connection', 'close');
+    res.write(body);
+  });
+}

@@ -1,0 +1,361 @@
+/**
+ * The HTTP face of the daemon on uWebSockets.js. One way through for webhooks:
+ * request → verify signature (raw bytes) → parse and validate → dedup → respond.
+ * Metrics observe from the side through RequestObserver; nothing here awaits.
+ */
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import type { Logger } from '../log.js';
+import type { RejectReason } from '../metrics/types.js';
+import type { DataActionEvent, ParsedTimestamp } from '../dedup/engine.js';
+import { parseEvent, MAX_ID_LENGTH } from './event.js';
+import { send, sendError, sendJson, sendUnended, type RespondOptions } from './respond.js';
+import type { RequestVerifier } from './signature.js';
+import type { UwsModule } from './uws.js';
+
+export const WEBHOOK_PATH = '/cxone/webhook/data-action';
+
+export type ProcessOutcome =
+  | { status: 'processed'; interactionId: string; state: unknown }
+  | { status: 'deduplicated'; interactionId: string };
+
+/** The dedup engine, as the server sees it. */
+export interface WebhookSink {
+  process(event: DataActionEvent, timestamp: ParsedTimestamp): ProcessOutcome;
+  /** The latest state of an interaction, or undefined. */
+  getState(interactionId: string): unknown;
+}
+
+/** Counts and timings, reported as they happen; must be cheap and must not throw. */
+export interface RequestObserver {
+  received(): void;
+  rejected(reason: RejectReason): void;
+  /** Webhook request latency in microseconds, from the handler's first line to the response; `nowMs` is performance.now() at the end. */
+  latency(us: number, nowMs: number): void;
+}
+
+export interface Readiness {
+  ready: boolean;
+  [detail: string]: unknown;
+}
+
+export interface ServerOptions {
+  uws: UwsModule;
+  host: string;
+  port: number;
+  maxBodyBytes: number;
+  verifier: RequestVerifier;
+  /** Lowercase header name of the optional signed timestamp. */
+  timestampHeader: string;
+  sink: WebhookSink;
+  observer: RequestObserver;
+  logger: Logger;
+  stats: () => unknown;
+  metrics: () => string;
+  readiness: () => Readiness;
+}
+
+const REJECT_STATUS: Record<Exclude<RejectReason, 'aborted'>, number> = {
+  missing_signature: 403,
+  bad_signature: 401,
+  replayed: 401,
+  body_too_large: 413,
+  malformed_json: 400,
+  invalid_event: 400,
+  internal_error: 500,
+};
+
+/** How long a rejected upload may keep streaming (discarded) before the answer ends and the socket closes. */
+const LINGER_IDLE_MS = 1000;
+const LINGER_MAX_MS = 5000;
+
+/** The answer to one webhook request, decided before anything is written. */
+interface Reply {
+  status: number;
+  body: string;
+  /** Set for rejections: what the observer counts. */
+  reason?: Exclude<RejectReason, 'aborted'>;
+  /** The request body may still be arriving: ask the client to close, don't reset. */
+  bodyUnread?: boolean;
+}
+
+function rejection(reason: Exclude<RejectReason, 'aborted'>, message: string, field?: string, bodyUnread = false): Reply {
+  const body = field === undefined ? { error: message } : { error: message, field };
+  return { status: REJECT_STATUS[reason], body: JSON.stringify(body), reason, bodyUnread };
+}
+
+export class WebhookServer {
+  private readonly app: TemplatedApp;
+  private listenSocket: us_listen_socket | null = null;
+  private inFlight = 0;
+  private draining = false;
+  private drainWaiters: Array<() => void> = [];
+  private boundPort = 0;
+
+  constructor(private readonly options: ServerOptions) {
+    this.app = options.uws.App();
+    this.routes();
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Requests whose response has not been written yet. */
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  listen(): Promise<number> {
+    const { host, port, uws } = this.options;
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (socket) => {
+        if (!socket) {
+          reject(new Error(`cannot listen on ${host}:${port} (address in use, or not an address of this host)`));
+          return;
+        }
+        this.listenSocket = socket;
+        this.boundPort = uws.us_socket_local_port(socket as unknown as Parameters<UwsModule['us_socket_local_port']>[0]);
+        resolve(this.boundPort);
+      });
+    });
+  }
+
+  /** Stops accepting connections; requests already under way (and on open connections) are still answered. */
+  stopAccepting(): void {
+    this.draining = true;
+    if (this.listenSocket) {
+      this.options.uws.us_listen_socket_close(this.listenSocket);
+      this.listenSocket = null;
+    }
+  }
+
+  /** Resolves true when no request is in flight, false if `timeoutMs` passes first. */
+  drain(timeoutMs: number): Promise<boolean> {
+    if (this.inFlight === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.drainWaiters = this.drainWaiters.filter((w) => w !== done);
+        resolve(false);
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.drainWaiters.push(done);
+    });
+  }
+
+  /** Closes every socket, idle keep-alive connections included. */
+  closeAll(): void {
+    this.stopAccepting();
+    (this.app as TemplatedApp & { close?: () => void }).close?.();
+  }
+
+  private finished(): void {
+    if (--this.inFlight === 0 && this.drainWaiters.length > 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      // Not synchronously: we are inside a uWS callback whose socket is still corked, and the
+      // waiter may close every socket; let uWS flush the last response first.
+      setImmediate(() => {
+        for (const w of waiters) w();
+      });
+    }
+  }
+
+  private routes(): void {
+    const { app } = this;
+    app.post(WEBHOOK_PATH, (res, req) => this.webhook(res, req));
+    app.any(WEBHOOK_PATH, (res) => this.methodNotAllowed(res, 'POST'));
+
+    app.get('/state/:interactionId', (res, req) => this.state(res, req));
+    app.any('/state/:interactionId', (res) => this.methodNotAllowed(res, 'GET'));
+
+    this.getJson('/healthz', () => ({ status: 'ok' }));
+    this.getJson('/readyz', () => {
+      const r = this.options.readiness();
+      const ready = r.ready && !this.draining;
+      return [ready ? 200 : 503, { ...r, ready, status: ready ? 'ready' : this.draining ? 'draining' : 'not ready' }];
+    });
+    this.getJson('/stats', () => this.options.stats());
+    app.get('/metrics', (res) => this.guard(res, () => send(res, 200, this.options.metrics(), { contentType: 'text/plain; version=0.0.4; charset=utf-8' })));
+    app.any('/metrics', (res) => this.methodNotAllowed(res, 'GET'));
+
+    app.any('/*', (res) => this.guard(res, () => sendError(res, 404, 'not found')));
+  }
+
+  private getJson(path: string, body: () => unknown): void {
+    this.app.get(path, (res) =>
+      this.guard(res, () => {
+        const out = body();
+        if (Array.isArray(out) && out.length === 2 && typeof out[0] === 'number') sendJson(res, out[0], out[1]);
+        else sendJson(res, 200, out);
+      }),
+    );
+    this.app.any(path, (res) => this.methodNotAllowed(res, 'GET'));
+  }
+
+  private methodNotAllowed(res: HttpResponse, allow: string): void {
+    this.guard(res, () => sendError(res, 405, 'method not allowed', { headers: { Allow: allow } }));
+  }
+
+  /** Runs a synchronous GET handler; an unexpected exception becomes a 500, never a crash. */
+  private guard(res: HttpResponse, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.options.logger.error('request handler failed', { err });
+      try {
+        sendError(res, 500, 'internal error');
+      } catch {
+        // The response was already written; nothing more to do.
+      }
+    }
+  }
+
+  private state(res: HttpResponse, req: HttpRequest): void {
+    const raw = req.getParameter(0);
+    this.guard(res, () => {
+      let id: string;
+      try {
+        id = decodeURIComponent(raw);
+      } catch {
+        sendError(res, 400, 'interactionId is not valid percent-encoding', { field: 'interactionId' });
+        return;
+      }
+      if (id.length === 0 || id.length > MAX_ID_LENGTH) {
+        sendError(res, 400, `interactionId must be 1 to ${MAX_ID_LENGTH} characters`, { field: 'interactionId' });
+        return;
+      }
+      const state = this.options.sink.getState(id);
+      if (state === undefined) sendError(res, 404, 'no state for this interactionId');
+      else sendJson(res, 200, state);
+    });
+  }
+
+  private webhook(res: HttpResponse, req: HttpRequest): void {
+    const started = performance.now();
+    const { maxBodyBytes, observer } = this.options;
+    // Headers live only as long as this call: read them now.
+    const signature = req.getHeader('x-nice-signature');
+    const timestamp = req.getHeader(this.options.timestampHeader);
+    const contentLength = req.getHeader('content-length');
+    const hasBody = contentLength !== '0' && (contentLength !== '' || req.getHeader('transfer-encoding') !== '');
+    const closeRequested = /(^|,)\s*close\s*($|,)/i.test(req.getHeader('connection'));
+
+    observer.received();
+    this.inFlight++;
+    let phase: 'reading' | 'lingering' | 'done' = 'reading';
+    let lingerIdle: NodeJS.Timeout | undefined;
+    let lingerMax: NodeJS.Timeout | undefined;
+    const stopLingering = () => {
+      clearTimeout(lingerIdle);
+      clearTimeout(lingerMax);
+      if (phase !== 'lingering') return;
+      phase = 'done';
+      try {
+        res.cork(() => res.end());
+      } catch {
+        // Aborted meanwhile.
+      }
+    };
+
+    const answer = (reply: Reply) => {
+      if (phase !== 'reading') return;
+      if (reply.bodyUnread && closeRequested) {
+        // uWS closes a "Connection: close" socket as soon as the response ends, with the rest of
+        // the upload unread: the kernel then sends a reset and the client loses our answer. So
+        // send the whole answer now but end it (and close) only once the upload has stopped.
+        phase = 'lingering';
+        lingerIdle = setTimeout(stopLingering, LINGER_IDLE_MS);
+        lingerMax = setTimeout(stopLingering, LINGER_MAX_MS);
+        this.reply(res, reply, started, true);
+        return;
+      }
+      phase = 'done';
+      this.reply(res, reply, started, false);
+    };
+
+    res.onAborted(() => {
+      if (phase === 'reading') {
+        observer.rejected('aborted');
+        this.finished();
+      }
+      phase = 'done';
+      clearTimeout(lingerIdle);
+      clearTimeout(lingerMax);
+    });
+
+    let chunks: Buffer[] | null = null;
+    let size = 0;
+    res.onData((chunk, isLast) => {
+      if (phase === 'lingering') {
+        // Discard the rest of a rejected upload; end the answer when it stops.
+        if (isLast) stopLingering();
+        else lingerIdle?.refresh();
+        return;
+      }
+      if (phase !== 'reading') return;
+      size += chunk.byteLength;
+      if (size > maxBodyBytes) {
+        chunks = null;
+        answer(rejection('body_too_large', `body larger than ${maxBodyBytes} bytes`, undefined, !isLast));
+        return;
+      }
+      if (!isLast) {
+        // uWS reuses the chunk's memory after this callback: copy.
+        (chunks ??= []).push(Buffer.from(new Uint8Array(chunk)));
+        return;
+      }
+      // Most webhook bodies arrive in one chunk: use it in place, synchronously.
+      const last = new Uint8Array(chunk);
+      const body = chunks === null ? last : Buffer.concat([...chunks, last], size);
+      chunks = null;
+      answer(this.evaluate(body, signature, timestamp));
+    });
+
+    if (signature === '') {
+      // Answered before reading the body, which is then discarded as it arrives.
+      answer(rejection('missing_signature', 'missing X-NICE-Signature header', undefined, hasBody));
+    } else if (contentLength !== '' && !(Number(contentLength) <= maxBodyBytes)) {
+      answer(rejection('body_too_large', `body larger than ${maxBodyBytes} bytes`, undefined, true));
+    }
+  }
+
+  /** Verify → parse → dedup; returns the reply. Never throws. */
+  private evaluate(body: Uint8Array, signature: string, timestamp: string): Reply {
+    try {
+      const verdict = this.options.verifier.verify(body, signature, timestamp);
+      if (verdict === 'missing_signature') return rejection(verdict, 'missing X-NICE-Signature header');
+      if (verdict === 'bad_signature') return rejection(verdict, 'invalid signature');
+      if (verdict === 'replayed') return rejection(verdict, 'timestamp outside the replay window');
+      const parsed = parseEvent(body);
+      if (!parsed.ok) return rejection(parsed.reason, parsed.message, parsed.reason === 'invalid_event' ? parsed.field : undefined);
+      const outcome = this.options.sink.process(parsed.event, parsed.timestamp);
+      const json =
+        outcome.status === 'processed'
+          ? JSON.stringify({ status: 'processed', interactionId: outcome.interactionId, state: outcome.state })
+          : JSON.stringify({ status: 'deduplicated', interactionId: outcome.interactionId });
+      return { status: 200, body: json };
+    } catch (err) {
+      this.options.logger.error('webhook handler failed', { err });
+      return rejection('internal_error', 'internal error');
+    }
+  }
+
+  /** Writes the reply; with `keepOpen`, everything but the end of the response (see lingering). */
+  private reply(res: HttpResponse, reply: Reply, started: number, keepOpen: boolean): void {
+    const { observer } = this.options;
+    if (reply.reason !== undefined) observer.rejected(reply.reason);
+    const opts: RespondOptions = reply.bodyUnread ? { connectionClose: true } : this.draining ? { closeAfter: true } : {};
+    try {
+      if (keepOpen) sendUnended(res, reply.status, reply.body);
+      else send(res, reply.status, reply.body, opts);
+    } catch (err) {
+      this.options.logger.error('writing a response failed', { err });
+    }
+    const end = performance.now();
+    observer.latency((end - started) * 1000, end);
+    this.finished();
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * Runs the real daemon (`node dist/cli.js serve`, as `npm start` does) on a free loopback port
+ * and talks to it over HTTP. `npm test` builds dist/ first.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { signRequest } from '../../src/http/signature.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = path.join(ROOT, 'dist', 'cli.js');
+export const WEBHOOK_PATH = '/cxone/webhook/data-action';
+export const TEST_SECRET = 'test-secret-0123456789abcdef-0123456789';
+
+export interface LogLine {
+  level: string;
+  msg: string;
+  [field: string]: unknown;
+}
+
+export interface DaemonOptions {
+  env?: Record<string, string | undefined>;
+  args?: string[];
+  /** Default TEST_SECRET; null leaves CXONE_WEBHOOK_SECRET unset. */
+  secret?: string | null;
+  startTimeoutMs?: number;
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export class RunningDaemon {
+  readonly logs: LogLine[] = [];
+  /** Lines on stderr/stdout that are not JSON (should stay empty). */
+  readonly rawOutput: string[] = [];
+  port = 0;
+  readonly exited: Promise<Exit>;
+
+  constructor(
+    readonly proc: ChildProcess,
+    readonly secret: string,
+  ) {
+    this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+    const onLine = (line: string) => {
+      if (line.trim() === '') return;
+      try {
+        this.logs.push(JSON.parse(line) as LogLine);
+      } catch {
+        this.rawOutput.push(line);
+      }
+    };
+    for (const stream of [proc.stdout, proc.stderr]) {
+      let buf = '';
+      stream?.setEncoding('utf8');
+      stream?.on('data', (d: string) => {
+        buf += d;
+        let i: number;
+        while ((i = buf.indexOf('\n')) !== -1) {
+          onLine(buf.slice(0, i));
+          buf = buf.slice(i + 1);
+        }
+      });
+    }
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Everything written to the logs so far, as text (for "never logged" assertions). */
+  logText(): string {
+    return [...this.logs.map((l) => JSON.stringify(l)), ...this.rawOutput].join('\n');
+  }
+
+  async waitForLog(predicate: (l: LogLine) => boolean, timeoutMs = 10_000): Promise<LogLine> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.logs.find(predicate);
+      if (hit) return hit;
+      if (this.proc.exitCode !== null || this.proc.signalCode !== null) {
+        throw new Error(`daemon exited (${this.proc.exitCode ?? this.proc.signalCode}) before the expected log line; logs:\n${this.logText()}`);
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for a log line; logs:\n${this.logText()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** POSTs a body (object → JSON) to the webhook path, signed unless `signature` is given. */
+  async post(body: unknown, opts: { signature?: string | null; timestamp?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; json: any; headers: Headers }> {
+    const raw = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...opts.headers };
+    if (opts.signature !== null) headers['x-nice-signature'] = opts.signature ?? signRequest(this.secret, raw, opts.timestamp);
+    if (opts.timestamp !== undefined) headers['x-nice-timestamp'] = opts.timestamp;
+    const res = await fetch(this.url + WEBHOOK_PATH, { method: 'POST', body: raw, headers, signal: AbortSignal.timeout(10_000) });
+    const text = await res.text();
+    return { status: res.status, json: parseJson(text), headers: res.headers };
+  }
+
+  async get(pathname: string): Promise<{ status: number; json: any; text: string; headers: Headers }> {
+    const res = await fetch(this.url + pathname, { signal: AbortSignal.timeout(10_000) });
+    const text = await res.text();
+    return { status: res.status, json: parseJson(text), text, headers: res.headers };
+  }
+
+  async stats(): Promise<any> {
+    return (await this.get('/stats')).json;
+  }
+
+  /** Sends a signal and waits for the exit (SIGKILL after `timeoutMs`). */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<Exit> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return this.exited;
+    this.proc.kill(signal);
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function parseJson(text: string): any {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts `cxone-dedup serve` on 127.0.0.1 with a free port and waits until it listens. */
+export async function startDaemon(options: DaemonOptions = {}): Promise<RunningDaemon> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does) before these tests`);
+  const secret = options.secret === undefined ? TEST_SECRET : options.secret;
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    // Start from a clean slate: no daemon setting leaks in from the developer's shell.
+    if (v !== undefined && !/^(PORT|HOST|CXONE_|DEDUP_|INFLUX_|COMPACTION_|STATE_|MAX_BODY|UNCONFIRMED|LOG_LEVEL|SNAPSHOT|REPLAY|TIMESTAMP_HEADER|BLOOM_|ALLOW_UWS|UWS_|METRICS_|SHUTDOWN_|STRICT_)/.test(k)) env[k] = v;
+  }
+  env.LOG_LEVEL = 'info';
+  if (secret !== null) env.CXONE_WEBHOOK_SECRET = secret;
+  for (const [k, v] of Object.entries(options.env ?? {})) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  const proc = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', ...(options.args ?? [])], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const daemon = new RunningDaemon(proc, secret ?? '');
+  try {
+    const line = await daemon.waitForLog((l) => l.msg === 'listening', options.startTimeoutMs ?? 15_000);
+    daemon.port = Number(line.port);
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw err;
+  }
+  return daemon;
+}
+
+/** Runs the CLI to completion (for start failures, --help, tools). */
+export function runCli(args: string[], options: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, ...options.env })) if (v !== undefined) env[k] = v;
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    proc.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`cli ${args.join(' ')} timed out; stderr: ${stderr}`));
+    }, options.timeoutMs ?? 20_000);
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    proc.stdin.end(options.input ?? '');
+  });
+}
+
+let counter = 0;
+/** A valid event with a fresh interactionId unless one is given. */
+export function makeEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  counter++;
+  return {
+    interactionId: `int-${process.pid}-${Date.now()}-${counter}`,
+    dataActionId: `da-${counter}`,
+    updatedTimestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, counter)).toISOString(),
+    payload: { step: counter, note: 'hello' },
+    ...overrides,
+  };
+}

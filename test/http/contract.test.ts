@@ -1,0 +1,153 @@
+/** The webhook contract, against the real daemon over loopback HTTP. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { makeEvent, startDaemon, WEBHOOK_PATH, type RunningDaemon } from '../helpers/daemon.js';
+import { signRequest } from '../../src/http/signature.js';
+import { rawExchange } from '../helpers/raw-http.js';
+
+describe('webhook contract', () => {
+  let d: RunningDaemon;
+  before(async () => {
+    d = await startDaemon();
+  });
+  after(async () => {
+    await d?.stop();
+  });
+
+  it('processes the first event of an interaction and deduplicates the next ones', async () => {
+    const event = makeEvent();
+    const first = await d.post(event);
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.get('content-type'), 'application/json');
+    assert.deepEqual(first.json, {
+      status: 'processed',
+      interactionId: event.interactionId,
+      state: { interactionId: event.interactionId, dataActionId: event.dataActionId, updatedTimestamp: event.updatedTimestamp, payload: event.payload },
+    });
+    const again = await d.post(event);
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.json, { status: 'deduplicated', interactionId: event.interactionId });
+    const update = await d.post({ ...event, dataActionId: 'da-next', updatedTimestamp: '2030-01-01T00:00:00Z', payload: { v: 2 } });
+    assert.deepEqual(update.json, { status: 'deduplicated', interactionId: event.interactionId });
+  });
+
+  it('defaults payload to {} and ignores unknown top-level fields', async () => {
+    const { payload: _omit, ...event } = makeEvent();
+    const res = await d.post({ ...event, extra: { ignored: true } });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.json.state.payload, {});
+    assert.equal(res.json.state.extra, undefined);
+  });
+
+  it('keeps the newest state per interaction, also when updates arrive out of order', async () => {
+    const base = makeEvent();
+    const id = base.interactionId as string;
+    await d.post({ ...base, updatedTimestamp: '2026-03-01T10:00:02Z', payload: { v: 2 } });
+    await d.post({ ...base, updatedTimestamp: '2026-03-01T10:00:01Z', payload: { v: 1 } }); // late, older
+    let state = await d.get(`/state/${encodeURIComponent(id)}`);
+    assert.equal(state.status, 200);
+    assert.deepEqual(state.json.payload, { v: 2 });
+    // Same instant written differently: a tie, so the later arrival wins.
+    await d.post({ ...base, updatedTimestamp: '2026-03-01T11:00:02+01:00', payload: { v: 'tie' } });
+    state = await d.get(`/state/${encodeURIComponent(id)}`);
+    assert.deepEqual(state.json.payload, { v: 'tie' });
+    await d.post({ ...base, updatedTimestamp: '2026-03-01T10:00:03.5Z', payload: { v: 3 } });
+    state = await d.get(`/state/${encodeURIComponent(id)}`);
+    assert.deepEqual(state.json, { interactionId: id, dataActionId: base.dataActionId, updatedTimestamp: '2026-03-01T10:00:03.5Z', payload: { v: 3 } });
+  });
+
+  it('serves state for ids that need percent-encoding, and 404 for unknown ones', async () => {
+    const event = makeEvent({ interactionId: 'a/b c?d#é' });
+    assert.equal((await d.post(event)).status, 200);
+    const hit = await d.get(`/state/${encodeURIComponent('a/b c?d#é')}`);
+    assert.equal(hit.status, 200);
+    assert.equal(hit.json.interactionId, 'a/b c?d#é');
+    const miss = await d.get('/state/never-seen-this-one');
+    assert.equal(miss.status, 404);
+    assert.equal(typeof miss.json.error, 'string');
+    const bad = await d.get('/state/%E0%A4%A');
+    assert.equal(bad.status, 400);
+    assert.equal(typeof bad.json.error, 'string');
+  });
+
+  it('answers 404 with a JSON error on unknown paths and 405 on wrong methods', async () => {
+    const unknown = await d.get('/nope');
+    assert.equal(unknown.status, 404);
+    assert.deepEqual(Object.keys(unknown.json), ['error']);
+    const getHook = await d.get(WEBHOOK_PATH);
+    assert.equal(getHook.status, 405);
+    assert.equal(getHook.headers.get('allow'), 'POST');
+    assert.equal(typeof getHook.json.error, 'string');
+    for (const [method, path, allow] of [
+      ['PUT', WEBHOOK_PATH, 'POST'],
+      ['DELETE', '/state/x', 'GET'],
+      ['POST', '/stats', 'GET'],
+      ['POST', '/metrics', 'GET'],
+      ['PATCH', '/healthz', 'GET'],
+    ] as const) {
+      const res = await fetch(d.url + path, { method, body: method === 'DELETE' ? undefined : '{}' });
+      assert.equal(res.status, 405, `${method} ${path}`);
+      assert.equal(res.headers.get('allow'), allow);
+      assert.equal(typeof ((await res.json()) as { error?: unknown }).error, "string");
+    }
+  });
+
+  it('reports health, readiness, stats and Prometheus metrics', async () => {
+    const health = await d.get('/healthz');
+    assert.equal(health.status, 200);
+    const ready = await d.get('/readyz');
+    assert.equal(ready.status, 200);
+    assert.equal(ready.json.ready, true);
+    assert.equal(ready.json.registration.state, 'disabled');
+
+    const before = await d.stats();
+    const event = makeEvent();
+    await d.post(event);
+    await d.post(event);
+    await d.post(event, { signature: 'f'.repeat(64) });
+    const s = await d.stats();
+    assert.equal(s.eventsReceived - before.eventsReceived, 3);
+    assert.equal(s.eventsProcessed - before.eventsProcessed, 1);
+    assert.equal(s.eventsDeduplicated - before.eventsDeduplicated, 1);
+    assert.equal(s.eventsRejected - before.eventsRejected, 1);
+    assert.equal(s.rejectedByReason.bad_signature - before.rejectedByReason.bad_signature, 1);
+    assert.equal(s.eventsReceived, s.eventsProcessed + s.eventsDeduplicated + s.eventsRejected);
+    assert.equal(typeof s.eventsUnconfirmed, 'number');
+    assert.equal(s.filter.kind, 'native');
+    assert.equal(s.filter.capacity, 1_000_000);
+    assert.ok(s.filter.generations.active.fillRatio > 0);
+    assert.equal(typeof s.filter.generations.previous.estimatedFalsePositiveRate, 'number');
+    assert.equal(typeof s.compactions, 'number');
+    assert.ok(s.stateCache.size >= 1);
+    assert.equal(s.stateCache.capacity, 100_000);
+    assert.equal(typeof s.stateCache.evictions, 'number');
+    assert.ok(s.latency.count >= 3);
+    assert.ok(s.latency.p99Us >= s.latency.p50Us);
+
+    const metrics = await d.get('/metrics');
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const received = /^cxone_dedup_requests_received_total (\d+)$/m.exec(metrics.text);
+    assert.ok(received, 'requests_received_total present');
+    assert.ok(Number(received[1]) >= s.eventsReceived);
+    assert.match(metrics.text, /^# TYPE cxone_dedup_request_duration_seconds histogram$/m);
+  });
+
+  it('answers keep-alive and pipelined requests in order', async () => {
+    const events = [makeEvent(), makeEvent()];
+    const req = (body: string) =>
+      `POST ${WEBHOOK_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-NICE-Signature: ${signRequest(d.secret, body)}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    const bodies = [JSON.stringify(events[0]), JSON.stringify(events[1]), JSON.stringify(events[0])];
+    const responses = await rawExchange(d.port, bodies.map(req).join('') + 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', { responses: 4 });
+    assert.equal(responses.length, 4);
+    assert.deepEqual(
+      responses.map((r) => [r.status, r.json?.status]),
+      [
+        [200, 'processed'],
+        [200, 'processed'],
+        [200, 'deduplicated'],
+        [200, 'ok'],
+      ],
+    );
+  });
+});
