@@ -29,6 +29,8 @@ const args = [
   '--package-json-path', path.join('native', 'package.json'),
   '--output-dir', 'native',
   '--no-js',
+  // No --dts: native/index.d.ts is written by hand (the class is defined on raw N-API, so
+  // napi-rs has nothing to generate; napi-derive's type-def feature is off in native/Cargo.toml).
 ];
 const build = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 if (build.error || build.status !== 0) fail(`native build failed (exit ${build.status ?? build.error?.message})`);
