@@ -28,7 +28,7 @@ export type CacheRecord<V, M> = readonly [id: string, entry: CacheEntry<V, M>];
 
 // The list node is the entry itself: one object per interaction.
 interface Node<V, M> extends CacheEntry<V, M> {
-  readonly id: string;
+  id: string;
   prev: Node<V, M> | null;
   next: Node<V, M> | null;
 }
@@ -58,7 +58,10 @@ export class StateCache<V, M = undefined> {
     return this.#evictions;
   }
 
-  /** The entry for `id` without changing its recency. */
+  /**
+   * The entry for `id` without changing its recency. Entry objects are recycled on eviction:
+   * use one only until the next `offer`.
+   */
   peek(id: string): CacheEntry<V, M> | undefined {
     return this.#index.get(id);
   }
@@ -76,8 +79,18 @@ export class StateCache<V, M = undefined> {
   offer(id: string, timestamp: ParsedTimestamp, value: V): CacheEntry<V, M> {
     const node = this.#index.get(id);
     if (node === undefined) {
-      if (this.#index.size >= this.capacity) this.#evictOldest();
-      const created: Node<V, M> = { id, timestamp, value, meta: this.#createMeta(), prev: null, next: null };
+      let created: Node<V, M>;
+      if (this.#index.size >= this.capacity) {
+        // A full cache recycles the evicted node: no allocation (and no old-generation garbage)
+        // per new interaction in the steady state.
+        created = this.#evictOldest()!;
+        created.id = id;
+        created.timestamp = timestamp;
+        created.value = value;
+        created.meta = this.#createMeta();
+      } else {
+        created = { id, timestamp, value, meta: this.#createMeta(), prev: null, next: null };
+      }
       this.#index.set(id, created);
       this.#append(created);
       return created;
@@ -148,11 +161,13 @@ export class StateCache<V, M = undefined> {
     node.next = null;
   }
 
-  #evictOldest(): void {
+  /** Removes the least recent entry and returns its (unlinked) node. */
+  #evictOldest(): Node<V, M> | undefined {
     const oldest = this.#head;
-    if (oldest === null) return;
+    if (oldest === null) return undefined;
     this.#index.delete(oldest.id);
     this.#unlink(oldest);
     this.#evictions++;
+    return oldest;
   }
 }
