@@ -113,7 +113,7 @@ export class Daemon {
         logger: log.child({ component: 'dedup' }),
       });
     } catch (err) {
-      throw new StartupError(`DEDUP_CAPACITY / DEDUP_ERROR_RATE: ${(err as Error).message}`);
+      throw new StartupError(`dedup engine: ${(err as Error).message}`);
     }
 
     const registration = new WebhookRegistration({

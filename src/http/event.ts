@@ -29,10 +29,15 @@ const malformed = (message: string): EventResult => ({ ok: false, reason: 'malfo
 const invalid = (message: string, field?: string): EventResult =>
   field === undefined ? { ok: false, reason: 'invalid_event', message } : { ok: false, reason: 'invalid_event', message, field };
 
+// ES2024's String.prototype.isWellFormed (Node 20), not yet in our lib typings.
+const isWellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed();
+
 function idFault(value: unknown, max: number): string | null {
   if (typeof value !== 'string') return value === undefined ? 'is required' : 'must be a string';
   if (value.length === 0) return 'must not be empty';
   if (value.length > max) return `must be at most ${max} characters`;
+  // A lone surrogate has no UTF-8 form: different ids would hash alike.
+  if (!isWellFormed(value)) return 'must be valid Unicode (no lone surrogates)';
   return null;
 }
 

@@ -114,6 +114,8 @@ describe('bad input', () => {
       [{ interactionId: 42 }, 'interactionId'],
       [{ interactionId: null }, 'interactionId'],
       [{ interactionId: 'x'.repeat(257) }, 'interactionId'],
+      [{ interactionId: 'a\ud800b' }, 'interactionId'],
+      [{ dataActionId: '\udc00' }, 'dataActionId'],
       [{ dataActionId: undefined }, 'dataActionId'],
       [{ dataActionId: ['a'] }, 'dataActionId'],
       [{ dataActionId: '' }, 'dataActionId'],
@@ -130,7 +132,7 @@ describe('bad input', () => {
     for (const [patch, field] of cases) {
       const e = { ...makeEvent(), ...patch };
       const body = JSON.stringify(e);
-      await rejects(body, 400, { field, match: new RegExp(field), id: typeof e.interactionId === 'string' && e.interactionId.length > 0 && e.interactionId.length <= 256 ? e.interactionId : undefined });
+      await rejects(body, 400, { field, match: new RegExp(field), id: typeof e.interactionId === 'string' && e.interactionId.length > 0 && e.interactionId.length <= 256 && !/[\ud800-\udfff]/.test(e.interactionId) ? e.interactionId : undefined });
     }
   });
 
