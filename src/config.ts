@@ -19,6 +19,7 @@ export interface Config {
   dedupErrorRate: number;
   compactionIntervalSeconds: number;
   stateCacheSize: number;
+  stateCacheMaxBytes: number;
   maxBodyBytes: number;
   dedupKeyFields: KeyField[];
   unconfirmedPolicy: UnconfirmedPolicy;
@@ -173,6 +174,7 @@ export const SETTINGS: readonly Setting[] = [
   def({ key: 'dedupErrorRate', env: 'DEDUP_ERROR_RATE', flag: '--dedup-error-rate', arg: 'P', help: 'target false-positive rate per generation', default: 0.001, parse: float(0, 1, { exclusiveMin: true, exclusiveMax: true }) }),
   def({ key: 'compactionIntervalSeconds', env: 'COMPACTION_INTERVAL_SECONDS', flag: '--compaction-interval', arg: 'SECONDS', help: 'rotate Bloom generations this often (the dedup window is one to two intervals)', default: 300, parse: float(0.05, 31 * 24 * 3600) }),
   def({ key: 'stateCacheSize', env: 'STATE_CACHE_SIZE', flag: '--state-cache-size', arg: 'N', help: 'interactions kept in the latest-state LRU', default: 100_000, parse: int(1, 100_000_000) }),
+  def({ key: 'stateCacheMaxBytes', env: 'STATE_CACHE_MAX_BYTES', flag: '--state-cache-max-bytes', arg: 'N', help: 'bound on the body bytes held in the state cache (least recent evicted first)', default: 256 * 1024 * 1024, parse: int(1024, Number.MAX_SAFE_INTEGER) }),
   def({ key: 'maxBodyBytes', env: 'MAX_BODY_BYTES', flag: '--max-body-bytes', arg: 'N', help: 'largest accepted webhook body; larger → 413', default: 1024 * 1024, parse: int(64, 64 * 1024 * 1024) }),
   def({ key: 'dedupKeyFields', env: 'DEDUP_KEY_FIELDS', flag: '--dedup-key-fields', arg: 'LIST', help: `fields that make the dedup key, from ${KEY_FIELDS.join(', ')}`, default: ['interactionId'], parse: keyFields }),
   def({ key: 'unconfirmedPolicy', env: 'UNCONFIRMED_POLICY', flag: '--unconfirmed-policy', arg: 'duplicate|new', help: 'what a Bloom "maybe" the state cache cannot confirm counts as', default: 'duplicate', parse: oneOf<UnconfirmedPolicy>(['duplicate', 'new']) }),

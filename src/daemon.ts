@@ -104,6 +104,7 @@ export class Daemon {
         errorRate: config.dedupErrorRate,
         compactionIntervalSeconds: config.compactionIntervalSeconds,
         stateCacheSize: config.stateCacheSize,
+        stateCacheMaxBytes: config.stateCacheMaxBytes,
         keyFields: config.dedupKeyFields,
         unconfirmedPolicy: config.unconfirmedPolicy,
         onCompaction: (record) => {
@@ -150,8 +151,8 @@ export class Daemon {
       verifier: new RequestVerifier({ secret, replayWindowSeconds: config.replayWindowSeconds }),
       timestampHeader: config.timestampHeader,
       sink: {
-        process: (event, timestamp): ProcessOutcome => {
-          const r = dedup.process(event, timestamp);
+        process: (event, timestamp, bodyBytes): ProcessOutcome => {
+          const r = dedup.process(event, timestamp, bodyBytes);
           return r.status === 'processed'
             ? { status: 'processed', interactionId: event.interactionId, state: r.state }
             : { status: 'deduplicated', interactionId: event.interactionId };

@@ -56,6 +56,8 @@ export interface DedupEngineOptions {
   compactionIntervalSeconds: number;
   /** Interactions kept in the latest-state cache. */
   stateCacheSize: number;
+  /** Bound on the summed weights (see `process`) of the cached states; default unbounded. */
+  stateCacheMaxBytes?: number;
   keyFields?: readonly KeyField[];
   unconfirmedPolicy?: UnconfirmedPolicy;
   /** Dedup keys remembered per interaction for the exact check with multi-field keys (default 16). */
@@ -156,17 +158,22 @@ export class DedupEngine {
     this.#now = options.now ?? (() => Date.now());
     this.#onCompaction = options.onCompaction;
     this.#log = options.logger ?? silentLogger;
-    this.#cache = new StateCache<DataActionEvent, SeenKeys>(stateCacheSize, () => new SeenKeys());
+    this.#cache = new StateCache<DataActionEvent, SeenKeys>(stateCacheSize, () => new SeenKeys(), {
+      ...(options.stateCacheMaxBytes !== undefined && { maxBytes: options.stateCacheMaxBytes }),
+      // Restored states come without their body length: measure them once.
+      weigh: (event) => JSON.stringify(event).length,
+    });
     // Last: the factory validates capacity and errorRate and allocates the two filters.
     this.#filter = new GenerationalFilter(factory, capacity, errorRate, this.#now());
   }
 
   /**
    * Decides whether `event` is new or a duplicate and records it (see the module comment).
-   * `timestamp` is `parseTimestamp(event.updatedTimestamp)` when the caller already has it.
-   * Throws InvalidEventError, changing nothing, if the event lacks what the engine needs.
+   * `timestamp` is `parseTimestamp(event.updatedTimestamp)` when the caller already has it;
+   * `weight` is what the state counts against `stateCacheMaxBytes` (the HTTP layer passes the
+   * body length). Throws InvalidEventError, changing nothing, if the event lacks what the engine needs.
    */
-  process(event: DataActionEvent, timestamp?: ParsedTimestamp): ProcessResult {
+  process(event: DataActionEvent, timestamp?: ParsedTimestamp, weight = 0): ProcessResult {
     const ts = timestamp ?? this.#parseTimestamp(event);
     const id = event.interactionId;
     if (typeof id !== 'string' || id.length === 0) throw new InvalidEventError('interactionId must be a non-empty string');
@@ -176,7 +183,7 @@ export class DedupEngine {
     const key = this.#keyIsInteractionId ? id : this.#keyOf(event, ts);
 
     const maybeSeen = this.#filter.observe(key);
-    const entry = this.#cache.offer(id, ts, event);
+    const entry = this.#cache.offer(id, ts, event, weight);
     const seen = entry.meta;
     const epoch = this.#epoch;
     let duplicate = false;
@@ -280,7 +287,13 @@ export class DedupEngine {
         active: generationStats(f.active, f.activeSinceMs, nowMs),
         previous: generationStats(f.previous, f.previousSinceMs, nowMs),
       },
-      stateCache: { size: this.#cache.size, capacity: this.#cache.capacity, evictions: this.#cache.evictions },
+      stateCache: {
+        size: this.#cache.size,
+        capacity: this.#cache.capacity,
+        evictions: this.#cache.evictions,
+        bytes: this.#cache.bytes,
+        maxBytes: Number.isFinite(this.#cache.maxBytes) ? this.#cache.maxBytes : null,
+      },
     };
   }
 

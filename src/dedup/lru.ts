@@ -1,6 +1,7 @@
 /**
  * The latest-state cache: per interaction, the version with the greatest `updatedTimestamp`,
- * bounded to `capacity` interactions with least-recently-updated eviction.
+ * bounded to `capacity` interactions and, optionally, `maxBytes` of stored values (each value
+ * carries a weight, e.g. its body length), with least-recently-updated eviction.
  *
  * Recency is the order in which events arrived for an interaction (every `offer`, including a
  * duplicate or a late, older event, counts as activity). `peek` (used by `GET /state/:id`) does
@@ -29,28 +30,49 @@ export type CacheRecord<V, M> = readonly [id: string, entry: CacheEntry<V, M>];
 // The list node is the entry itself: one object per interaction.
 interface Node<V, M> extends CacheEntry<V, M> {
   id: string;
+  /** Weight of `value` against `maxBytes`. */
+  weight: number;
   prev: Node<V, M> | null;
   next: Node<V, M> | null;
 }
 
+export interface StateCacheOptions<V> {
+  /** Upper bound on the summed weights of the stored values (default: unbounded). */
+  maxBytes?: number;
+  /** Weight of a value that arrives without one (`load`); default 0. */
+  weigh?: (value: V) => number;
+}
+
 export class StateCache<V, M = undefined> {
   readonly capacity: number;
+  readonly maxBytes: number;
+  readonly #weigh: (value: V) => number;
+  #bytes = 0;
   readonly #index = new Map<string, Node<V, M>>();
   #head: Node<V, M> | null = null; // least recent
   #tail: Node<V, M> | null = null; // most recent
   #evictions = 0;
   readonly #createMeta: () => M;
 
-  constructor(capacity: number, createMeta?: () => M) {
+  constructor(capacity: number, createMeta?: () => M, options: StateCacheOptions<V> = {}) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) {
       throw new RangeError(`state cache capacity must be an integer >= 1, got ${String(capacity)}`);
     }
+    const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+    if (!(maxBytes > 0)) throw new RangeError(`state cache maxBytes must be a positive number, got ${String(maxBytes)}`);
     this.capacity = capacity;
+    this.maxBytes = maxBytes;
+    this.#weigh = options.weigh ?? (() => 0);
     this.#createMeta = createMeta ?? (() => undefined as M);
   }
 
   get size(): number {
     return this.#index.size;
+  }
+
+  /** Summed weights of the stored values. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** Entries dropped to stay within `capacity` since this cache was created. */
@@ -74,9 +96,10 @@ export class StateCache<V, M = undefined> {
    * Records an event for `id`: makes `id` the most recent and stores `value` unless the cached
    * value is strictly newer (an older event arriving late never overwrites a newer state; equal
    * timestamps: the later arrival wins). Returns the entry; `entry.value === value` tells whether
-   * `value` was stored. May evict the least recent entry.
+   * `value` was stored. May evict least recent entries (never the one just offered), to stay
+   * within `capacity` and `maxBytes`; `weight` is what `value` counts against `maxBytes`.
    */
-  offer(id: string, timestamp: ParsedTimestamp, value: V): CacheEntry<V, M> {
+  offer(id: string, timestamp: ParsedTimestamp, value: V, weight = 0): CacheEntry<V, M> {
     const node = this.#index.get(id);
     if (node === undefined) {
       let created: Node<V, M>;
@@ -87,12 +110,15 @@ export class StateCache<V, M = undefined> {
         created.id = id;
         created.timestamp = timestamp;
         created.value = value;
+        created.weight = weight;
         created.meta = this.#createMeta();
       } else {
-        created = { id, timestamp, value, meta: this.#createMeta(), prev: null, next: null };
+        created = { id, timestamp, value, weight, meta: this.#createMeta(), prev: null, next: null };
       }
       this.#index.set(id, created);
       this.#append(created);
+      this.#bytes += weight;
+      if (this.#bytes > this.maxBytes) this.#trimBytes();
       return created;
     }
     if (node !== this.#tail) {
@@ -102,6 +128,9 @@ export class StateCache<V, M = undefined> {
     if (compareTimestamps(timestamp, node.timestamp) >= 0) {
       node.timestamp = timestamp;
       node.value = value;
+      this.#bytes += weight - node.weight;
+      node.weight = weight;
+      if (this.#bytes > this.maxBytes) this.#trimBytes();
     }
     return node;
   }
@@ -111,6 +140,7 @@ export class StateCache<V, M = undefined> {
     if (node === undefined) return false;
     this.#index.delete(id);
     this.#unlink(node);
+    this.#bytes -= node.weight;
     return true;
   }
 
@@ -118,6 +148,7 @@ export class StateCache<V, M = undefined> {
     this.#index.clear();
     this.#head = null;
     this.#tail = null;
+    this.#bytes = 0;
   }
 
   /** Entries from least to most recently updated (the order `load` expects). */
@@ -136,12 +167,23 @@ export class StateCache<V, M = undefined> {
     for (const [id, e] of list) {
       const existing = this.#index.get(id);
       const keep = existing !== undefined && compareTimestamps(existing.timestamp, e.timestamp) > 0 ? existing : e;
-      if (existing !== undefined) this.#unlink(existing);
-      const node: Node<V, M> = { id, timestamp: keep.timestamp, value: keep.value, meta: e.meta, prev: null, next: null };
+      if (existing !== undefined) {
+        this.#unlink(existing);
+        this.#bytes -= existing.weight;
+      }
+      const weight = this.#weigh(keep.value);
+      const node: Node<V, M> = { id, timestamp: keep.timestamp, value: keep.value, weight, meta: e.meta, prev: null, next: null };
       this.#index.set(id, node);
       this.#append(node);
+      this.#bytes += weight;
     }
     while (this.#index.size > this.capacity) this.#evictOldest();
+    if (this.#bytes > this.maxBytes) this.#trimBytes();
+  }
+
+  /** Evicts least recent entries until within maxBytes, keeping at least the most recent one. */
+  #trimBytes(): void {
+    while (this.#bytes > this.maxBytes && this.#head !== this.#tail) this.#evictOldest();
   }
 
   #append(node: Node<V, M>): void {
@@ -167,6 +209,7 @@ export class StateCache<V, M = undefined> {
     if (oldest === null) return undefined;
     this.#index.delete(oldest.id);
     this.#unlink(oldest);
+    this.#bytes -= oldest.weight;
     this.#evictions++;
     return oldest;
   }

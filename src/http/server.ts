@@ -20,7 +20,8 @@ export type ProcessOutcome =
 
 /** The dedup engine, as the server sees it. */
 export interface WebhookSink {
-  process(event: DataActionEvent, timestamp: ParsedTimestamp): ProcessOutcome;
+  /** `bodyBytes` weighs the state against the cache's byte budget. */
+  process(event: DataActionEvent, timestamp: ParsedTimestamp, bodyBytes: number): ProcessOutcome;
   /** The latest state of an interaction, or undefined. */
   getState(interactionId: string): unknown;
 }
@@ -331,7 +332,7 @@ export class WebhookServer {
       if (verdict === 'replayed') return rejection(verdict, 'timestamp outside the replay window');
       const parsed = parseEvent(body);
       if (!parsed.ok) return rejection(parsed.reason, parsed.message, parsed.reason === 'invalid_event' ? parsed.field : undefined);
-      const outcome = this.options.sink.process(parsed.event, parsed.timestamp);
+      const outcome = this.options.sink.process(parsed.event, parsed.timestamp, body.length);
       const json =
         outcome.status === 'processed'
           ? JSON.stringify({ status: 'processed', interactionId: outcome.interactionId, state: outcome.state })

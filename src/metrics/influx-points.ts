@@ -47,6 +47,7 @@ export function intervalPoint(s: MetricsSnapshot, tags: PointTags, at: Date, exp
   int(p, 'state_cache_size', engine.stateCache.size);
   int(p, 'state_cache_capacity', engine.stateCache.capacity);
   int(p, 'state_evictions', engine.stateCache.evictions);
+  int(p, 'state_cache_bytes', engine.stateCache.bytes);
   float(p, 'filter_fill_ratio', engine.filter.active.fillRatio);
   float(p, 'filter_estimated_fpr', engine.filter.active.estimatedFalsePositiveRate);
   float(p, 'filter_age_seconds', engine.filter.active.ageSeconds);

@@ -116,6 +116,7 @@ export function renderPrometheus(report: MetricsReport): string {
   e.one('state_cache_entries', 'gauge', 'Interactions in the latest-state cache.', engine.stateCache.size);
   e.one('state_cache_capacity', 'gauge', 'Maximum interactions in the latest-state cache.', engine.stateCache.capacity);
   e.one('state_cache_evictions_total', 'counter', 'Least-recently-used evictions from the state cache.', engine.stateCache.evictions);
+  e.one('state_cache_bytes', 'gauge', 'Body bytes of the states in the latest-state cache.', engine.stateCache.bytes);
 
   const buckets: Sample[] = hist.boundsSeconds.map((le, i) => ({
     suffix: '_bucket',

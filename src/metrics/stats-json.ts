@@ -25,7 +25,7 @@ export interface StatsDocument {
     activeInsertions: number;
     generations: { active: GenerationStats; previous: GenerationStats };
   };
-  stateCache: { size: number; capacity: number; evictions: number };
+  stateCache: { size: number; capacity: number; evictions: number; bytes: number; maxBytes: number | null };
   latency: LatencySummary;
   uptimeSeconds: number;
   exporter: ExporterStatus;
@@ -61,7 +61,13 @@ export function buildStatsDocument(report: MetricsReport): StatsDocument {
       activeInsertions: engine.filter.activeInsertions,
       generations: { active: generation(engine.filter.active), previous: generation(engine.filter.previous) },
     },
-    stateCache: { size: engine.stateCache.size, capacity: engine.stateCache.capacity, evictions: engine.stateCache.evictions },
+    stateCache: {
+      size: engine.stateCache.size,
+      capacity: engine.stateCache.capacity,
+      evictions: engine.stateCache.evictions,
+      bytes: engine.stateCache.bytes,
+      maxBytes: engine.stateCache.maxBytes,
+    },
     latency: {
       count: latency.count,
       p50Us: latency.p50Us,

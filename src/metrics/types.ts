@@ -56,6 +56,10 @@ export interface EngineStats {
     size: number;
     capacity: number;
     evictions: number;
+    /** Summed weights (body bytes) of the cached states. */
+    bytes: number;
+    /** Bound on `bytes`; null when unbounded. */
+    maxBytes: number | null;
   };
 }
 

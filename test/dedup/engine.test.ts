@@ -431,7 +431,7 @@ for (const kind of FACTORY_KINDS) {
         ]);
         assert.deepEqual(gen(s.filter.active), ['ageSeconds', 'estimatedCardinality', 'estimatedFalsePositiveRate', 'fillRatio']);
         assert.deepEqual(gen(s.filter.previous), gen(s.filter.active));
-        assert.deepEqual(s.stateCache, { size: 1, capacity: 50, evictions: 0 });
+        assert.deepEqual(s.stateCache, { size: 1, capacity: 50, evictions: 0, bytes: 0, maxBytes: null });
         assert.equal(s.filter.kind, kind);
         assert.equal(s.filter.capacity, 1000);
         assert.equal(s.filter.errorRate, 0.01);

@@ -152,4 +152,45 @@ describe('StateCache', { timeout: 10_000 }, () => {
     cache.clear();
     assert.equal(cache.size, 0);
   });
+
+  it('maxBytes bounds the summed weights, evicting the least recent but never the newest', () => {
+    assert.throws(() => new StateCache<string>(10, undefined, { maxBytes: 0 }), RangeError);
+    const cache = new StateCache<string>(100, undefined, { maxBytes: 100 });
+    cache.offer('a', T1, 'a', 40);
+    cache.offer('b', T1, 'b', 40);
+    assert.equal(cache.bytes, 80);
+    cache.offer('c', T1, 'c', 30); // 110 > 100: a goes
+    assert.deepEqual(ids(cache), ['b', 'c']);
+    assert.equal(cache.bytes, 70);
+    assert.equal(cache.evictions, 1);
+    // A newer version replaces the weight too.
+    cache.offer('b', T2, 'b2', 10);
+    assert.equal(cache.bytes, 40);
+    // A late, older version changes neither the value nor the weight.
+    cache.offer('b', T1, 'b-old', 90);
+    assert.equal(cache.peek('b')?.value, 'b2');
+    assert.equal(cache.bytes, 40);
+    // One state heavier than the whole budget is still kept (alone).
+    cache.offer('huge', T3, 'h', 500);
+    assert.deepEqual(ids(cache), ['huge']);
+    assert.equal(cache.bytes, 500);
+    cache.offer('d', T1, 'd', 5); // huge is now least recent and over budget
+    assert.deepEqual(ids(cache), ['d']);
+    assert.equal(cache.bytes, 5);
+    assert.equal(cache.delete('d'), true);
+    assert.equal(cache.bytes, 0);
+  });
+
+  it('load() weighs restored values and applies maxBytes', () => {
+    const cache = new StateCache<string>(10, undefined, { maxBytes: 10, weigh: (v) => v.length });
+    cache.load([
+      ['a', { timestamp: T1, value: 'aaaa', meta: undefined }],
+      ['b', { timestamp: T1, value: 'bbbb', meta: undefined }],
+      ['c', { timestamp: T1, value: 'cccc', meta: undefined }],
+    ]);
+    assert.deepEqual(ids(cache), ['b', 'c']);
+    assert.equal(cache.bytes, 8);
+    cache.clear();
+    assert.equal(cache.bytes, 0);
+  });
 });

@@ -92,4 +92,21 @@ describe('dedup window', () => {
       await d.stop();
     }
   });
+
+  it('bounds the bytes held by the state cache', async () => {
+    const d = await startDaemon({ env: { STATE_CACHE_MAX_BYTES: '5000' } });
+    try {
+      const events = Array.from({ length: 10 }, () => makeEvent({ payload: { blob: 'x'.repeat(1000) } }));
+      for (const e of events) assert.equal((await d.post(e)).status, 200);
+      const s = await d.stats();
+      assert.equal(s.stateCache.maxBytes, 5000);
+      assert.ok(s.stateCache.bytes <= 5000 && s.stateCache.bytes > 3000, `bytes ${s.stateCache.bytes}`);
+      assert.equal(s.stateCache.size, 4);
+      assert.equal(s.stateCache.evictions, 6);
+      assert.equal((await d.get(`/state/${events[9]!.interactionId}`)).status, 200);
+      assert.equal((await d.get(`/state/${events[0]!.interactionId}`)).status, 404);
+    } finally {
+      await d.stop();
+    }
+  });
 });

@@ -192,7 +192,7 @@ function engineStats(): EngineStats {
       active: { fillRatio: 0.0125, estimatedFalsePositiveRate: 9.3e-20, estimatedCardinality: 4300, ageSeconds: 12.5 },
       previous: { fillRatio: 0.5, estimatedFalsePositiveRate: 0.0009765625, estimatedCardinality: 998_000, ageSeconds: 312.25 },
     },
-    stateCache: { size: 4100, capacity: 100_000, evictions: 17 },
+    stateCache: { size: 4100, capacity: 100_000, evictions: 17, bytes: 2_500_000, maxBytes: 268_435_456 },
   };
 }
 
@@ -265,6 +265,7 @@ describe('Prometheus exposition', () => {
     assert.equal(value(f, 'cxone_dedup_state_cache_entries'), 4100);
     assert.equal(value(f, 'cxone_dedup_state_cache_capacity'), 100_000);
     assert.equal(value(f, 'cxone_dedup_state_cache_evictions_total'), 17);
+    assert.equal(value(f, 'cxone_dedup_state_cache_bytes'), 2_500_000);
     assert.equal(value(f, 'cxone_dedup_uptime_seconds'), 3600.5);
     assert.equal(value(f, 'cxone_dedup_influx_export_enabled'), 1);
     assert.equal(value(f, 'cxone_dedup_influx_points_written_total'), 90);
@@ -342,7 +343,7 @@ describe('GET /stats document', () => {
         previous: { fillRatio: 0.5, estimatedFalsePositiveRate: 0.0009765625, estimatedCardinality: 998_000, ageSeconds: 312.25 },
       },
     });
-    assert.deepEqual(doc.stateCache, { size: 4100, capacity: 100_000, evictions: 17 });
+    assert.deepEqual(doc.stateCache, { size: 4100, capacity: 100_000, evictions: 17, bytes: 2_500_000, maxBytes: 268_435_456 });
     assert.deepEqual(Object.keys(doc.latency).sort(), ['count', 'maxUs', 'p50Us', 'p90Us', 'p999Us', 'p99Us']);
     assert.equal(doc.latency.count, 8);
     assert.equal(doc.latency.maxUs, 30_000_000);
