@@ -24,6 +24,9 @@ Options (flag, environment variable):
 ${settingsHelp()}
 `;
 
+// Replaced by the configured logger once the configuration is read.
+let processLog: Logger = createLogger();
+
 function fatal(log: Logger, message: string): never {
   log.error(message);
   process.exit(1);
@@ -38,6 +41,7 @@ async function serve(argv: string[]): Promise<void> {
     throw err;
   }
   const log = createLogger({ level: config.logLevel });
+  processLog = log;
   let daemon: Daemon;
   try {
     daemon = await Daemon.start(config, log);
@@ -104,10 +108,10 @@ async function main(): Promise<void> {
 
 // Last line of defence: log and keep serving rather than die on a stray exception.
 process.on('uncaughtException', (err) => {
-  createLogger().error('uncaught exception', { err });
+  processLog.error('uncaught exception', { err });
 });
 process.on('unhandledRejection', (err) => {
-  createLogger().error('unhandled rejection', { err });
+  processLog.error('unhandled rejection', { err });
 });
 
 main().catch((err: unknown) => {
