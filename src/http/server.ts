@@ -172,25 +172,24 @@ export class WebhookServer {
     app.get('/state/:interactionId', (res, req) => this.state(res, req));
     app.any('/state/:interactionId', (res) => this.methodNotAllowed(res, 'GET'));
 
-    this.getJson('/healthz', () => ({ status: 'ok' }));
+    this.getJson('/healthz', () => ({ status: 200, body: { status: 'ok' } }));
     this.getJson('/readyz', () => {
       const r = this.options.readiness();
       const ready = r.ready && !this.draining;
-      return [ready ? 200 : 503, { ...r, ready, status: ready ? 'ready' : this.draining ? 'draining' : 'not ready' }];
+      return { status: ready ? 200 : 503, body: { ...r, ready, status: ready ? 'ready' : this.draining ? 'draining' : 'not ready' } };
     });
-    this.getJson('/stats', () => this.options.stats());
+    this.getJson('/stats', () => ({ status: 200, body: this.options.stats() }));
     app.get('/metrics', (res) => this.guard(res, () => send(res, 200, this.options.metrics(), { contentType: 'text/plain; version=0.0.4; charset=utf-8' })));
     app.any('/metrics', (res) => this.methodNotAllowed(res, 'GET'));
 
     app.any('/*', (res) => this.guard(res, () => sendError(res, 404, 'not found')));
   }
 
-  private getJson(path: string, body: () => unknown): void {
+  private getJson(path: string, answer: () => { status: number; body: unknown }): void {
     this.app.get(path, (res) =>
       this.guard(res, () => {
-        const out = body();
-        if (Array.isArray(out) && out.length === 2 && typeof out[0] === 'number') sendJson(res, out[0], out[1]);
-        else sendJson(res, 200, out);
+        const { status, body } = answer();
+        sendJson(res, status, body);
       }),
     );
     this.app.any(path, (res) => this.methodNotAllowed(res, 'GET'));
