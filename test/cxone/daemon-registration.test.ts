@@ -2,22 +2,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startCxoneStandin } from '../helpers/cxone-standin.js';
+import { until } from '../helpers/wait.js';
 import { makeEvent, startDaemon, TEST_SECRET } from '../helpers/daemon.js';
 
 const WEBHOOK_URL = 'https://dedup.example.com/cxone/webhook/data-action';
 
 async function readiness(d: { get(p: string): Promise<{ status: number; json: any }> }) {
   return (await d.get('/readyz')).json.registration;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe('webhook registration at start', () => {

@@ -2,15 +2,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makeEvent, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { until } from '../helpers/wait.js';
 
-async function waitForCompactions(d: RunningDaemon, atLeast: number, timeoutMs = 10_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+function waitForCompactions(d: RunningDaemon, atLeast: number): Promise<number> {
+  return until(`${atLeast} compactions`, async () => {
     const { compactions } = await d.stats();
-    if (compactions >= atLeast) return compactions;
-    if (Date.now() > deadline) throw new Error(`still ${compactions} compactions, wanted ${atLeast}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+    return compactions >= atLeast ? (compactions as number) : undefined;
+  }, 10_000, 10);
 }
 
 describe('dedup window', () => {

@@ -4,20 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { until } from '../helpers/wait.js';
 import { makeEvent, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { startVictoria, type ExportedSeries, type Victoria } from '../helpers/victoria.js';
 
 const INTERVAL_S = 0.25;
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function series(all: ExportedSeries[], field: string, kind: string): ExportedSeries | undefined {
   return all.find((s) => s.metric.__name__ === `cxone_deduplication_stats_${field}` && s.metric.kind === kind);
