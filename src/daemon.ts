@@ -20,6 +20,8 @@ import { LatencyRecorder } from './metrics/latency.js';
 import { renderPrometheus } from './metrics/prometheus.js';
 import type { MetricsReport, MetricsSnapshot } from './metrics/snapshot.js';
 import { buildStatsDocument } from './metrics/stats-json.js';
+import { openPersistence, SnapshotStartError } from './persist/open.js';
+import { SNAPSHOTS_DISABLED, type Snapshotter } from './persist/snapshotter.js';
 
 /** A start failure the operator can fix; its message is the whole story. */
 export class StartupError extends Error {
@@ -37,6 +39,7 @@ export class Daemon {
     private readonly server: WebhookServer,
     private readonly exporter: MetricsExporter,
     private readonly registration: WebhookRegistration,
+    private readonly snapshotter: Snapshotter | null,
   ) {}
 
   get port(): number {
@@ -117,6 +120,24 @@ export class Daemon {
       throw new StartupError(`dedup engine: ${(err as Error).message}`);
     }
 
+    // Restore before the server listens, so the first request already sees the old memory.
+    let snapshotter: Snapshotter | null = null;
+    if (config.snapshotPath !== undefined) {
+      try {
+        snapshotter = await openPersistence({
+          path: config.snapshotPath,
+          intervalSeconds: config.snapshotIntervalSeconds,
+          strict: config.strictSnapshot,
+          engine: dedup,
+          logger: log.child({ component: 'snapshot' }),
+        });
+      } catch (err) {
+        await exporter.close({ timeoutMs: 1000 });
+        if (err instanceof SnapshotStartError) throw new StartupError(err.message);
+        throw err;
+      }
+    }
+
     const registration = new WebhookRegistration({
       settings: resolveCxoneSettings({
         clientId: config.cxoneClientId,
@@ -143,7 +164,7 @@ export class Daemon {
       uptimeSeconds: (Date.now() - startedAt) / 1000,
     });
 
-    const server = new WebhookServer({
+    const server: WebhookServer = new WebhookServer({
       uws,
       host: config.host,
       port: config.port,
@@ -161,7 +182,7 @@ export class Daemon {
       },
       observer,
       logger: log.child({ component: 'http' }),
-      stats: () => buildStatsDocument(report()),
+      stats: () => buildStatsDocument(report(), { inFlight: server.pending, snapshot: snapshotter?.status() ?? SNAPSHOTS_DISABLED }),
       metrics: () => renderPrometheus(report()),
       readiness: () => ({ ready: true, registration: registration.status() }),
     });
@@ -174,6 +195,7 @@ export class Daemon {
       throw new StartupError(`PORT/HOST: ${(err as Error).message}`);
     }
     dedup.start();
+    snapshotter?.start();
     exporter.start();
     registration.start();
     log.info('listening', {
@@ -183,12 +205,13 @@ export class Daemon {
       bloom: factory.kind,
       config: redactedConfig(config),
     });
-    return new Daemon(config, log, dedup, server, exporter, registration);
+    return new Daemon(config, log, dedup, server, exporter, registration, snapshotter);
   }
 
   /**
    * Graceful stop, bounded by SHUTDOWN_TIMEOUT_SECONDS: stop accepting, answer what is in
-   * flight, stop background work, flush metrics, close every socket. Idempotent.
+   * flight, stop background work, write the final snapshot, flush metrics, close every socket.
+   * Idempotent.
    */
   stop(reason: string): Promise<void> {
     this.stopping ??= this.doStop(reason);
@@ -204,6 +227,8 @@ export class Daemon {
     const drained = await this.server.drain(left());
     if (!drained) this.log.warn('shutdown timeout: requests still in flight are dropped', { inFlight: this.server.pending });
     this.engine.stop();
+    // After the drain (every answered event is in it), before the sockets close.
+    if (this.snapshotter !== null) await this.snapshotter.final(left());
     await Promise.race([this.registration.stop(), sleep(left())]);
     await this.exporter.close({ timeoutMs: Math.max(left(), 100) });
     this.server.closeAll();

@@ -7,6 +7,7 @@ import type { MetricsReport } from './snapshot.js';
 import type { GenerationStats, LatencySummary, RejectReason } from './types.js';
 import { REJECT_REASONS } from './types.js';
 import type { BloomKind } from '../bloom/types.js';
+import type { SnapshotStatus } from '../persist/snapshotter.js';
 
 export interface StatsDocument {
   eventsReceived: number;
@@ -29,6 +30,41 @@ export interface StatsDocument {
   latency: LatencySummary;
   uptimeSeconds: number;
   exporter: ExporterStatus;
+  /** Webhook requests whose response is not written yet (daemon only). */
+  inFlight?: number;
+  /** Persistence (daemon only); `enabled: false` without SNAPSHOT_PATH. */
+  snapshot?: SnapshotStatus;
+}
+
+/** What the daemon adds beyond the metrics report. */
+export interface StatsExtras {
+  inFlight: number;
+  snapshot: SnapshotStatus;
+}
+
+function snapshotSection(s: SnapshotStatus): SnapshotStatus {
+  return {
+    enabled: s.enabled,
+    path: s.path,
+    intervalSeconds: s.intervalSeconds,
+    inProgress: s.inProgress,
+    written: s.written,
+    failed: s.failed,
+    unchanged: s.unchanged,
+    skippedBusy: s.skippedBusy,
+    restored: s.restored && { interactions: s.restored.interactions, bytes: s.restored.bytes, createdAt: s.restored.createdAt },
+    last: s.last && {
+      at: s.last.at,
+      reason: s.last.reason,
+      bytes: s.last.bytes,
+      interactions: s.last.interactions,
+      durationMs: s.last.durationMs,
+      captureMs: s.last.captureMs,
+      maxEventLoopDelayMs: s.last.maxEventLoopDelayMs,
+      writeMaxEventLoopDelayMs: s.last.writeMaxEventLoopDelayMs,
+    },
+    lastError: s.lastError && { message: s.lastError.message, at: s.lastError.at },
+  };
 }
 
 function generation(g: GenerationStats): GenerationStats {
@@ -40,11 +76,11 @@ function generation(g: GenerationStats): GenerationStats {
   };
 }
 
-export function buildStatsDocument(report: MetricsReport): StatsDocument {
+export function buildStatsDocument(report: MetricsReport, extras?: StatsExtras): StatsDocument {
   const { engine, counters, latency, exporter } = report;
   const rejectedByReason = {} as Record<RejectReason, number>;
   for (const reason of REJECT_REASONS) rejectedByReason[reason] = counters.rejectedByReason[reason] ?? 0;
-  return {
+  const doc: StatsDocument = {
     eventsReceived: counters.received,
     eventsProcessed: engine.eventsProcessed,
     eventsDeduplicated: engine.eventsDeduplicated,
@@ -91,6 +127,11 @@ export function buildStatsDocument(report: MetricsReport): StatsDocument {
       lastSuccessAt: exporter.lastSuccessAt,
     },
   };
+  if (extras !== undefined) {
+    doc.inFlight = extras.inFlight;
+    doc.snapshot = snapshotSection(extras.snapshot);
+  }
+  return doc;
 }
 
 /** The response body: JSON (non-finite numbers become null, as JSON has no NaN). */

@@ -1,0 +1,247 @@
+/**
+ * The snapshot container of docs/snapshot-format.md (format version 1): a fixed 64-byte header,
+ * the key fields, both Bloom generations as bloom-format snapshots, the state cache as
+ * length-prefixed JSON records, and a SHA-256 trailer over everything before it.
+ *
+ * Pure codec, no I/O. Encoding is split into pieces (header, generation blocks, record chunks) so
+ * the writer can produce the file incrementally; decoding takes the whole file and checks it all
+ * before anything is handed to the engine.
+ */
+import { createHash } from 'node:crypto';
+import type { EngineState } from '../dedup/engine.js';
+import type { GenerationSnapshot } from '../dedup/generations.js';
+import { MAX_PAYLOAD_DEPTH } from '../http/event.js';
+import { nestingWithin } from '../http/json-guard.js';
+
+/** "CXDSNAP" followed by one zero byte. */
+export const SNAPSHOT_MAGIC = Buffer.from('CXDSNAP\0', 'latin1');
+export const SNAPSHOT_FORMAT_VERSION = 1;
+export const HEADER_BYTES = 64;
+export const CHECKSUM_BYTES = 32;
+/** activatedAtMs (f64), insertions (u64), snapshot length (u64). */
+export const GENERATION_META_BYTES = 24;
+export const MAX_KEY_FIELDS_BYTES = 1024;
+/** Larger than any state the daemon can hold (MAX_BODY_BYTES is at most 64 MiB) plus its seen keys. */
+export const MAX_RECORD_BYTES = 65 * 1024 * 1024;
+/** STATE_CACHE_SIZE's upper limit. */
+export const MAX_INTERACTIONS = 100_000_000;
+
+/** What must match between a snapshot and the engine restoring it. */
+export interface SnapshotParams {
+  capacity: number;
+  errorRate: number;
+  bitCount: number;
+  hashCount: number;
+  keyFields: readonly string[];
+}
+
+export interface SnapshotHeader extends SnapshotParams {
+  version: number;
+  /** Wall-clock ms when the snapshot was captured. */
+  createdAtMs: number;
+  epoch: number;
+  interactionCount: number;
+}
+
+export type SnapshotErrorCode = 'truncated' | 'foreign' | 'version' | 'checksum' | 'incompatible' | 'corrupt' | 'too_large';
+
+/** A snapshot file that cannot be restored; `code` says why, the message says it for people. */
+export class SnapshotFormatError extends Error {
+  override readonly name = 'SnapshotFormatError';
+  constructor(
+    readonly code: SnapshotErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function describeParams(p: SnapshotParams): string {
+  return `capacity ${p.capacity}, error rate ${p.errorRate}, ${p.bitCount} bits, k=${p.hashCount}, key fields ${p.keyFields.join(',')}`;
+}
+
+/** The first 64 bytes plus the key fields. */
+export function encodeHeader(h: Omit<SnapshotHeader, 'version'>): Buffer {
+  const keys = Buffer.from(h.keyFields.join(','), 'utf8');
+  if (keys.length > MAX_KEY_FIELDS_BYTES) throw new RangeError('snapshot: key fields too long');
+  const out = Buffer.alloc(HEADER_BYTES + keys.length);
+  SNAPSHOT_MAGIC.copy(out, 0);
+  out.writeUInt16LE(SNAPSHOT_FORMAT_VERSION, 8);
+  out.writeUInt16LE(0, 10);
+  out.writeUInt32LE(h.hashCount, 12);
+  out.writeBigUInt64LE(BigInt(h.bitCount), 16);
+  out.writeBigUInt64LE(BigInt(h.capacity), 24);
+  out.writeDoubleLE(h.errorRate, 32);
+  out.writeBigUInt64LE(BigInt(Math.max(0, Math.trunc(h.createdAtMs))), 40);
+  out.writeBigUInt64LE(BigInt(h.epoch), 48);
+  out.writeUInt32LE(h.interactionCount, 56);
+  out.writeUInt16LE(keys.length, 60);
+  out.writeUInt16LE(0, 62);
+  keys.copy(out, HEADER_BYTES);
+  return out;
+}
+
+/** One generation: its 24-byte metadata block, then the Bloom snapshot as is. */
+export function encodeGeneration(g: GenerationSnapshot): [Buffer, Uint8Array] {
+  const meta = Buffer.alloc(GENERATION_META_BYTES);
+  meta.writeDoubleLE(g.activatedAtMs, 0);
+  meta.writeBigUInt64LE(BigInt(g.insertions), 8);
+  meta.writeBigUInt64LE(BigInt(g.snapshot.byteLength), 16);
+  return [meta, g.snapshot];
+}
+
+/** Already-serialised records (JSON text) → one chunk of `u32 length, UTF-8 bytes` entries. */
+export function encodeRecords(jsons: readonly string[]): Buffer {
+  let total = 0;
+  const lengths = new Array<number>(jsons.length);
+  for (let i = 0; i < jsons.length; i++) {
+    const n = Buffer.byteLength(jsons[i]!, 'utf8');
+    if (n > MAX_RECORD_BYTES) throw new RangeError(`snapshot: one state cache record is ${n} bytes, above the ${MAX_RECORD_BYTES}-byte limit`);
+    lengths[i] = n;
+    total += 4 + n;
+  }
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (let i = 0; i < jsons.length; i++) {
+    out.writeUInt32LE(lengths[i]!, at);
+    out.write(jsons[i]!, at + 4, lengths[i]!, 'utf8');
+    at += 4 + lengths[i]!;
+  }
+  return out;
+}
+
+function u64(buf: Buffer, at: number, what: string): number {
+  const v = buf.readBigUInt64LE(at);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new SnapshotFormatError('corrupt', `snapshot: ${what} is out of range`);
+  return Number(v);
+}
+
+/** Magic, minimum length and version: what must hold before the checksum means anything. */
+function checkPreamble(buf: Buffer): void {
+  const head = buf.subarray(0, SNAPSHOT_MAGIC.length);
+  if (!head.equals(SNAPSHOT_MAGIC.subarray(0, head.length))) throw new SnapshotFormatError('foreign', 'not a cxone-dedup snapshot (wrong magic bytes)');
+  // An empty file, or one cut inside the header (a prefix of the magic counts as ours).
+  if (buf.length < HEADER_BYTES + CHECKSUM_BYTES) throw new SnapshotFormatError('truncated', `snapshot is truncated (${buf.length} bytes)`);
+  const version = buf.readUInt16LE(8);
+  if (version !== SNAPSHOT_FORMAT_VERSION) {
+    throw new SnapshotFormatError('version', `snapshot format version ${version} is not supported (this build reads version ${SNAPSHOT_FORMAT_VERSION})`);
+  }
+}
+
+/** Reads the header of a snapshot whose preamble and checksum were checked; sizes are bounded. */
+export function decodeHeader(buf: Buffer): SnapshotHeader {
+  checkPreamble(buf);
+  const keyLength = buf.readUInt16LE(60);
+  if (keyLength > MAX_KEY_FIELDS_BYTES || HEADER_BYTES + keyLength > buf.length - CHECKSUM_BYTES) {
+    throw new SnapshotFormatError('corrupt', 'snapshot: key fields length is out of range');
+  }
+  const interactionCount = buf.readUInt32LE(56);
+  if (interactionCount > MAX_INTERACTIONS) throw new SnapshotFormatError('corrupt', 'snapshot: interaction count is out of range');
+  return {
+    version: SNAPSHOT_FORMAT_VERSION,
+    hashCount: buf.readUInt32LE(12),
+    bitCount: u64(buf, 16, 'bit count'),
+    capacity: u64(buf, 24, 'capacity'),
+    errorRate: buf.readDoubleLE(32),
+    createdAtMs: u64(buf, 40, 'creation time'),
+    epoch: u64(buf, 48, 'epoch'),
+    interactionCount,
+    keyFields: keyLength === 0 ? [] : buf.toString('utf8', HEADER_BYTES, HEADER_BYTES + keyLength).split(','),
+  };
+}
+
+export function checksumOf(buf: Buffer): Buffer {
+  return createHash('sha256').update(buf.subarray(0, buf.length - CHECKSUM_BYTES)).digest();
+}
+
+function sameParams(a: SnapshotParams, b: SnapshotParams): boolean {
+  return (
+    a.capacity === b.capacity &&
+    a.errorRate === b.errorRate &&
+    a.bitCount === b.bitCount &&
+    a.hashCount === b.hashCount &&
+    a.keyFields.length === b.keyFields.length &&
+    a.keyFields.every((f, i) => f === b.keyFields[i])
+  );
+}
+
+/**
+ * Checks a whole snapshot file and turns it into what `DedupEngine.importState` takes: magic and
+ * version, then the SHA-256 over everything (so nothing below reads corrupted bytes), then the
+ * parameters against `expected`, then the structure, every length bounded by what is left.
+ * Records are parsed with JSON.parse after a nesting check; their content is validated by the
+ * engine. Throws SnapshotFormatError.
+ */
+export function decodeSnapshot(buf: Buffer, expected: SnapshotParams): { header: SnapshotHeader; state: EngineState } {
+  checkPreamble(buf);
+  const end = buf.length - CHECKSUM_BYTES;
+  if (!checksumOf(buf).equals(buf.subarray(end))) {
+    throw new SnapshotFormatError('checksum', 'snapshot checksum mismatch: the file is corrupt or was truncated');
+  }
+  const header = decodeHeader(buf);
+  if (!sameParams(header, expected)) {
+    throw new SnapshotFormatError(
+      'incompatible',
+      `snapshot is incompatible: it was written with ${describeParams(header)}; this daemon uses ${describeParams(expected)} ` +
+        '(restart with the old DEDUP_CAPACITY / DEDUP_ERROR_RATE / DEDUP_KEY_FIELDS, or remove the file)',
+    );
+  }
+  let at = HEADER_BYTES + Buffer.byteLength(header.keyFields.join(','), 'utf8');
+  const need = (n: number, what: string) => {
+    if (n > end - at) throw new SnapshotFormatError('corrupt', `snapshot: ${what} runs past the end of the file`);
+  };
+
+  const generation = (name: string): GenerationSnapshot => {
+    need(GENERATION_META_BYTES, `${name} generation`);
+    const activatedAtMs = buf.readDoubleLE(at);
+    const insertions = u64(buf, at + 8, `${name} insertions`);
+    const length = u64(buf, at + 16, `${name} snapshot length`);
+    at += GENERATION_META_BYTES;
+    if (length !== 48 + expected.bitCount / 8) throw new SnapshotFormatError('corrupt', `snapshot: ${name} generation has a wrong length`);
+    need(length, `${name} generation`);
+    const snapshot = buf.subarray(at, at + length);
+    at += length;
+    return { snapshot, activatedAtMs, insertions };
+  };
+  const active = generation('active');
+  const previous = generation('previous');
+
+  const interactions: EngineState['interactions'] = [];
+  // Each record is at least its 4-byte length: a count beyond that cannot be honest.
+  if (header.interactionCount > (end - at) / 4) throw new SnapshotFormatError('corrupt', 'snapshot: interaction count exceeds the file');
+  for (let i = 0; i < header.interactionCount; i++) {
+    need(4, `record ${i}`);
+    const length = buf.readUInt32LE(at);
+    at += 4;
+    if (length > MAX_RECORD_BYTES) throw new SnapshotFormatError('corrupt', `snapshot: record ${i} is larger than ${MAX_RECORD_BYTES} bytes`);
+    need(length, `record ${i}`);
+    const bytes = buf.subarray(at, at + length);
+    at += length;
+    // The record and its state are two levels; the payload (itself included) may use MAX_PAYLOAD_DEPTH.
+    if (!nestingWithin(bytes, MAX_PAYLOAD_DEPTH + 2)) throw new SnapshotFormatError('corrupt', `snapshot: record ${i} nests too deep`);
+    let item: unknown;
+    try {
+      item = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      throw new SnapshotFormatError('corrupt', `snapshot: record ${i} is not valid JSON`);
+    }
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new SnapshotFormatError('corrupt', `snapshot: record ${i} is not an object`);
+    const { state, seen } = item as { state?: unknown; seen?: unknown };
+    if (typeof state !== 'object' || state === null || !Array.isArray(seen)) {
+      throw new SnapshotFormatError('corrupt', `snapshot: record ${i} lacks its state or seen keys`);
+    }
+    interactions.push(item as EngineState['interactions'][number]);
+  }
+  if (at !== end) throw new SnapshotFormatError('corrupt', `snapshot: ${end - at} unexpected bytes after the last record`);
+
+  return {
+    header,
+    state: {
+      version: 1,
+      keyFields: [...header.keyFields] as EngineState['keyFields'],
+      epoch: header.epoch,
+      generations: { active, previous },
+      interactions,
+    },
+  };
+}
