@@ -73,3 +73,16 @@ export function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
     return Number.NaN;
   }
 }
+
+/** Busy CPU-seconds of the whole machine so far (all CPUs: user, nice, system, irq, softirq, steal), from /proc/stat. */
+export function machineBusySeconds(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal
+    const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
+    return busy / ticksPerSecond();
+  } catch {
+    return Number.NaN;
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Starts the processes under load: the real built daemon (`node dist/cli.js serve`, as `npm start`
+ * does) or the bare uWS.js ceiling, optionally pinned with taskset, on 127.0.0.1 and a free port.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pinned } from './cpu.js';
+import { ROOT } from './results.js';
+
+export const CLI = path.join(ROOT, 'dist', 'cli.js');
+export const WEBHOOK_PATH = '/cxone/webhook/data-action';
+export const BENCH_SECRET = 'bench-secret-0123456789abcdef-0123456789abcdef';
+
+export interface ServerProcess {
+  readonly name: string;
+  readonly proc: ChildProcess;
+  readonly pid: number;
+  readonly port: number;
+  /** Lines the process wrote (JSON logs and anything else), for error messages. */
+  readonly output: string[];
+  get url(): string;
+  stop(): Promise<void>;
+}
+
+/** Environment without any daemon setting from the developer's shell. */
+function cleanEnv(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !/^(PORT|HOST|CXONE_|DEDUP_|INFLUX_|COMPACTION_|STATE_|MAX_BODY|UNCONFIRMED|LOG_LEVEL|SNAPSHOT|REPLAY|TIMESTAMP_HEADER|BLOOM_|ALLOW_UWS|UWS_|METRICS_|SHUTDOWN_|STRICT_)/.test(k)) env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+function launch(name: string, cpus: string | null, args: string[], env: Record<string, string>, timeoutMs: number): Promise<ServerProcess> {
+  const [cmd, argv] = pinned(cpus, process.execPath, args);
+  const proc = spawn(cmd, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const timer = setTimeout(() => fail(new Error(`${name} did not start listening within ${timeoutMs} ms`)), timeoutMs);
+    const fail = (err: Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      proc.kill('SIGKILL');
+      reject(new Error(`${err.message}; output:\n${output.slice(-20).join('\n')}`));
+    };
+    const onLine = (line: string) => {
+      if (line.trim() === '') return;
+      if (output.length < 1000) output.push(line);
+      if (done) return;
+      let msg: { msg?: unknown; port?: unknown } | undefined;
+      try {
+        msg = JSON.parse(line) as typeof msg;
+      } catch {
+        return;
+      }
+      if (msg?.msg !== 'listening' || typeof msg.port !== 'number') return;
+      done = true;
+      clearTimeout(timer);
+      const port = msg.port;
+      const exited = new Promise<void>((r) => (proc.exitCode !== null || proc.signalCode !== null ? r() : proc.once('exit', () => r())));
+      resolve({
+        name,
+        proc,
+        pid: proc.pid!,
+        port,
+        output,
+        get url() {
+          return `http://127.0.0.1:${port}`;
+        },
+        async stop() {
+          if (proc.exitCode !== null || proc.signalCode !== null) return;
+          proc.kill('SIGTERM');
+          const kill = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+          await exited;
+          clearTimeout(kill);
+        },
+      });
+    };
+    for (const stream of [proc.stdout!, proc.stderr!]) {
+      let buf = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (d: string) => {
+        buf += d;
+        let i: number;
+        while ((i = buf.indexOf('\n')) !== -1) {
+          onLine(buf.slice(0, i));
+          buf = buf.slice(i + 1);
+        }
+      });
+    }
+    proc.once('error', (err) => fail(err));
+    proc.once('exit', (code, signal) => fail(new Error(`${name} exited (${code ?? signal}) before listening`)));
+  });
+}
+
+/** The real daemon, built: fails with a clear message when dist/ is missing. */
+export function startDaemon(options: { cpus: string | null; env?: Record<string, string>; timeoutMs?: number }): Promise<ServerProcess> {
+  if (!existsSync(CLI)) return Promise.reject(new Error(`${CLI} is missing: run \`npm run build\` first (npm run bench does)`));
+  const env = cleanEnv({ CXONE_WEBHOOK_SECRET: BENCH_SECRET, LOG_LEVEL: 'info', ...options.env });
+  return launch('daemon', options.cpus, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0'], env, options.timeoutMs ?? 20_000);
+}
+
+/** bench/bare-uws.ts, the ceiling. */
+export function startBareUws(options: { cpus: string | null; timeoutMs?: number }): Promise<ServerProcess> {
+  return launch('bare uWS.js', options.cpus, ['--import', 'tsx', path.join(ROOT, 'bench', 'bare-uws.ts')], cleanEnv({}), options.timeoutMs ?? 20_000);
+}
+
+export async function getJson(url: string): Promise<any> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
+  return res.json();
+}

@@ -1,0 +1,223 @@
+/**
+ * Load generator (child process) on raw keep-alive sockets, with HTTP/1.1 pipelining, building and
+ * signing each body as it goes (BodySource), so it can send millions of distinct events. Two modes:
+ *
+ * - `closed`: every connection keeps `depth` requests in flight until `total` are answered (the
+ *   memory benchmark's feeder). Prints {"progress": answered} lines as it goes.
+ * - `paced`: open loop at `rate` requests/s for `durationSeconds`, spread over the connections
+ *   round-robin; a request's latency runs from its *scheduled* send time, so a slow server cannot
+ *   hide its queueing by slowing the generator (no coordinated omission). The scheduler spins
+ *   (setImmediate), so this process always shows ~100 % CPU; its lag is reported instead.
+ *
+ *   node --import tsx bench/loadgen-raw.ts '<RawLoadConfig JSON>'   → one JSON result line
+ */
+import net from 'node:net';
+import { BodySource, rawRequest } from './lib/bodies.js';
+import { LatencySamples, type LatencySummaryMs } from './lib/latency.js';
+
+export interface RawLoadConfig {
+  port: number;
+  path: string;
+  secret: string;
+  tag: string;
+  newRatio: number;
+  connections: number;
+  mode: 'closed' | 'paced';
+  /** closed: requests in flight per connection. */
+  depth?: number;
+  /** closed: requests to send in all. */
+  total?: number;
+  /** closed: first body sequence number (ids continue from there: `${tag}-${firstSeq}` …). */
+  firstSeq?: number;
+  /** paced: requests per second over all connections. */
+  rate?: number;
+  durationSeconds?: number;
+  progressEvery?: number;
+}
+
+export interface RawLoadResult {
+  generator: 'raw-paced' | 'raw-closed';
+  sent: number;
+  answered: number;
+  durationSeconds: number;
+  requestsPerSecond: number;
+  latencyMs: LatencySummaryMs;
+  statusCodes: Record<string, number>;
+  non2xx: number;
+  errors: number;
+  /** paced: how late the scheduler sent requests, at worst (ms). */
+  maxSendLagMs: number;
+}
+
+const config = JSON.parse(process.argv[2] ?? '') as RawLoadConfig;
+const host = `127.0.0.1:${config.port}`;
+const source = new BodySource({ count: 0, newRatio: config.newRatio, secret: config.secret, tag: config.tag, firstSeq: config.firstSeq ?? 0 });
+const latency = new LatencySamples();
+const statusCodes: Record<string, number> = {};
+let answered = 0;
+let sent = 0;
+let errors = 0;
+let non2xx = 0;
+let maxSendLagMs = 0;
+let lastAnswerAt = 0;
+
+function nextRequest(): Buffer {
+  const { body, signature } = source.next();
+  return rawRequest(config.path, host, body, signature);
+}
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+
+/** One keep-alive connection: FIFO of request start times, incremental response parsing. */
+class Connection {
+  readonly socket: net.Socket;
+  readonly started: number[] = [];
+  #head = 0;
+  #buf: Buffer = Buffer.alloc(0);
+  #bodyLeft = 0;
+  onAnswer: () => void = () => {};
+  readonly ready: Promise<void>;
+
+  constructor() {
+    this.socket = net.connect({ port: config.port, host: '127.0.0.1', noDelay: true });
+    this.ready = new Promise((resolve, reject) => {
+      this.socket.once('connect', () => resolve());
+      this.socket.once('error', reject);
+    });
+    this.socket.on('data', (d: Buffer) => this.#onData(d));
+    this.socket.on('error', () => {
+      errors++;
+    });
+    this.socket.on('close', () => {
+      // Anything still in flight is lost.
+      errors += this.started.length - this.#head;
+      this.#head = this.started.length;
+    });
+  }
+
+  get inFlight(): number {
+    return this.started.length - this.#head;
+  }
+
+  send(request: Buffer, startMs: number): void {
+    this.started.push(startMs);
+    sent++;
+    this.socket.write(request);
+  }
+
+  #onData(d: Buffer): void {
+    this.#buf = this.#buf.length === 0 ? d : Buffer.concat([this.#buf, d]);
+    for (;;) {
+      if (this.#bodyLeft > 0) {
+        const take = Math.min(this.#bodyLeft, this.#buf.length);
+        this.#bodyLeft -= take;
+        this.#buf = this.#buf.subarray(take);
+        if (this.#bodyLeft > 0) return;
+        this.#answered();
+        continue;
+      }
+      const end = this.#buf.indexOf(CRLFCRLF);
+      if (end === -1) return;
+      const head = this.#buf.toString('latin1', 0, end);
+      const status = head.slice(9, 12);
+      statusCodes[status] = (statusCodes[status] ?? 0) + 1;
+      if (status[0] !== '2') non2xx++;
+      const m = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+      this.#bodyLeft = m ? Number(m[1]) : 0;
+      this.#buf = this.#buf.subarray(end + 4);
+      if (this.#bodyLeft === 0) this.#answered();
+    }
+  }
+
+  #answered(): void {
+    const start = this.started[this.#head++]!;
+    if (this.#head > 4096 && this.#head * 2 > this.started.length) {
+      this.started.splice(0, this.#head);
+      this.#head = 0;
+    }
+    lastAnswerAt = performance.now();
+    latency.record(lastAnswerAt - start);
+    answered++;
+    this.onAnswer();
+  }
+}
+
+function report(t0: number, t1: number): void {
+  const seconds = (t1 - t0) / 1000;
+  const out: RawLoadResult = {
+    generator: config.mode === 'paced' ? 'raw-paced' : 'raw-closed',
+    sent,
+    answered,
+    durationSeconds: seconds,
+    requestsPerSecond: answered / seconds,
+    latencyMs: latency.summary(),
+    statusCodes,
+    non2xx,
+    errors,
+    maxSendLagMs,
+  };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+async function closed(conns: Connection[]): Promise<void> {
+  const total = config.total ?? 0;
+  const depth = config.depth ?? 16;
+  const every = config.progressEvery ?? 0;
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => {
+    const refill = (c: Connection) => {
+      while (c.inFlight < depth && sent < total) c.send(nextRequest(), performance.now());
+    };
+    for (const c of conns) {
+      c.onAnswer = () => {
+        if (every > 0 && answered % every === 0) process.stdout.write(`${JSON.stringify({ progress: answered })}\n`);
+        if (answered + errors >= total) resolve();
+        // Refill in groups so that one write carries several pipelined requests.
+        else if (c.inFlight <= depth / 2) refill(c);
+      };
+      refill(c);
+    }
+  });
+  report(t0, performance.now());
+}
+
+async function paced(conns: Connection[]): Promise<void> {
+  const rate = config.rate ?? 1000;
+  const durationMs = (config.durationSeconds ?? 10) * 1000;
+  const total = Math.floor((rate * durationMs) / 1000);
+  const t0 = performance.now();
+  let i = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      const due = Math.min(total, Math.floor(((now - t0) * rate) / 1000));
+      for (; i < due; i++) {
+        const scheduled = t0 + (i * 1000) / rate;
+        maxSendLagMs = Math.max(maxSendLagMs, now - scheduled);
+        conns[i % conns.length]!.send(nextRequest(), scheduled);
+      }
+      if (i < total) setImmediate(tick);
+      else resolve();
+    };
+    tick();
+  });
+  // Wait (bounded) for the last answers.
+  const deadline = performance.now() + 10_000;
+  while (answered + errors < sent && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  // Achieved rate: answers over the time until the last one (a server that falls behind the
+  // offered rate stretches this beyond the scheduled duration).
+  report(t0, Math.max(t0 + durationMs, lastAnswerAt));
+}
+
+async function main(): Promise<void> {
+  const conns = Array.from({ length: config.connections }, () => new Connection());
+  await Promise.all(conns.map((c) => c.ready));
+  if (config.mode === 'paced') await paced(conns);
+  else await closed(conns);
+  for (const c of conns) c.socket.destroy();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`raw load generator failed: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});
