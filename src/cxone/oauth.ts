@@ -138,6 +138,8 @@ export class TokenProvider implements BearerTokenSource {
   private readonly log: Logger;
   private cached: CachedToken | null = null;
   private inflight: Promise<CachedToken> | null = null;
+  /** Credentials as the server could echo them back in an error body (never logged). */
+  private readonly redact: string[];
   private requests = 0;
 
   constructor(options: TokenProviderOptions) {
@@ -155,6 +157,7 @@ export class TokenProvider implements BearerTokenSource {
     this.tokenUrl = url.toString();
     this.scopes = Object.freeze([...(options.scopes ?? WEBHOOK_SCOPES)]);
     this.authorization = basicClientAuth(options.clientId, options.clientSecret);
+    this.redact = [options.clientSecret, formEncode(options.clientSecret), this.authorization.slice('Basic '.length)].filter((s) => s.length >= 4);
     this.fetchImpl = options.fetch ?? fetch;
     this.timeoutMs = options.requestTimeoutMs ?? 10_000;
     this.now = options.now ?? Date.now;
@@ -299,9 +302,12 @@ export class TokenProvider implements BearerTokenSource {
         : status === 401
           ? 'invalid_client'
           : 'http_error';
+    // A server (or a proxy's error page) may echo the request: keep the credentials out of logs
+    // (before cutting to an excerpt, which could otherwise leave part of one).
+    const scrub = (t: string) => this.redact.reduce((acc, secret) => acc.split(secret).join('[redacted]'), t);
     const detail = oauthCode
-      ? `${oauthCode}${description ? ` (${excerpt(description)})` : ''}`
-      : excerpt(text) || response.statusText;
+      ? `${scrub(oauthCode)}${description ? ` (${excerpt(scrub(description))})` : ''}`
+      : excerpt(scrub(text)) || response.statusText;
     let hint = '';
     if (code === 'invalid_client' || code === 'unauthorized_client' || status === 401) {
       hint = ': check CXONE_CLIENT_ID and CXONE_CLIENT_SECRET';
