@@ -29,6 +29,7 @@ export interface Config {
   shutdownTimeoutSeconds: number;
   replayWindowSeconds: number;
   timestampHeader: string;
+  requireTimestamp: boolean;
   influxUrl: string | undefined;
   influxToken: string | undefined;
   influxOrg: string | undefined;
@@ -184,6 +185,7 @@ export const SETTINGS: readonly Setting[] = [
   def({ key: 'shutdownTimeoutSeconds', env: 'SHUTDOWN_TIMEOUT_SECONDS', flag: '--shutdown-timeout', arg: 'SECONDS', help: 'on SIGTERM/SIGINT, wait this long for in-flight work before exiting', default: 10, parse: float(0, 600) }),
   def({ key: 'replayWindowSeconds', env: 'REPLAY_WINDOW_SECONDS', flag: '--replay-window', arg: 'SECONDS', help: 'reject signed timestamps older (or further ahead) than this; 0 = off', default: 300, parse: float(0, 7 * 24 * 3600) }),
   def({ key: 'timestampHeader', env: 'TIMESTAMP_HEADER', flag: '--timestamp-header', arg: 'NAME', help: 'header carrying the signed send time (see README, replay protection)', default: 'x-nice-timestamp', parse: headerName }),
+  def({ key: 'requireTimestamp', env: 'REQUIRE_TIMESTAMP', flag: '--require-timestamp', help: 'refuse (401) webhooks without the signed timestamp header, so every accepted one is replay-checked', default: false, parse: bool, switch: true }),
   def({ key: 'influxUrl', env: 'INFLUX_URL', flag: '--influx-url', arg: 'URL', help: 'InfluxDB base URL; unset → metric export off', default: undefined, parse: httpUrl }),
   def({ key: 'influxToken', env: 'INFLUX_TOKEN', flag: '--influx-token', arg: 'TOKEN', help: 'InfluxDB API token (prefer the env var)', default: undefined, parse: optionalText(4096), secret: true }),
   def({ key: 'influxOrg', env: 'INFLUX_ORG', flag: '--influx-org', arg: 'ORG', help: 'InfluxDB organization', default: undefined, parse: optionalText(256) }),
@@ -255,6 +257,9 @@ function checkCombinations(c: Config): void {
     computeBloomParams(c.dedupCapacity, c.dedupErrorRate);
   } catch (err) {
     throw new ConfigError(`DEDUP_CAPACITY (--dedup-capacity) and DEDUP_ERROR_RATE (--dedup-error-rate) give an impossible filter: ${(err as Error).message}`);
+  }
+  if (c.requireTimestamp && c.replayWindowSeconds === 0) {
+    throw new ConfigError('REQUIRE_TIMESTAMP (--require-timestamp) needs a replay window, but REPLAY_WINDOW_SECONDS (--replay-window) is 0');
   }
   if (c.influxUrl !== undefined && (c.influxOrg === undefined || c.influxBucket === undefined)) {
     throw new ConfigError('INFLUX_URL (--influx-url) is set, so INFLUX_ORG and INFLUX_BUCKET must be set too');

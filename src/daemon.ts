@@ -169,7 +169,7 @@ export class Daemon {
       host: config.host,
       port: config.port,
       maxBodyBytes: config.maxBodyBytes,
-      verifier: new RequestVerifier({ secret, replayWindowSeconds: config.replayWindowSeconds }),
+      verifier: new RequestVerifier({ secret, replayWindowSeconds: config.replayWindowSeconds, requireTimestamp: config.requireTimestamp }),
       timestampHeader: config.timestampHeader,
       sink: {
         process: (event, timestamp, bodyBytes): ProcessOutcome => {

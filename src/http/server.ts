@@ -329,6 +329,7 @@ export class WebhookServer {
       if (verdict === 'missing_signature') return rejection(verdict, 'missing X-NICE-Signature header');
       if (verdict === 'bad_signature') return rejection(verdict, 'invalid signature');
       if (verdict === 'replayed') return rejection(verdict, 'timestamp outside the replay window');
+      if (verdict === 'missing_timestamp') return rejection('replayed', `missing ${this.options.timestampHeader} header (signed timestamps are required)`);
       const parsed = parseEvent(body);
       if (!parsed.ok) return rejection(parsed.reason, parsed.message, parsed.reason === 'invalid_event' ? parsed.field : undefined);
       const outcome = this.options.sink.process(parsed.event, parsed.timestamp, body.length);
