@@ -104,6 +104,8 @@ export class Snapshotter {
   readonly #onTempFile: SnapshotterOptions['onTempFile'];
   readonly #delay: IntervalHistogram = monitorEventLoopDelay({ resolution: 1 });
   #running: Promise<SnapshotResult> | null = null;
+  /** Cancels the write in progress (a periodic one caught by the shutdown deadline). */
+  #cancel: AbortController | null = null;
   #timer: NodeJS.Timeout | undefined;
   #mark: string | null = null;
   #status: SnapshotStatus;
@@ -155,10 +157,13 @@ export class Snapshotter {
    */
   write(reason: SnapshotReason, signal?: AbortSignal): Promise<SnapshotResult> {
     if (this.#running !== null) return Promise.resolve({ status: 'busy' });
-    const run = this.#write(reason, signal).finally(() => {
+    const cancel = new AbortController();
+    const run = this.#write(reason, signal ? AbortSignal.any([signal, cancel.signal]) : cancel.signal).finally(() => {
       this.#running = null;
+      this.#cancel = null;
     });
     this.#running = run;
+    this.#cancel = cancel;
     return run;
   }
 
@@ -172,6 +177,10 @@ export class Snapshotter {
     const signal = AbortSignal.timeout(Math.max(1, timeoutMs));
     const timedOut = new Promise<'timeout'>((resolve) => signal.addEventListener('abort', () => resolve('timeout'), { once: true }));
     if (this.#running !== null && (await Promise.race([this.#running, timedOut])) === 'timeout') {
+      // Abandon the periodic write; it removes its temporary file at its next step (if the
+      // process exits first, the next start removes it).
+      this.#cancel?.abort(new Error('shutdown timeout'));
+      await Promise.race([this.#running, new Promise((resolve) => setTimeout(resolve, CANCEL_GRACE_MS).unref())]);
       this.#log.warn('shutdown timeout: final snapshot not written (a periodic one was still running); the previous snapshot stays', { path: this.path });
       return false;
     }
@@ -187,7 +196,7 @@ export class Snapshotter {
     return false;
   }
 
-  async #write(reason: SnapshotReason, signal: AbortSignal | undefined): Promise<SnapshotResult> {
+  async #write(reason: SnapshotReason, signal: AbortSignal): Promise<SnapshotResult> {
     const started = performance.now();
     const delay = this.#delay;
     delay.reset();
@@ -213,7 +222,7 @@ export class Snapshotter {
       const { filter } = stats;
       const params = { capacity: filter.capacity, errorRate: filter.errorRate, bitCount: filter.bitCount, hashCount: filter.hashCount, keyFields: state.keyFields };
       const bytes = await writeFileAtomically(this.path, snapshotChunks(state, { params, createdAtMs }, this.#serialize), {
-        ...(signal ? { signal } : {}),
+        signal,
         ...(this.#onTempFile ? { onTempFile: this.#onTempFile } : {}),
       });
       delay.disable();
@@ -235,7 +244,7 @@ export class Snapshotter {
       return { status: 'written', ...record };
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
-      const message = signal?.aborted ? 'abandoned: the shutdown timeout ran out' : error.message;
+      const message = signal.aborted ? 'abandoned: the shutdown timeout ran out' : error.message;
       this.#status.failed++;
       this.#status.lastError = { message, at: new Date(this.#now()).toISOString() };
       this.#log.error('snapshot failed; the previous snapshot stays', { path: this.path, reason, error: message });
@@ -245,6 +254,9 @@ export class Snapshotter {
     }
   }
 }
+
+/** How long a cancelled write gets to clean up after the shutdown deadline. */
+const CANCEL_GRACE_MS = 250;
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;
