@@ -37,7 +37,9 @@ const instance = autocannon(
     connections: config.connections,
     duration: config.durationSeconds,
     ...(config.overallRate ? { overallRate: config.overallRate } : {}),
-    timeout: 10,
+    // Building every connection's requests blocks this process for a few seconds while the first
+    // connections are already open: a short timeout would count that as server timeouts.
+    timeout: 30,
     setupClient: (client) => client.setRequests(perConnection[nextConnection++ % perConnection.length]!),
   },
   (err, result) => {

@@ -41,7 +41,10 @@ export interface RawLoadResult {
   answered: number;
   durationSeconds: number;
   requestsPerSecond: number;
+  /** paced: from the scheduled send time (what a client that wanted to send then would see); closed: from the send. */
   latencyMs: LatencySummaryMs;
+  /** From the moment the request was actually written: without the generator's own lateness. */
+  latencyFromSendMs: LatencySummaryMs;
   statusCodes: Record<string, number>;
   non2xx: number;
   errors: number;
@@ -53,6 +56,7 @@ const config = JSON.parse(process.argv[2] ?? '') as RawLoadConfig;
 const host = `127.0.0.1:${config.port}`;
 const source = new BodySource({ count: 0, newRatio: config.newRatio, secret: config.secret, tag: config.tag, firstSeq: config.firstSeq ?? 0 });
 const latency = new LatencySamples();
+const latencyFromSend = new LatencySamples();
 const statusCodes: Record<string, number> = {};
 let answered = 0;
 let sent = 0;
@@ -72,6 +76,7 @@ const CRLFCRLF = Buffer.from('\r\n\r\n');
 class Connection {
   readonly socket: net.Socket;
   readonly started: number[] = [];
+  readonly written: number[] = [];
   #head = 0;
   #buf: Buffer = Buffer.alloc(0);
   #bodyLeft = 0;
@@ -99,8 +104,9 @@ class Connection {
     return this.started.length - this.#head;
   }
 
-  send(request: Buffer, startMs: number): void {
+  send(request: Buffer, startMs: number, writtenMs = startMs): void {
     this.started.push(startMs);
+    this.written.push(writtenMs);
     sent++;
     this.socket.write(request);
   }
@@ -130,13 +136,16 @@ class Connection {
   }
 
   #answered(): void {
-    const start = this.started[this.#head++]!;
+    const start = this.started[this.#head]!;
+    const written = this.written[this.#head++]!;
     if (this.#head > 4096 && this.#head * 2 > this.started.length) {
       this.started.splice(0, this.#head);
+      this.written.splice(0, this.#head);
       this.#head = 0;
     }
     lastAnswerAt = performance.now();
     latency.record(lastAnswerAt - start);
+    latencyFromSend.record(lastAnswerAt - written);
     answered++;
     this.onAnswer();
   }
@@ -151,6 +160,7 @@ function report(t0: number, t1: number): void {
     durationSeconds: seconds,
     requestsPerSecond: answered / seconds,
     latencyMs: latency.summary(),
+    latencyFromSendMs: latencyFromSend.summary(),
     statusCodes,
     non2xx,
     errors,
@@ -194,7 +204,7 @@ async function paced(conns: Connection[]): Promise<void> {
       for (; i < due; i++) {
         const scheduled = t0 + (i * 1000) / rate;
         maxSendLagMs = Math.max(maxSendLagMs, now - scheduled);
-        conns[i % conns.length]!.send(nextRequest(), scheduled);
+        conns[i % conns.length]!.send(nextRequest(), scheduled, performance.now());
       }
       if (i < total) setImmediate(tick);
       else resolve();
