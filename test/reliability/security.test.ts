@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { RequestVerifier, signRequest } from '../../src/http/signature.js';
+import { RequestVerifier, signRequest, type RequestVerifierOptions } from '../../src/http/signature.js';
 import { startCxoneStandin, type CxoneStandin } from '../helpers/cxone-standin.js';
 import { makeEvent, runCli, startDaemon, TEST_SECRET, type RunningDaemon } from '../helpers/daemon.js';
 
@@ -25,9 +25,19 @@ const NOW_S = String(NOW_MS / 1000);
 const body = Buffer.from(JSON.stringify({ interactionId: 'a', dataActionId: 'b', updatedTimestamp: '2026-01-01T00:00:00Z' }));
 const hex = (key: string, data: string | Buffer) => createHmac('sha256', key).update(data).digest('hex');
 
+type Backend = 'node' | 'native';
+const BACKENDS: readonly Backend[] = ['node', 'native'];
+
 describe('RequestVerifier', () => {
-  const verifier = (opts: { window?: number; require?: boolean } = {}) =>
-    new RequestVerifier({ secret: SECRET, replayWindowSeconds: opts.window ?? 300, requireTimestamp: opts.require ?? false, now: () => NOW_MS });
+  // The HMAC runs in node:crypto or in the native addon (`backend`); every path is checked on both.
+  const verifier = (opts: { window?: number; require?: boolean; backend?: Backend } = {}) =>
+    new RequestVerifier({
+      secret: SECRET,
+      replayWindowSeconds: opts.window ?? 300,
+      requireTimestamp: opts.require ?? false,
+      now: () => NOW_MS,
+      ...({ backend: opts.backend ?? 'node' } as object),
+    } as RequestVerifierOptions);
 
   /** Calls to crypto.timingSafeEqual made by `fn`, seen through the module's live ESM binding. */
   function spyTimingSafeEqual<T>(fn: () => T): { result: T; calls: Array<[number, number]> } {
@@ -46,8 +56,8 @@ describe('RequestVerifier', () => {
     }
   }
 
-  it('compares every well-formed signature with timingSafeEqual on two 32-byte digests', () => {
-    const v = verifier();
+  it('node:crypto backend: compares every well-formed signature with timingSafeEqual on two 32-byte digests', () => {
+    const v = verifier({ backend: 'node' });
     const good = hex(SECRET, body);
     const wrongValue = good.slice(0, 63) + (good[63] === '0' ? '1' : '0');
     const cases: Array<[string, string, string]> = [
@@ -64,8 +74,8 @@ describe('RequestVerifier', () => {
     }
   });
 
-  it('refuses malformed signatures before comparing, without throwing', () => {
-    const v = verifier();
+  it('node:crypto backend: refuses malformed signatures before comparing, without throwing', () => {
+    const v = verifier({ backend: 'node' });
     const good = hex(SECRET, body);
     const cases: Array<[string, string]> = [
       ['one digit short', good.slice(1)],
@@ -86,8 +96,41 @@ describe('RequestVerifier', () => {
     assert.equal(v.verify(body, '', ''), 'missing_signature');
   });
 
-  it('covers `<timestamp>.<body>` and enforces the window both ways', () => {
-    const v = verifier({ window: 300 });
+  it('both backends: the same verdict on right, wrong-valued, wrong-length and non-hex signatures', () => {
+    const good = hex(SECRET, body);
+    const cases: Array<[string, string]> = [
+      ['right value', good],
+      ['uppercase', good.toUpperCase()],
+      ['last digit wrong', good.slice(0, 63) + (good[63] === '0' ? '1' : '0')],
+      ['first digit wrong', (good[0] === '0' ? '1' : '0') + good.slice(1)],
+      ['one short', good.slice(1)],
+      ['one long', `${good}0`],
+      ['non-hex', `${good.slice(0, 63)}g`],
+      ['unicode', 'é'.repeat(64)],
+      ['empty', ''],
+      ['huge', 'a'.repeat(100_000)],
+    ];
+    const expected = ['ok', 'ok', 'bad_signature', 'bad_signature', 'bad_signature', 'bad_signature', 'bad_signature', 'bad_signature', 'missing_signature', 'bad_signature'];
+    for (const backend of BACKENDS) {
+      const v = verifier({ backend });
+      assert.deepEqual(cases.map(([, sig]) => v.verify(body, sig, '')), expected, backend);
+    }
+  });
+
+  for (const backend of BACKENDS) {
+    it(`${backend} backend: covers \`<timestamp>.<body>\` and enforces the window both ways`, () => {
+      checkTimestamps(backend);
+    });
+    it(`${backend} backend: requireTimestamp refuses a correctly signed request without one (and still says bad_signature for forgeries)`, () => {
+      const v = verifier({ require: true, backend });
+      assert.equal(v.verify(body, hex(SECRET, body), ''), 'missing_timestamp');
+      assert.equal(v.verify(body, 'f'.repeat(64), ''), 'bad_signature');
+      assert.equal(v.verify(body, hex(SECRET, Buffer.concat([Buffer.from(`${NOW_S}.`), body])), NOW_S), 'ok');
+    });
+  }
+
+  function checkTimestamps(backend: Backend): void {
+    const v = verifier({ window: 300, backend });
     const signed = (ts: string) => hex(SECRET, Buffer.concat([Buffer.from(`${ts}.`), body]));
     assert.equal(v.verify(body, signed(NOW_S), NOW_S), 'ok');
     assert.equal(v.verify(body, signed(String(NOW_MS / 1000 - 300)), String(NOW_MS / 1000 - 300)), 'ok', 'exactly at the edge');
@@ -101,19 +144,12 @@ describe('RequestVerifier', () => {
       assert.equal(v.verify(body, signed(ts), ts), 'bad_signature', `timestamp ${JSON.stringify(ts)}`);
     }
     // Window 0: any correctly signed timestamp passes.
-    const off = verifier({ window: 0 });
+    const off = verifier({ window: 0, backend });
     assert.equal(off.verify(body, signed('1000000000'), '1000000000'), 'ok');
     assert.equal(off.verify(body, signed('99999999999'), '99999999999'), 'ok');
     // The signature is checked before the age: a forged old request is a bad signature, not a replay.
     assert.equal(v.verify(body, 'f'.repeat(64), '1000000000'), 'bad_signature');
-  });
-
-  it('requireTimestamp refuses a correctly signed request without one (and still says bad_signature for forgeries)', () => {
-    const v = verifier({ require: true });
-    assert.equal(v.verify(body, hex(SECRET, body), ''), 'missing_timestamp');
-    assert.equal(v.verify(body, 'f'.repeat(64), ''), 'bad_signature');
-    assert.equal(v.verify(body, hex(SECRET, Buffer.concat([Buffer.from(`${NOW_S}.`), body])), NOW_S), 'ok');
-  });
+  }
 });
 
 describe('replay protection, end to end', () => {
