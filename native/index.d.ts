@@ -85,3 +85,13 @@ export declare class BloomFilter {
   /** Sizing for (capacity, errorRate), with the same checks as the constructor. */
   static params(capacity: number, errorRate: number): BloomFilterParams;
 }
+
+/**
+ * Webhook signature check: true when `signatureHex` is exactly 64 hex digits (either case)
+ * equal, in constant time, to HMAC-SHA256(key, prefix ‖ message). `prefix` (a string, as
+ * UTF-8, or bytes; at most 64 bytes, else RangeError) is `"<timestamp>."` for signed
+ * timestamps. TypeError for any argument of the wrong type.
+ */
+export declare function hmacSha256Verify(key: Uint8Array, message: Uint8Array, signatureHex: string, prefix?: string | Uint8Array): boolean;
+/** Lowercase hex HMAC-SHA256(key, prefix ‖ message). */
+export declare function hmacSha256Hex(key: Uint8Array, message: Uint8Array, prefix?: string | Uint8Array): string;

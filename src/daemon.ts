@@ -164,12 +164,15 @@ export class Daemon {
       uptimeSeconds: (Date.now() - startedAt) / 1000,
     });
 
+    const verifier = new RequestVerifier({ secret, replayWindowSeconds: config.replayWindowSeconds, requireTimestamp: config.requireTimestamp });
+    log.info('signature verification', { hmac: verifier.backend === 'native' ? 'native (Rust, SHA extensions when present)' : 'node:crypto' });
+
     const server: WebhookServer = new WebhookServer({
       uws,
       host: config.host,
       port: config.port,
       maxBodyBytes: config.maxBodyBytes,
-      verifier: new RequestVerifier({ secret, replayWindowSeconds: config.replayWindowSeconds, requireTimestamp: config.requireTimestamp }),
+      verifier,
       timestampHeader: config.timestampHeader,
       sink: {
         process: (event, timestamp, bodyBytes): ProcessOutcome => {

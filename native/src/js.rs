@@ -481,6 +481,13 @@ impl<'a> Cx<'a> {
         self.check(status, "napi_define_properties")
     }
 
+    /// Defines functions (method descriptors) on a plain object such as `exports`.
+    pub fn define_methods(&self, obj: Value, props: &[sys::napi_property_descriptor]) -> JsResult<()> {
+        // SAFETY: valid env and object; `props` lives across the call, names are literals.
+        let status = unsafe { sys::napi_define_properties(self.env, obj, props.len(), props.as_ptr()) };
+        self.check(status, "napi_define_properties")
+    }
+
     pub fn create_ref(&self, v: Value) -> JsResult<Ref> {
         let mut r = ptr::null_mut();
         // SAFETY: valid env and value; strong reference (count 1).

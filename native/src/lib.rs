@@ -1,5 +1,6 @@
-//! N-API face of the cxone-dedup Bloom filter: exports the class `BloomFilter`
-//! (typed in `index.d.ts`, wrapped by `src/bloom/native.ts`).
+//! N-API face of the cxone-dedup native core: exports the class `BloomFilter` (typed in
+//! `index.d.ts`, wrapped by `src/bloom/native.ts`) and the webhook signature functions
+//! `hmacSha256Verify` / `hmacSha256Hex` (used by `src/http/signature.ts`).
 //!
 //! napi-rs registers the module; the class itself is defined on raw N-API (`js.rs`)
 //! because the generated class glue costs several times the per-call budget of the
@@ -10,6 +11,7 @@ mod args;
 mod class;
 mod js;
 mod key;
+mod signature;
 mod storage;
 
 use napi::bindgen_prelude::Object;
@@ -21,12 +23,13 @@ pub fn init(exports: Object, env: Env) -> napi::Result<()> {
     let result = std::panic::catch_unwind(|| {
         // SAFETY: module init runs on the JS thread that owns `env`.
         let cx = unsafe { js::Cx::from_raw(env.raw()) };
-        class::register(&cx, exports.raw())
+        class::register(&cx, exports.raw())?;
+        signature::register(&cx, exports.raw())
     });
     match result {
         Ok(Ok(())) => Ok(()),
         // A JS exception is pending; napi-rs leaves a pending exception in place.
         Ok(Err(js::Thrown)) => Err(napi::Error::from_status(napi::Status::PendingException)),
-        Err(_) => Err(napi::Error::from_reason("cxone-dedup native: panic while registering BloomFilter")),
+        Err(_) => Err(napi::Error::from_reason("cxone-dedup native: panic while registering its exports")),
     }
 }

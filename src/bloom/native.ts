@@ -49,7 +49,17 @@ export interface NativeBloomFilterClass {
 /** The addon module's exports. */
 export interface NativeAddon {
   readonly BloomFilter: NativeBloomFilterClass;
+  /**
+   * True when `signatureHex` is exactly 64 hex digits (either case) equal, in constant time, to
+   * HMAC-SHA256(key, prefix ‖ message). TypeError for wrong argument types; RangeError for a
+   * prefix over 64 bytes.
+   */
+  readonly hmacSha256Verify: (key: Uint8Array, message: Uint8Array, signatureHex: string, prefix?: string | Uint8Array) => boolean;
+  /** Lowercase hex HMAC-SHA256(key, prefix ‖ message). */
+  readonly hmacSha256Hex: (key: Uint8Array, message: Uint8Array, prefix?: string | Uint8Array) => string;
 }
+
+let cachedAddon: NativeAddon | undefined;
 
 /** `BloomFactory` for the native filter, plus shared memory. */
 export interface NativeBloomFactory extends BloomFactory {
@@ -114,11 +124,21 @@ export function loadNativeAddon(path: string = nativeAddonPath()): NativeAddon {
       cause: err,
     });
   }
-  const cls = (mod as Partial<NativeAddon> | null)?.BloomFilter;
+  const m = mod as Partial<NativeAddon> | null;
+  const cls = m?.BloomFilter;
   if (typeof cls !== 'function' || typeof cls.fromBuffer !== 'function' || typeof cls.fromShared !== 'function') {
     throw new Error(`native Bloom filter addon at ${path} does not export the expected BloomFilter class`);
   }
-  return { BloomFilter: cls };
+  if (typeof m?.hmacSha256Verify !== 'function' || typeof m.hmacSha256Hex !== 'function') {
+    throw new Error(`native addon at ${path} does not export the signature functions (rebuild it with \`npm run build:native\`)`);
+  }
+  return { BloomFilter: cls, hmacSha256Verify: m.hmacSha256Verify, hmacSha256Hex: m.hmacSha256Hex };
+}
+
+/** The addon for this platform, loaded once (see loadNativeAddon for the errors). */
+export function nativeAddon(): NativeAddon {
+  cachedAddon ??= loadNativeAddon();
+  return cachedAddon;
 }
 
 /**
