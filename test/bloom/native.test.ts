@@ -117,6 +117,26 @@ describe('native filter basics', () => {
     assert.deepEqual([...f.hasManyMask(['d', 'e'])], [1, 0]);
   });
 
+  it('the all-strings batch path (one joined read) answers exactly like single calls', () => {
+    const f = native.create(10_000, 0.01);
+    const g = native.create(10_000, 0.01);
+    // Empty keys, keys with U+0000 inside (the joined read then falls back), multi-byte
+    // UTF-8, long keys, and repeats.
+    const keys = ['', 'a', 'a\u0000b', '\u0000', 'é', '日本', '😁', 'x'.repeat(1000), 'a', '', 'b\u0000', 'plain'];
+    const viaBatch = f.addMany(keys);
+    const viaSingle = keys.map((k) => g.add(k));
+    assert.deepEqual(viaBatch, viaSingle);
+    assert.deepEqual(f.toBuffer(), g.toBuffer(), 'the same bits');
+    const probe = [...keys, 'never', 'a\u0000c', 'ab', 'a b'];
+    assert.deepEqual(f.hasMany(probe), probe.map((k) => g.has(k)));
+    // Without U+0000: the fast path proper, same answers.
+    const clean = probe.filter((k) => !k.includes('\u0000'));
+    assert.deepEqual(f.hasMany(clean), clean.map((k) => g.has(k)));
+    assert.deepEqual([...f.hasManyMask(clean)], clean.map((k) => (g.has(k) ? 1 : 0)));
+    // A string key equals its UTF-8 bytes in a mixed batch.
+    assert.deepEqual(f.hasMany(['日本', Buffer.from('日本', 'utf8'), 'never']), [true, true, false]);
+  });
+
   it('reports sizing, fill and estimates', () => {
     const f = native.create(1_000_000, 0.001);
     assert.equal(f.capacity, 1_000_000);
