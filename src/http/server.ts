@@ -241,7 +241,8 @@ export class WebhookServer {
     const timestamp = req.getHeader(this.options.timestampHeader);
     const contentLength = req.getHeader('content-length');
     const hasBody = contentLength !== '0' && (contentLength !== '' || req.getHeader('transfer-encoding') !== '');
-    const closeRequested = /(^|,)\s*close\s*($|,)/i.test(req.getHeader('connection'));
+    const connection = req.getHeader('connection');
+    const closeRequested = connection !== '' && /(^|,)\s*close\s*($|,)/i.test(connection);
 
     observer.received();
     this.inFlight++;
