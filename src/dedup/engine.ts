@@ -300,10 +300,13 @@ export class DedupEngine {
   /** A copy of everything the engine remembers (filters as snapshots), for persistence. */
   exportState(): EngineState {
     const minEpoch = this.#epoch - 1;
-    const interactions: EngineState['interactions'] = [];
-    for (const [, entry] of this.#cache.entries()) {
-      interactions.push({ state: entry.value, seen: entry.meta.entries().filter(([, e]) => e >= minEpoch) });
-    }
+    // Synchronous (a consistent picture) and on the request thread: keep it lean, one object
+    // and one array per interaction; states are shared, never copied (they are not mutated).
+    const interactions: EngineState['interactions'] = new Array(this.#cache.size);
+    let i = 0;
+    this.#cache.forEachEntry((_id, entry) => {
+      interactions[i++] = { state: entry.value, seen: entry.meta.entriesSince(minEpoch) };
+    });
     return {
       version: 1,
       keyFields: [...this.keyFields],

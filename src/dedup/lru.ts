@@ -151,6 +151,11 @@ export class StateCache<V, M = undefined> {
     this.#bytes = 0;
   }
 
+  /** Calls `fn` for each entry, least recently updated first; cheaper than `entries()` for bulk copies. */
+  forEachEntry(fn: (id: string, entry: CacheEntry<V, M>) => void): void {
+    for (let n = this.#head; n !== null; n = n.next) fn(n.id, n);
+  }
+
   /** Entries from least to most recently updated (the order `load` expects). */
   *entries(): IterableIterator<[string, CacheEntry<V, M>]> {
     for (let n = this.#head; n !== null; n = n.next) yield [n.id, n];

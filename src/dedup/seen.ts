@@ -48,6 +48,14 @@ export class SeenKeys {
     return (this.#key === undefined ? 0 : 1) + (this.#older?.size ?? 0);
   }
 
+  /** [key, epoch] pairs recorded in `minEpoch` or later, least recently seen first (one array). */
+  entriesSince(minEpoch: number): Array<[string, number]> {
+    const out: Array<[string, number]> = [];
+    if (this.#older) for (const [k, e] of this.#older) if (e >= minEpoch) out.push([k, e]);
+    if (this.#key !== undefined && this.#epoch >= minEpoch) out.push([this.#key, this.#epoch]);
+    return out;
+  }
+
   /** [key, epoch] pairs, least recently seen first. */
   entries(): Array<[string, number]> {
     const out: Array<[string, number]> = this.#older ? [...this.#older] : [];
