@@ -76,10 +76,9 @@ export class Daemon {
     const counters = new RequestCounters();
     // One clock for the recorder and the server's timestamps (record(us, nowMs) skips a clock read).
     const latency = new LatencyRecorder({ now: () => performance.now() });
-    // The exporter samples the engine, which needs the exporter's compaction hook: tie the knot lazily.
-    let engine: DedupEngine | undefined;
-    let dedup: DedupEngine;
-    const snapshot = (): MetricsSnapshot => ({ engine: engine!.stats(), counters: counters.snapshot(), latency: latency.summary() });
+    // The exporter samples the engine, which reports compactions to the exporter: the closure
+    // reads `dedup` only once both exist.
+    const snapshot = (): MetricsSnapshot => ({ engine: dedup.stats(), counters: counters.snapshot(), latency: latency.summary() });
     let exporter: MetricsExporter;
     try {
       exporter = createMetricsExporter(
@@ -100,8 +99,9 @@ export class Daemon {
       throw new StartupError(`INFLUX_*: ${(err as Error).message}`);
     }
 
+    let dedup: DedupEngine;
     try {
-      engine = dedup = new DedupEngine({
+      dedup = new DedupEngine({
         factory,
         capacity: config.dedupCapacity,
         errorRate: config.dedupErrorRate,
