@@ -4,6 +4,7 @@
  * the exact body), precomputed so signing costs the generator nothing while it runs.
  */
 import { createHmac } from 'node:crypto';
+import { mulberry32 } from '../../test/helpers/prng.js';
 
 export interface PoolOptions {
   count: number;
@@ -40,17 +41,7 @@ export function sign(secret: string, body: string): string {
   return createHmac('sha256', secret).update(body).digest('hex');
 }
 
-/** Small deterministic PRNG (mulberry32): the same pool for the same seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 /** Produces signed bodies one at a time, in the pool's new/repeat mix (for runs too long to precompute). */
 export class BodySource {

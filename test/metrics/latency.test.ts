@@ -1,18 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_LATENCY_BOUNDS_US, LATENCY_MAX_TRACKABLE_US, LatencyRecorder } from '../../src/metrics/latency.js';
+import { mulberry32 } from '../helpers/prng.js';
 
-/** Small deterministic PRNG (mulberry32), so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** Nearest-rank quantile of sorted values. */
 function exactQuantile(sorted: number[], p: number): number {

@@ -10,20 +10,11 @@ import { signRequest } from '../../src/http/signature.js';
 import type { RawResponse } from '../helpers/raw-http.js';
 import { startDaemon, TEST_SECRET, WEBHOOK_PATH, type RunningDaemon } from '../helpers/daemon.js';
 import { buildRequest, KeepAlivePool, runConcurrently } from './helpers/keepalive.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 const MAX_BODY = 8192;
 
-/** mulberry32: small, fast, seeded; the same sequence on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 let d: RunningDaemon;
 let pool: KeepAlivePool;
