@@ -3,7 +3,7 @@
  * mix of new ones and repeats of recent ones, each with its X-NICE-Signature (hex HMAC-SHA256 of
  * the exact body), precomputed so signing costs the generator nothing while it runs.
  */
-import { createHmac } from 'node:crypto';
+import { signBody } from '../../src/cxone/signing.js';
 import { mulberry32 } from '../../test/helpers/prng.js';
 
 export interface PoolOptions {
@@ -37,10 +37,6 @@ export function eventBody(interactionId: string, seq: number): string {
   });
 }
 
-export function sign(secret: string, body: string): string {
-  return createHmac('sha256', secret).update(body).digest('hex');
-}
-
 const prng = mulberry32;
 
 /** Produces signed bodies one at a time, in the pool's new/repeat mix (for runs too long to precompute). */
@@ -69,7 +65,7 @@ export class BodySource {
       id = recent[Math.floor(this.#random() * recent.length)]!;
     }
     const body = eventBody(id, this.#seq++);
-    return { body, signature: sign(this.o.secret, body) };
+    return { body, signature: signBody(this.o.secret, body) };
   }
 }
 

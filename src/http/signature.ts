@@ -18,13 +18,11 @@
  */
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { nativeAddon } from '../bloom/native.js';
-import { decodeSignature } from '../cxone/signing.js';
+import { decodeSignature, signBody, signTimestampedBody, TIMESTAMP_PATTERN } from '../cxone/signing.js';
 
 export type Verdict = 'ok' | 'missing_signature' | 'bad_signature' | 'replayed' | 'missing_timestamp';
 export type HmacBackend = 'native' | 'node';
 
-const TIMESTAMP = /^\d{1,12}$/;
-const DOT = Buffer.from('.');
 
 export interface RequestVerifierOptions {
   secret: string;
@@ -91,16 +89,14 @@ export class RequestVerifier {
       if (!this.check(body, signature, undefined)) return 'bad_signature';
       return this.requireTimestamp ? 'missing_timestamp' : 'ok';
     }
-    if (!TIMESTAMP.test(timestamp)) return 'bad_signature';
+    if (!TIMESTAMP_PATTERN.test(timestamp)) return 'bad_signature';
     if (!this.check(body, signature, `${timestamp}.`)) return 'bad_signature';
     if (this.windowMs > 0 && Math.abs(this.now() - Number(timestamp) * 1000) > this.windowMs) return 'replayed';
     return 'ok';
   }
 }
 
-/** What a sender puts in the signature header, with or without a timestamp. */
+/** What a sender puts in the signature header, with or without a timestamp (src/cxone/signing.ts). */
 export function signRequest(secret: string, body: Uint8Array | string, timestamp?: string): string {
-  const hmac = createHmac('sha256', secret);
-  if (timestamp !== undefined) hmac.update(timestamp).update(DOT);
-  return hmac.update(body).digest('hex');
+  return timestamp === undefined ? signBody(secret, body) : signTimestampedBody(secret, timestamp, body);
 }
