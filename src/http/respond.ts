@@ -31,13 +31,18 @@ export interface RespondOptions {
   contentType?: string;
 }
 
+/** Status line and headers; the caller is corked. */
+function writeHead(res: HttpResponse, status: number, opts: RespondOptions): void {
+  res.writeStatus(statusLine(status));
+  res.writeHeader('Content-Type', opts.contentType ?? 'application/json');
+  if (opts.headers) for (const k in opts.headers) res.writeHeader(k, opts.headers[k]!);
+  if (opts.connectionClose) res.writeHeader('Connection', 'close');
+}
+
 /** Writes a complete response. Call only while the response is still open (not aborted/ended). */
 export function send(res: HttpResponse, status: number, body: string, opts: RespondOptions = {}): void {
   res.cork(() => {
-    res.writeStatus(statusLine(status));
-    res.writeHeader('Content-Type', opts.contentType ?? 'application/json');
-    if (opts.headers) for (const k in opts.headers) res.writeHeader(k, opts.headers[k]!);
-    if (opts.connectionClose) res.writeHeader('Connection', 'close');
+    writeHead(res, status, opts);
     res.end(body, opts.closeAfter === true);
   });
 }
@@ -59,9 +64,7 @@ export function sendError(res: HttpResponse, status: number, message: string, op
  */
 export function sendUnended(res: HttpResponse, status: number, body: string): void {
   res.cork(() => {
-    res.writeStatus(statusLine(status));
-    res.writeHeader('Content-Type', 'application/json');
-    res.writeHeader('Connection', 'close');
+    writeHead(res, status, { connectionClose: true });
     res.write(body);
   });
 }

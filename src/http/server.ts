@@ -240,7 +240,6 @@ export class WebhookServer {
     const signature = req.getHeader('x-nice-signature');
     const timestamp = req.getHeader(this.options.timestampHeader);
     const contentLength = req.getHeader('content-length');
-    const hasBody = contentLength !== '0' && (contentLength !== '' || req.getHeader('transfer-encoding') !== '');
     const connection = req.getHeader('connection');
     const closeRequested = connection !== '' && /(^|,)\s*close\s*($|,)/i.test(connection);
 
@@ -316,7 +315,9 @@ export class WebhookServer {
     });
 
     if (signature === '') {
-      // Answered before reading the body, which is then discarded as it arrives.
+      // Answered before reading the body, which is then discarded as it arrives. Only this
+      // answer needs to know whether a body follows, so only it reads Transfer-Encoding.
+      const hasBody = contentLength !== '0' && (contentLength !== '' || req.getHeader('transfer-encoding') !== '');
       answer(rejection('missing_signature', 'missing X-NICE-Signature header', undefined, hasBody));
     } else if (contentLength !== '' && !(Number(contentLength) <= maxBodyBytes)) {
       answer(rejection('body_too_large', `body larger than ${maxBodyBytes} bytes`, undefined, true));
