@@ -383,6 +383,23 @@ impl<'a> Cx<'a> {
         Ok(Some(TypedArray { kind, len, data: data.cast(), buffer }))
     }
 
+    /// The bytes of `v` when it is a Uint8Array (or Buffer), else None. Like
+    /// [`TypedArray::bytes`], the slice must not be held across a call into JS (which alone
+    /// could detach or shrink the view).
+    pub fn uint8_bytes(&self, v: Value) -> JsResult<Option<&'a [u8]>> {
+        let Some(view) = self.typed_array(v)? else { return Ok(None) };
+        if !view.is_uint8() {
+            return Ok(None);
+        }
+        if view.data.is_null() || view.len == 0 {
+            return Ok(Some(&[]));
+        }
+        // SAFETY: N-API reported `data` as the start of this live view of `len` bytes; the
+        // handle keeps it alive for the callback and, per the contract above, no JS runs
+        // while the slice is in use.
+        Ok(Some(unsafe { std::slice::from_raw_parts(view.data, view.len) }))
+    }
+
     /// True for a plain (detachable) ArrayBuffer; false for a SharedArrayBuffer.
     pub fn is_arraybuffer(&self, v: Value) -> JsResult<bool> {
         let mut r = false;

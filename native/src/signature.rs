@@ -23,29 +23,18 @@ pub fn register(cx: &Cx<'_>, exports: Value) -> JsResult<()> {
 }
 
 /// The bytes of a Uint8Array argument, or a TypeError naming it.
-fn bytes<'v>(cx: &Cx<'_>, v: Value, name: &str) -> JsResult<&'v [u8]> {
-    match cx.typed_array(v)? {
-        Some(view) if view.is_uint8() => {
-            // SAFETY-free: the slice is used only within this callback, before any JS runs.
-            let b: &[u8] = view.bytes();
-            Ok(unsafe_extend(b))
-        }
-        _ => {
+fn bytes<'a>(cx: &Cx<'a>, v: Value, name: &str) -> JsResult<&'a [u8]> {
+    match cx.uint8_bytes(v)? {
+        Some(b) => Ok(b),
+        None => {
             let got = describe(cx, v);
             Err(cx.throw_type_error(&format!("{name} must be a Uint8Array/Buffer, got {got}")))
         }
     }
 }
 
-/// `TypedArray::bytes` borrows the view descriptor; the memory itself is the JS view's and
-/// stays valid for the whole callback (no JS runs), which is all we use it for.
-fn unsafe_extend<'v>(b: &[u8]) -> &'v [u8] {
-    // SAFETY: see above; the returned slice never leaves the callback that produced it.
-    unsafe { std::slice::from_raw_parts(b.as_ptr(), b.len()) }
-}
-
 /// An optional prefix: undefined → empty; a string (UTF-8) or bytes of at most MAX_PREFIX.
-fn prefix<'b>(cx: &Cx<'_>, v: Value, buf: &'b mut [MaybeUninit<u8>; MAX_PREFIX + 2]) -> JsResult<&'b [u8]> {
+fn prefix<'b>(cx: &Cx<'b>, v: Value, buf: &'b mut [MaybeUninit<u8>; MAX_PREFIX + 2]) -> JsResult<&'b [u8]> {
     if cx.type_of(v)? == napi::sys::ValueType::napi_undefined {
         return Ok(&[]);
     }
@@ -55,13 +44,11 @@ fn prefix<'b>(cx: &Cx<'_>, v: Value, buf: &'b mut [MaybeUninit<u8>; MAX_PREFIX +
         }
         return Ok(s);
     }
-    if let Some(view) = cx.typed_array(v)? {
-        if view.is_uint8() {
-            if view.byte_len() > MAX_PREFIX {
-                return Err(cx.throw_range_error(&format!("prefix must be at most {MAX_PREFIX} bytes")));
-            }
-            return Ok(unsafe_extend(view.bytes()));
+    if let Some(b) = cx.uint8_bytes(v)? {
+        if b.len() > MAX_PREFIX {
+            return Err(cx.throw_range_error(&format!("prefix must be at most {MAX_PREFIX} bytes")));
         }
+        return Ok(b);
     }
     let got = describe(cx, v);
     Err(cx.throw_type_error(&format!("prefix must be a string, a Uint8Array or undefined, got {got}")))

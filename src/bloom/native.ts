@@ -148,7 +148,7 @@ export function nativeAddon(): NativeAddon {
 export function loadNativeFactory(): NativeBloomFactory {
   if (cachedFactory) return cachedFactory;
   const path = nativeAddonPath();
-  const { BloomFilter } = loadNativeAddon(path);
+  const { BloomFilter } = nativeAddon();
   cachedFactory = Object.freeze({
     kind: 'native' as const,
     path,
