@@ -7,14 +7,13 @@
  *   registered | already_registered | failed(reason)   terminal
  */
 import { silentLogger, type Logger } from '../log.js';
-import type { BackoffPolicy, RandomSource, Sleep } from './backoff.js';
-import type { FetchLike } from './http.js';
 import { TokenProvider } from './oauth.js';
 import type { CxoneSettings, CxoneSettingsResult } from './settings.js';
 import {
   registerWebhook,
   WebhookRegistrationError,
   DATA_ACTION_UPDATED,
+  type RegisterWebhookOptions,
   type RegisterWebhookResult,
   type RetryInfo,
   type WebhookErrorCode,
@@ -44,17 +43,11 @@ export interface RegisterHooks {
 /** Performs one registration (all its attempts). Replaceable in tests. */
 export type Registrar = (hooks: RegisterHooks) => Promise<RegisterWebhookResult>;
 
-export interface RegistrarOptions {
-  events?: readonly string[];
-  maxAttempts?: number;
-  requestTimeoutMs?: number;
-  backoff?: Partial<BackoffPolicy>;
-  random?: RandomSource;
-  sleep?: Sleep;
-  now?: () => number;
-  fetch?: FetchLike;
-  logger?: Logger;
-}
+/** The tunables of registerWebhook a registrar passes through (the rest come from the settings and hooks). */
+export type RegistrarOptions = Pick<
+  RegisterWebhookOptions,
+  'events' | 'maxAttempts' | 'requestTimeoutMs' | 'backoff' | 'random' | 'sleep' | 'now' | 'fetch' | 'logger'
+>;
 
 /** The real registrar: a TokenProvider for the settings, then registerWebhook. */
 export function createRegistrar(settings: CxoneSettings, options: RegistrarOptions = {}): Registrar {

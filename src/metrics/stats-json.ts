@@ -4,7 +4,7 @@
  */
 import type { ExporterStatus } from './counters.js';
 import type { MetricsReport } from './snapshot.js';
-import type { GenerationStats, LatencySummary, RejectReason } from './types.js';
+import type { EngineStats, GenerationStats, LatencySummary, RejectReason } from './types.js';
 import { REJECT_REASONS } from './types.js';
 import type { BloomKind } from '../bloom/types.js';
 import type { SnapshotStatus } from '../persist/snapshotter.js';
@@ -26,7 +26,7 @@ export interface StatsDocument {
     activeInsertions: number;
     generations: { active: GenerationStats; previous: GenerationStats };
   };
-  stateCache: { size: number; capacity: number; evictions: number; bytes: number; maxBytes: number | null };
+  stateCache: EngineStats['stateCache'];
   latency: LatencySummary;
   uptimeSeconds: number;
   exporter: ExporterStatus;
