@@ -69,7 +69,8 @@ export function verifySignature(secret: SigningSecret, body: SignedBody, headerV
 
 export interface SignatureVerifier {
   sign(body: SignedBody): string;
-  verify(body: SignedBody, headerValue: string | null | undefined): boolean;
+  /** With `prefix` (e.g. `"<timestamp>."`), the signature must cover `prefix` followed by `body`. */
+  verify(body: SignedBody, headerValue: string | null | undefined, prefix?: string): boolean;
 }
 
 /** Sign/verify bound to one secret, imported once as a KeyObject (for the request hot path). */
@@ -78,9 +79,12 @@ export function createSignatureVerifier(secret: string | Uint8Array): SignatureV
   const key = createSecretKey(typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret);
   return {
     sign: (body) => digest(key, body).toString('hex'),
-    verify: (body, headerValue) => {
+    verify: (body, headerValue, prefix) => {
       const claimed = decodeSignature(headerValue);
-      return claimed !== null && timingSafeEqual(digest(key, body), claimed);
+      if (claimed === null) return false;
+      const hmac = createHmac('sha256', key);
+      if (prefix !== undefined) hmac.update(prefix);
+      return timingSafeEqual(hmac.update(body).digest(), claimed);
     },
   };
 }
