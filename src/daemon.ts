@@ -30,9 +30,9 @@ export class StartupError extends Error {
 
 export class Daemon {
   private stopping: Promise<void> | null = null;
-  private readonly startedAt = Date.now();
 
   private constructor(
+    private readonly startedAt: number,
     private readonly config: Config,
     private readonly log: Logger,
     private readonly engine: DedupEngine,
@@ -208,7 +208,7 @@ export class Daemon {
       bloom: factory.kind,
       config: redactedConfig(config),
     });
-    return new Daemon(config, log, dedup, server, exporter, registration, snapshotter);
+    return new Daemon(startedAt, config, log, dedup, server, exporter, registration, snapshotter);
   }
 
   /**
