@@ -28,7 +28,8 @@ describe('metrics export from the running daemon', () => {
         INFLUX_BUCKET: 'dedup',
         INFLUX_ENVIRONMENT: 'ci',
         METRICS_INTERVAL_SECONDS: String(INTERVAL_S),
-        COMPACTION_INTERVAL_SECONDS: '1',
+        // Long enough that the first requests surely land before compaction 1 (asserted below).
+        COMPACTION_INTERVAL_SECONDS: '2',
         INFLUX_MAX_BUFFER_LINES: '10000',
       },
     });
