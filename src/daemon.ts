@@ -162,6 +162,7 @@ export class Daemon {
       latencyHistogram: latency.cumulative(),
       exporter: exporter.status(),
       uptimeSeconds: (Date.now() - startedAt) / 1000,
+      snapshots: snapshotter?.status() ?? SNAPSHOTS_DISABLED,
     });
 
     const verifier = new RequestVerifier({ secret, replayWindowSeconds: config.replayWindowSeconds, requireTimestamp: config.requireTimestamp });
@@ -185,7 +186,7 @@ export class Daemon {
       },
       observer,
       logger: log.child({ component: 'http' }),
-      stats: () => buildStatsDocument(report(), { inFlight: server.pending, snapshot: snapshotter?.status() ?? SNAPSHOTS_DISABLED }),
+      stats: () => buildStatsDocument(report(), { inFlight: server.pending }),
       metrics: () => renderPrometheus(report()),
       readiness: () => ({ ready: true, registration: registration.status() }),
     });

@@ -146,5 +146,27 @@ export function renderPrometheus(report: MetricsReport): string {
   e.one('influx_points_buffered', 'gauge', 'Points waiting for delivery to InfluxDB.', exporter.pointsBuffered);
   e.one('influx_buffer_capacity_points', 'gauge', 'Capacity of the export buffer.', exporter.maxBufferLines);
 
+  const snap = report.snapshots;
+  if (snap !== undefined) {
+    e.one('snapshot_enabled', 'gauge', '1 when snapshots are written (SNAPSHOT_PATH is set).', snap.enabled ? 1 : 0);
+    e.one('snapshots_written_total', 'counter', 'Snapshots written since start.', snap.written);
+    e.one('snapshots_failed_total', 'counter', 'Snapshot writes that failed or were abandoned (the previous file stayed).', snap.failed);
+    e.one('snapshot_in_progress', 'gauge', '1 while a snapshot is being written.', snap.inProgress ? 1 : 0);
+    const last = snap.last;
+    if (last !== null) {
+      // Alert on `time() - cxone_dedup_snapshot_last_success_timestamp_seconds` growing.
+      e.one('snapshot_last_success_timestamp_seconds', 'gauge', 'Unix time of the last snapshot written.', Date.parse(last.at) / 1000);
+      e.one('snapshot_last_duration_seconds', 'gauge', 'How long the last snapshot took, capture to rename.', last.durationMs / 1000);
+      e.one('snapshot_last_bytes', 'gauge', 'Size of the last snapshot file.', last.bytes);
+      e.one('snapshot_last_interactions', 'gauge', 'Interactions in the last snapshot.', last.interactions);
+      e.one(
+        'snapshot_last_max_event_loop_delay_seconds',
+        'gauge',
+        'Longest event-loop delay while the last snapshot was taken (what requests may have waited).',
+        last.maxEventLoopDelayMs / 1000,
+      );
+    }
+  }
+
   return e.text();
 }

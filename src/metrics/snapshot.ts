@@ -2,6 +2,7 @@
 import type { CumulativeLatency } from './latency.js';
 import type { ExporterStatus, RequestCountersSnapshot } from './counters.js';
 import type { EngineStats, LatencySummary } from './types.js';
+import type { SnapshotStatus } from '../persist/snapshotter.js';
 
 /** The live numbers: what the InfluxDB exporter samples every interval. */
 export interface MetricsSnapshot {
@@ -15,4 +16,6 @@ export interface MetricsReport extends MetricsSnapshot {
   latencyHistogram: CumulativeLatency;
   exporter: ExporterStatus;
   uptimeSeconds: number;
+  /** Persistence (daemon only; `enabled: false` without SNAPSHOT_PATH). */
+  snapshots?: SnapshotStatus;
 }

@@ -39,7 +39,6 @@ export interface StatsDocument {
 /** What the daemon adds beyond the metrics report. */
 export interface StatsExtras {
   inFlight: number;
-  snapshot: SnapshotStatus;
 }
 
 function snapshotSection(s: SnapshotStatus): SnapshotStatus {
@@ -127,10 +126,8 @@ export function buildStatsDocument(report: MetricsReport, extras?: StatsExtras):
       lastSuccessAt: exporter.lastSuccessAt,
     },
   };
-  if (extras !== undefined) {
-    doc.inFlight = extras.inFlight;
-    doc.snapshot = snapshotSection(extras.snapshot);
-  }
+  if (extras !== undefined) doc.inFlight = extras.inFlight;
+  if (report.snapshots !== undefined) doc.snapshot = snapshotSection(report.snapshots);
   return doc;
 }
 

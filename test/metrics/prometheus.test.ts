@@ -6,6 +6,7 @@ import { escapeLabelValue, formatPrometheusValue, renderPrometheus, PROMETHEUS_C
 import { buildStatsDocument, renderStatsJson } from '../../src/metrics/stats-json.js';
 import type { MetricsReport } from '../../src/metrics/snapshot.js';
 import { REJECT_REASONS, type EngineStats } from '../../src/metrics/types.js';
+import { SNAPSHOTS_DISABLED } from '../../src/persist/snapshotter.js';
 
 // ── A strict parser for the text exposition format 0.0.4 (there is no promtool here) ─────────────
 
@@ -307,6 +308,41 @@ describe('Prometheus exposition', () => {
     assert.ok(!line.slice(0, -1).includes('\n'));
     const [labels] = parseLabels(line, line.indexOf('{'), 'escape');
     assert.equal(labels.v, tricky);
+  });
+
+  it('reports persistence: counters always, the last snapshot once there is one', () => {
+    const r = report();
+    assert.equal(parseExposition(renderPrometheus(r)).has('cxone_dedup_snapshot_enabled'), false, 'no section outside the daemon');
+
+    r.snapshots = { ...SNAPSHOTS_DISABLED };
+    let f = parseExposition(renderPrometheus(r));
+    checkFamilies(f);
+    assert.equal(value(f, 'cxone_dedup_snapshot_enabled'), 0);
+    assert.equal(value(f, 'cxone_dedup_snapshots_written_total'), 0);
+    assert.equal(f.has('cxone_dedup_snapshot_last_success_timestamp_seconds'), false);
+
+    r.snapshots = {
+      ...SNAPSHOTS_DISABLED,
+      enabled: true,
+      path: '/var/lib/cxone/state.snap',
+      intervalSeconds: 60,
+      inProgress: true,
+      written: 12,
+      failed: 2,
+      last: { at: '2026-11-28T10:00:00.250Z', reason: 'interval', bytes: 4096, interactions: 37, durationMs: 125.5, captureMs: 3.25, maxEventLoopDelayMs: 7.5, writeMaxEventLoopDelayMs: 2 },
+    };
+    f = parseExposition(renderPrometheus(r));
+    checkFamilies(f);
+    assert.equal(value(f, 'cxone_dedup_snapshot_enabled'), 1);
+    assert.equal(value(f, 'cxone_dedup_snapshots_written_total'), 12);
+    assert.equal(value(f, 'cxone_dedup_snapshots_failed_total'), 2);
+    assert.equal(value(f, 'cxone_dedup_snapshot_in_progress'), 1);
+    assert.equal(value(f, 'cxone_dedup_snapshot_last_success_timestamp_seconds'), Date.UTC(2026, 10, 28, 10, 0, 0, 250) / 1000);
+    assert.equal(value(f, 'cxone_dedup_snapshot_last_duration_seconds'), 0.1255);
+    assert.equal(value(f, 'cxone_dedup_snapshot_last_bytes'), 4096);
+    assert.equal(value(f, 'cxone_dedup_snapshot_last_interactions'), 37);
+    assert.equal(value(f, 'cxone_dedup_snapshot_last_max_event_loop_delay_seconds'), 0.0075);
+    assert.ok(!renderPrometheus(r).includes('/var/lib/cxone'), 'no file paths in /metrics');
   });
 
   it('renders NaN gauges (for example an empty filter) without breaking the grammar', () => {

@@ -139,6 +139,35 @@ describe('restart keeps dedup memory', () => {
   });
 });
 
+describe('snapshot metrics', () => {
+  it('/metrics and /stats report the snapshots this daemon wrote', async () => {
+    const d = await startDaemon({ env: { SNAPSHOT_PATH: freshPath(), SNAPSHOT_INTERVAL_SECONDS: '0.1' } });
+    try {
+      const metric = async (name: string) => {
+        const m = new RegExp(`^cxone_dedup_${name} (\\S+)$`, 'm').exec((await d.get('/metrics')).text);
+        return m ? Number(m[1]) : undefined;
+      };
+      assert.equal(await metric('snapshot_enabled'), 1);
+      assert.equal(await metric('snapshot_last_success_timestamp_seconds'), undefined, 'nothing written yet');
+      await d.post(makeEvent());
+      await d.post(makeEvent());
+      // Nothing changes after these two events, so once one snapshot holds both, no other is written.
+      const last = await until('a snapshot with both events', async () => {
+        const s = (await d.stats()).snapshot;
+        return !s.inProgress && s.last?.interactions === 2 ? s : undefined;
+      });
+      assert.equal(await metric('snapshots_written_total'), last.written);
+      assert.ok(last.written >= 1);
+      assert.equal(await metric('snapshots_failed_total'), 0);
+      assert.equal(await metric('snapshot_last_interactions'), 2);
+      assert.equal(await metric('snapshot_last_bytes'), last.last.bytes);
+      assert.equal(await metric('snapshot_last_success_timestamp_seconds'), Date.parse(last.last.at) / 1000);
+    } finally {
+      await d.stop();
+    }
+  });
+});
+
 describe('snapshots that cannot be restored', () => {
   let good: Buffer;
   const known = makeEvent();
