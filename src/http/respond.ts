@@ -29,6 +29,8 @@ export interface RespondOptions {
   /** Close right after sending; only when no request body is left unread (draining at shutdown). */
   closeAfter?: boolean;
   contentType?: string;
+  /** Answer a HEAD request: the same status and headers (Content-Length included), no body. */
+  headOnly?: boolean;
 }
 
 /** Status line and headers; the caller is corked. */
@@ -43,7 +45,16 @@ function writeHead(res: HttpResponse, status: number, opts: RespondOptions): voi
 export function send(res: HttpResponse, status: number, body: string, opts: RespondOptions = {}): void {
   res.cork(() => {
     writeHead(res, status, opts);
-    res.end(body, opts.closeAfter === true);
+    if (opts.headOnly) {
+      // Only the argument-less endWithoutBody(): in uWS 20.30 any argument (even undefined)
+      // leaves the response open (a pipelined request behind it is never answered) and, without
+      // onAborted, aborts the process (uNetworking/uWebSockets#1855). It adds no length header.
+      // (closeAfter is only for webhook answers, never HEAD.)
+      res.writeHeader('Content-Length', String(Buffer.byteLength(body)));
+      res.endWithoutBody();
+    } else {
+      res.end(body, opts.closeAfter === true);
+    }
   });
 }
 

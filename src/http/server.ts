@@ -55,6 +55,9 @@ export interface ServerOptions {
   readiness: () => Readiness;
 }
 
+/** The methods the read-only resources answer (the Allow header of their 405). */
+const READ_METHODS = 'GET, HEAD';
+
 const REJECT_STATUS: Record<Exclude<RejectReason, 'aborted'>, number> = {
   missing_signature: 403,
   bad_signature: 401,
@@ -169,8 +172,9 @@ export class WebhookServer {
     app.post(WEBHOOK_PATH, (res, req) => this.webhook(res, req));
     app.any(WEBHOOK_PATH, (res) => this.methodNotAllowed(res, 'POST'));
 
-    app.get('/state/:interactionId', (res, req) => this.state(res, req));
-    app.any('/state/:interactionId', (res) => this.methodNotAllowed(res, 'GET'));
+    app.get('/state/:interactionId', (res, req) => this.state(res, req, {}));
+    app.head('/state/:interactionId', (res, req) => this.state(res, req, { headOnly: true }));
+    app.any('/state/:interactionId', (res) => this.methodNotAllowed(res, READ_METHODS));
 
     this.getJson('/healthz', () => ({ status: 200, body: { status: 'ok' } }));
     this.getJson('/readyz', () => {
@@ -179,20 +183,25 @@ export class WebhookServer {
       return { status: ready ? 200 : 503, body: { ...r, ready, status: ready ? 'ready' : this.draining ? 'draining' : 'not ready' } };
     });
     this.getJson('/stats', () => ({ status: 200, body: this.options.stats() }));
-    app.get('/metrics', (res) => this.guard(res, () => send(res, 200, this.options.metrics(), { contentType: 'text/plain; version=0.0.4; charset=utf-8' })));
-    app.any('/metrics', (res) => this.methodNotAllowed(res, 'GET'));
+    const metrics = (headOnly: boolean) => (res: HttpResponse) =>
+      this.guard(res, () => send(res, 200, this.options.metrics(), { contentType: 'text/plain; version=0.0.4; charset=utf-8', headOnly }));
+    app.get('/metrics', metrics(false));
+    app.head('/metrics', metrics(true));
+    app.any('/metrics', (res) => this.methodNotAllowed(res, READ_METHODS));
 
     app.any('/*', (res) => this.guard(res, () => sendError(res, 404, 'not found')));
   }
 
+  /** A read-only JSON resource: GET, and HEAD with the same status and headers. */
   private getJson(path: string, answer: () => { status: number; body: unknown }): void {
-    this.app.get(path, (res) =>
+    const handler = (headOnly: boolean) => (res: HttpResponse) =>
       this.guard(res, () => {
         const { status, body } = answer();
-        sendJson(res, status, body);
-      }),
-    );
-    this.app.any(path, (res) => this.methodNotAllowed(res, 'GET'));
+        sendJson(res, status, body, { headOnly });
+      });
+    this.app.get(path, handler(false));
+    this.app.head(path, handler(true));
+    this.app.any(path, (res) => this.methodNotAllowed(res, READ_METHODS));
   }
 
   private methodNotAllowed(res: HttpResponse, allow: string): void {
@@ -213,23 +222,23 @@ export class WebhookServer {
     }
   }
 
-  private state(res: HttpResponse, req: HttpRequest): void {
+  private state(res: HttpResponse, req: HttpRequest, opts: RespondOptions): void {
     const raw = req.getParameter(0);
     this.guard(res, () => {
       let id: string;
       try {
         id = decodeURIComponent(raw);
       } catch {
-        sendError(res, 400, 'interactionId is not valid percent-encoding', { field: 'interactionId' });
+        sendError(res, 400, 'interactionId is not valid percent-encoding', { ...opts, field: 'interactionId' });
         return;
       }
       if (id.length === 0 || id.length > MAX_ID_LENGTH) {
-        sendError(res, 400, `interactionId must be 1 to ${MAX_ID_LENGTH} characters`, { field: 'interactionId' });
+        sendError(res, 400, `interactionId must be 1 to ${MAX_ID_LENGTH} characters`, { ...opts, field: 'interactionId' });
         return;
       }
       const state = this.options.sink.getState(id);
-      if (state === undefined) sendError(res, 404, 'no state for this interactionId');
-      else sendJson(res, 200, state);
+      if (state === undefined) sendError(res, 404, 'no state for this interactionId', opts);
+      else sendJson(res, 200, state, opts);
     });
   }
 

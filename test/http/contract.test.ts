@@ -1,5 +1,6 @@
 /** The webhook contract, against the real daemon over loopback HTTP. */
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { makeEvent, startDaemon, WEBHOOK_PATH, type RunningDaemon } from '../helpers/daemon.js';
 import { signRequest } from '../../src/http/signature.js';
@@ -80,15 +81,53 @@ describe('webhook contract', () => {
     assert.equal(typeof getHook.json.error, 'string');
     for (const [method, path, allow] of [
       ['PUT', WEBHOOK_PATH, 'POST'],
-      ['DELETE', '/state/x', 'GET'],
-      ['POST', '/stats', 'GET'],
-      ['POST', '/metrics', 'GET'],
-      ['PATCH', '/healthz', 'GET'],
+      ['DELETE', '/state/x', 'GET, HEAD'],
+      ['POST', '/stats', 'GET, HEAD'],
+      ['POST', '/metrics', 'GET, HEAD'],
+      ['PATCH', '/healthz', 'GET, HEAD'],
     ] as const) {
       const res = await fetch(d.url + path, { method, body: method === 'DELETE' ? undefined : '{}' });
       assert.equal(res.status, 405, `${method} ${path}`);
       assert.equal(res.headers.get('allow'), allow);
       assert.equal(typeof ((await res.json()) as { error?: unknown }).error, "string");
+    }
+  });
+
+  it('answers HEAD on the read-only resources like GET, without a body', async () => {
+    const event = makeEvent();
+    await d.post(event);
+    for (const [path, status] of [
+      ['/healthz', 200],
+      ['/readyz', 200],
+      ['/metrics', 200],
+      [`/state/${encodeURIComponent(event.interactionId as string)}`, 200],
+      ['/state/never-seen-this-one', 404],
+    ] as const) {
+      const [get] = await rawExchange(d.port, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`, { responses: 1 });
+      // HEAD then GET pipelined on one connection: a body after the HEAD answer would be read as
+      // the start of the next response.
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = connect(d.port, '127.0.0.1');
+        let text = '';
+        const timer = setTimeout(() => (socket.destroy(), reject(new Error(`HEAD ${path}: timed out with ${JSON.stringify(text)}`))), 5000);
+        socket.on('data', (chunk) => {
+          text += chunk.toString('latin1');
+          if (text.indexOf('HTTP/1.1', 1) !== -1 && text.endsWith('{"status":"ok"}')) {
+            clearTimeout(timer);
+            socket.destroy();
+            resolve(text);
+          }
+        });
+        socket.on('error', reject);
+        socket.write(`HEAD ${path} HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
+      });
+      const headEnd = raw.indexOf('\r\n\r\n') + 4;
+      assert.match(raw, new RegExp(`^HTTP/1.1 ${status} `), `HEAD ${path}`);
+      assert.ok(raw.startsWith('HTTP/1.1 200 ', headEnd), `HEAD ${path}: the next bytes are the GET's answer, no body: ${JSON.stringify(raw)}`);
+      const headers = raw.slice(0, headEnd).toLowerCase();
+      assert.equal(get!.status, status);
+      assert.ok(headers.includes(`content-type: ${get!.headers['content-type']}`), headers);
+      if (path !== '/metrics') assert.ok(headers.includes(`content-length: ${Buffer.byteLength(get!.body)}\r\n`), headers);
     }
   });
 
