@@ -82,6 +82,11 @@ interface Reply {
   bodyUnread?: boolean;
 }
 
+/** A HEAD request's answer has no body, whatever its status. */
+function isHead(req: HttpRequest): boolean {
+  return req.getMethod() === 'head';
+}
+
 function rejection(reason: Exclude<RejectReason, 'aborted'>, message: string, field?: string, bodyUnread = false): Reply {
   const body = field === undefined ? { error: message } : { error: message, field };
   return { status: REJECT_STATUS[reason], body: JSON.stringify(body), reason, bodyUnread };
@@ -170,11 +175,11 @@ export class WebhookServer {
   private routes(): void {
     const { app } = this;
     app.post(WEBHOOK_PATH, (res, req) => this.webhook(res, req));
-    app.any(WEBHOOK_PATH, (res) => this.methodNotAllowed(res, 'POST'));
+    app.any(WEBHOOK_PATH, (res, req) => this.methodNotAllowed(res, req, 'POST'));
 
     app.get('/state/:interactionId', (res, req) => this.state(res, req, {}));
     app.head('/state/:interactionId', (res, req) => this.state(res, req, { headOnly: true }));
-    app.any('/state/:interactionId', (res) => this.methodNotAllowed(res, READ_METHODS));
+    app.any('/state/:interactionId', (res, req) => this.methodNotAllowed(res, req, READ_METHODS));
 
     this.getJson('/healthz', () => ({ status: 200, body: { status: 'ok' } }));
     this.getJson('/readyz', () => {
@@ -187,9 +192,12 @@ export class WebhookServer {
       this.guard(res, () => send(res, 200, this.options.metrics(), { contentType: 'text/plain; version=0.0.4; charset=utf-8', headOnly }));
     app.get('/metrics', metrics(false));
     app.head('/metrics', metrics(true));
-    app.any('/metrics', (res) => this.methodNotAllowed(res, READ_METHODS));
+    app.any('/metrics', (res, req) => this.methodNotAllowed(res, req, READ_METHODS));
 
-    app.any('/*', (res) => this.guard(res, () => sendError(res, 404, 'not found')));
+    app.any('/*', (res, req) => {
+      const headOnly = isHead(req);
+      this.guard(res, () => sendError(res, 404, 'not found', { headOnly }));
+    });
   }
 
   /** A read-only JSON resource: GET, and HEAD with the same status and headers. */
@@ -201,11 +209,12 @@ export class WebhookServer {
       });
     this.app.get(path, handler(false));
     this.app.head(path, handler(true));
-    this.app.any(path, (res) => this.methodNotAllowed(res, READ_METHODS));
+    this.app.any(path, (res, req) => this.methodNotAllowed(res, req, READ_METHODS));
   }
 
-  private methodNotAllowed(res: HttpResponse, allow: string): void {
-    this.guard(res, () => sendError(res, 405, 'method not allowed', { headers: { Allow: allow } }));
+  private methodNotAllowed(res: HttpResponse, req: HttpRequest, allow: string): void {
+    const headOnly = isHead(req);
+    this.guard(res, () => sendError(res, 405, 'method not allowed', { headers: { Allow: allow }, headOnly }));
   }
 
   /** Runs a synchronous GET handler; an unexpected exception becomes a 500, never a crash. */

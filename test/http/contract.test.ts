@@ -93,7 +93,7 @@ describe('webhook contract', () => {
     }
   });
 
-  it('answers HEAD on the read-only resources like GET, without a body', async () => {
+  it('answers HEAD like GET without a body, errors included', async () => {
     const event = makeEvent();
     await d.post(event);
     for (const [path, status] of [
@@ -102,6 +102,8 @@ describe('webhook contract', () => {
       ['/metrics', 200],
       [`/state/${encodeURIComponent(event.interactionId as string)}`, 200],
       ['/state/never-seen-this-one', 404],
+      ['/no-such-path', 404],
+      [WEBHOOK_PATH, 405],
     ] as const) {
       const [get] = await rawExchange(d.port, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`, { responses: 1 });
       // HEAD then GET pipelined on one connection: a body after the HEAD answer would be read as
