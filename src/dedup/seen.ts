@@ -48,12 +48,21 @@ export class SeenKeys {
     return (this.#key === undefined ? 0 : 1) + (this.#older?.size ?? 0);
   }
 
-  /** [key, epoch] pairs recorded in `minEpoch` or later, least recently seen first (one array). */
-  entriesSince(minEpoch: number): Array<[string, number]> {
+  /** The most recently recorded key (undefined before the first), and its epoch. */
+  get newestKey(): string | undefined {
+    return this.#key;
+  }
+
+  get newestEpoch(): number {
+    return this.#epoch;
+  }
+
+  /** The other keys recorded in `minEpoch` or later, least recently seen first; undefined when none (no allocation). */
+  olderSince(minEpoch: number): Array<[string, number]> | undefined {
+    if (this.#older === undefined || this.#older.size === 0) return undefined;
     const out: Array<[string, number]> = [];
-    if (this.#older) for (const [k, e] of this.#older) if (e >= minEpoch) out.push([k, e]);
-    if (this.#key !== undefined && this.#epoch >= minEpoch) out.push([this.#key, this.#epoch]);
-    return out;
+    for (const [k, e] of this.#older) if (e >= minEpoch) out.push([k, e]);
+    return out.length === 0 ? undefined : out;
   }
 
   /** [key, epoch] pairs, least recently seen first. */

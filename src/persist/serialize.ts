@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { EngineState } from '../dedup/engine.js';
+import type { CapturedState } from '../dedup/engine.js';
 import { encodeGeneration, encodeHeader, encodeRecords, type SnapshotParams } from './format.js';
 
 export interface SerializeOptions {
@@ -24,7 +24,7 @@ export interface CaptureInfo {
 }
 
 /** The snapshot file's content as chunks. `state` must not change while this runs (see Snapshotter). */
-export async function* snapshotChunks(state: EngineState, info: CaptureInfo, options: SerializeOptions = {}): AsyncGenerator<Uint8Array> {
+export async function* snapshotChunks(state: CapturedState, info: CaptureInfo, options: SerializeOptions = {}): AsyncGenerator<Uint8Array> {
   const sliceMs = options.sliceMs ?? 2;
   const chunkChars = options.chunkChars ?? 1 << 18;
   const hash = createHash('sha256');
@@ -53,7 +53,7 @@ export async function* snapshotChunks(state: EngineState, info: CaptureInfo, opt
     let chars = 0;
     // Check the clock every 64 records: reading it costs more than one small stringify.
     while (i < items.length && chars < chunkChars && ((jsons.length & 63) !== 0 || performance.now() - started < sliceMs)) {
-      const json = JSON.stringify(items[i++]);
+      const json = JSON.stringify(items.at(i++));
       jsons.push(json);
       chars += json.length;
     }

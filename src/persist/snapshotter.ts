@@ -2,14 +2,15 @@
  * Writes the engine's memory (both Bloom generations and the state cache) to SNAPSHOT_PATH every
  * interval and once more at shutdown, one snapshot at a time.
  *
- * A snapshot is one consistent picture: `exportState()` runs synchronously, copying the filters
- * and collecting references to the cached states (immutable event objects) with their seen keys;
- * everything expensive (stringifying, hashing, writing) happens afterwards in slices, with async
- * writes in between, so requests keep being served. The longest event-loop delay seen while a
- * snapshot is taken is measured (perf_hooks.monitorEventLoopDelay) and reported in `status()`.
+ * A snapshot is one consistent picture: `captureState()` runs synchronously, copying the filters
+ * and collecting references to the cached states (immutable event objects) with their seen keys
+ * into columns; everything expensive (building records, stringifying, hashing, writing) happens
+ * afterwards in slices, with async writes in between, so requests keep being served. The longest
+ * event-loop delay seen while a snapshot is taken is measured (perf_hooks.monitorEventLoopDelay)
+ * and reported in `status()`.
  */
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
-import type { EngineState } from '../dedup/engine.js';
+import type { CapturedState } from '../dedup/engine.js';
 import type { Logger } from '../log.js';
 import type { EngineStats } from '../metrics/types.js';
 import { writeFileAtomically, type AtomicWriteOptions } from './atomic-file.js';
@@ -17,7 +18,7 @@ import { snapshotChunks, type SerializeOptions } from './serialize.js';
 
 /** What the snapshotter reads from the dedup engine. */
 export interface SnapshotSource {
-  exportState(): EngineState;
+  captureState(): CapturedState;
   stats(): EngineStats;
 }
 
@@ -31,7 +32,7 @@ export interface SnapshotRecord {
   interactions: number;
   /** Capture to rename and directory fsync, in ms. */
   durationMs: number;
-  /** The synchronous part (exportState), in ms: the one unavoidable pause. */
+  /** The synchronous part (captureState), in ms: the one unavoidable pause. */
   captureMs: number;
   /** Longest event-loop delay observed while this snapshot was taken, capture included, in ms (1 ms sampling, so ≥ ~1). */
   maxEventLoopDelayMs: number;
@@ -212,7 +213,7 @@ export class Snapshotter {
         return { status: 'unchanged' };
       }
       const captureStart = performance.now();
-      const state = this.#engine.exportState();
+      const state = this.#engine.captureState();
       const createdAtMs = this.#now();
       const captureMs = performance.now() - captureStart;
       // The tick after the capture records its pause; then measure the write phase on its own.

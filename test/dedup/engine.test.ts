@@ -479,6 +479,40 @@ for (const kind of FACTORY_KINDS) {
         assert.equal(dst.process(ev('a', '2024-01-15T11:00:00Z')).status, 'deduplicated');
       });
 
+      it('captureState is a picture of its moment: later events and compactions do not change it', () => {
+        const e = engine({ keyFields: ['interactionId', 'updatedTimestamp'] });
+        e.process(ev('a', '2024-01-15T10:00:00Z'));
+        e.compact(); // epoch 1
+        e.process(ev('a', '2024-01-15T10:00:01Z'));
+        e.process(ev('b', '2024-01-15T10:00:00Z'));
+        e.compact(); // epoch 2: a's first key (epoch 0) has left the window
+        e.process(ev('a', '2024-01-15T10:00:02Z'));
+        const capture = e.captureState();
+        const exported = e.exportState();
+        // Oldest update first; a's first key (epoch 0) is outside the window, its other two are in.
+        assert.deepEqual(
+          exported.interactions.map((r) => [r.state.interactionId, r.state.updatedTimestamp, r.seen.map(([, epoch]) => epoch)]),
+          [
+            ['b', '2024-01-15T10:00:00Z', [1]],
+            ['a', '2024-01-15T10:00:02Z', [1, 2]],
+          ],
+        );
+        const [older, newest] = exported.interactions[1]!.seen;
+        assert.notEqual(older![0], newest![0]);
+
+        // Change everything the capture refers to: new keys, new states, a compaction.
+        e.process(ev('b', '2024-01-15T10:00:05Z', { payload: { n: 2 } }));
+        e.process(ev('a', '2024-01-15T10:00:06Z'));
+        e.compact();
+        e.process(ev('c'));
+        const later = Array.from({ length: capture.interactions.length }, (_, i) => capture.interactions.at(i)!);
+        assert.deepEqual(later, exported.interactions, 'the capture still shows the moment it was taken');
+        assert.equal(capture.interactions.at(2), undefined);
+        assert.equal(capture.interactions.at(-1), undefined);
+        assert.equal(capture.epoch, 2);
+        assert.deepEqual(capture.generations, exported.generations);
+      });
+
       it('rejects bad or foreign state and changes nothing', () => {
         const saved = filled().exportState();
         const target = engine({ now: manualClock().now });
