@@ -14,7 +14,8 @@ async function readiness(d: { get(p: string): Promise<{ status: number; json: an
 describe('webhook registration at start', () => {
   it('retries 429 (honouring Retry-After) while webhooks are served, then registers', async () => {
     const standin = await startCxoneStandin();
-    standin.script('webhooks', { status: 429, headers: { 'Retry-After': '1' } }, { status: 503 });
+    // Long enough for the test to see the 'retrying' state on a slow machine too.
+    standin.script('webhooks', { status: 429, headers: { 'Retry-After': '3' } }, { status: 503 });
     const d = await startDaemon({ env: { ...standin.env(), CXONE_WEBHOOK_URL: WEBHOOK_URL } });
     try {
       const retrying = await until('the retrying state', async () => {
@@ -35,7 +36,7 @@ describe('webhook registration at start', () => {
       assert.equal(done.attempts, 3);
       const calls = standin.webhookRequests();
       assert.equal(calls.length, 3);
-      assert.ok(calls[1]!.at - calls[0]!.at >= 1000, 'waited at least Retry-After before the second attempt');
+      assert.ok(calls[1]!.at - calls[0]!.at >= 3000, 'waited at least Retry-After before the second attempt');
       const last = calls[2]!;
       assert.match(String(last.headers.authorization), /^Bearer \S+$/);
       assert.deepEqual(JSON.parse(last.body), { url: WEBHOOK_URL, events: ['data.action.updated'], secret: TEST_SECRET });

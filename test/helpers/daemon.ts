@@ -43,7 +43,8 @@ export class RunningDaemon {
     readonly proc: ChildProcess,
     readonly secret: string,
   ) {
-    this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+    // 'close', not 'exit': by then stdout and stderr are fully read, so the last log lines are in.
+    this.exited = new Promise((resolve) => proc.once('close', (code, signal) => resolve({ code, signal })));
     const onLine = (line: string) => {
       if (line.trim() === '') return;
       try {

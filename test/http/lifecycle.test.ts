@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { signRequest } from '../../src/http/signature.js';
 import { makeEvent, runCli, startDaemon, TEST_SECRET, WEBHOOK_PATH } from '../helpers/daemon.js';
 import { RawConnection } from '../helpers/raw-http.js';
+import { until } from '../helpers/wait.js';
 
 function connectRefused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -133,8 +134,7 @@ describe('graceful shutdown', () => {
     await conn.write(
       `POST ${WEBHOOK_PATH} HTTP/1.1\r\nHost: x\r\nX-NICE-Signature: ${signRequest(d.secret, body)}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, half)}`,
     );
-    // Wait until the server has the request in flight.
-    await new Promise((r) => setTimeout(r, 200));
+    await until('the request in flight', async () => (await d.stats()).inFlight === 1 || undefined);
     d.proc.kill('SIGTERM');
     await d.waitForLog((l) => l.msg === 'shutting down');
     assert.equal(await connectRefused(d.port), true, 'no new connections after SIGTERM');
@@ -151,7 +151,7 @@ describe('graceful shutdown', () => {
     const d = await startDaemon({ env: { SHUTDOWN_TIMEOUT_SECONDS: '1' } });
     const conn = await RawConnection.open(d.port);
     await conn.write(`POST ${WEBHOOK_PATH} HTTP/1.1\r\nHost: x\r\nX-NICE-Signature: ${'a'.repeat(64)}\r\nContent-Length: 100\r\n\r\n{`);
-    await new Promise((r) => setTimeout(r, 100));
+    await until('the request in flight', async () => (await d.stats()).inFlight === 1 || undefined);
     const t0 = Date.now();
     const exit = await d.stop('SIGINT', 10_000);
     assert.deepEqual(exit, { code: 0, signal: null });

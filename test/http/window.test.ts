@@ -16,8 +16,9 @@ describe('dedup window', () => {
     const d = await startDaemon({ env: { COMPACTION_INTERVAL_SECONDS: '0.5' } });
     try {
       const event = makeEvent();
-      assert.equal((await d.post(event)).json.status, 'processed');
+      // Read the count first: a compaction between the post and the read would otherwise be missed.
       let seen = (await d.stats()).compactions;
+      assert.equal((await d.post(event)).json.status, 'processed');
       for (let i = 0; i < 5; i++) {
         seen = await waitForCompactions(d, seen + 1);
         const res = await d.post({ ...event, updatedTimestamp: new Date(Date.UTC(2026, 5, 1, 0, 0, i)).toISOString() });
