@@ -35,27 +35,30 @@ export interface RespondOptions {
 
 /** Status line and headers; the caller is corked. */
 function writeHead(res: HttpResponse, status: number, opts: RespondOptions): void {
-  res.writeStatus(statusLine(status));
+  // uWS writes "200 OK" itself before the first header: one native call less on the hot path.
+  if (status !== 200) res.writeStatus(statusLine(status));
   res.writeHeader('Content-Type', opts.contentType ?? 'application/json');
   if (opts.headers) for (const k in opts.headers) res.writeHeader(k, opts.headers[k]!);
   if (opts.connectionClose) res.writeHeader('Connection', 'close');
 }
 
-/** Writes a complete response. Call only while the response is still open (not aborted/ended). */
+/**
+ * Writes a complete response. Call only while the response is still open (not aborted/ended),
+ * and synchronously from a route handler or an onData callback: uWS corks the socket around
+ * those, so the whole response goes out in one write without an explicit (costlier) res.cork.
+ */
 export function send(res: HttpResponse, status: number, body: string, opts: RespondOptions = {}): void {
-  res.cork(() => {
-    writeHead(res, status, opts);
-    if (opts.headOnly) {
-      // Only the argument-less endWithoutBody(): in uWS 20.30 any argument (even undefined)
-      // leaves the response open (a pipelined request behind it is never answered) and, without
-      // onAborted, aborts the process (uNetworking/uWebSockets#1855). It adds no length header.
-      // (closeAfter is only for webhook answers, never HEAD.)
-      res.writeHeader('Content-Length', String(Buffer.byteLength(body)));
-      res.endWithoutBody();
-    } else {
-      res.end(body, opts.closeAfter === true);
-    }
-  });
+  writeHead(res, status, opts);
+  if (opts.headOnly) {
+    // Only the argument-less endWithoutBody(): in uWS 20.30 any argument (even undefined)
+    // leaves the response open (a pipelined request behind it is never answered) and, without
+    // onAborted, aborts the process (uNetworking/uWebSockets#1855). It adds no length header.
+    // (closeAfter is only for webhook answers, never HEAD.)
+    res.writeHeader('Content-Length', String(Buffer.byteLength(body)));
+    res.endWithoutBody();
+  } else {
+    res.end(body, opts.closeAfter === true);
+  }
 }
 
 export function sendJson(res: HttpResponse, status: number, value: unknown, opts: RespondOptions = {}): void {
