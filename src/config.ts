@@ -15,6 +15,8 @@ export interface Config {
   host: string;
   /** Undefined when not given: the daemon then generates an ephemeral one. */
   webhookSecret: string | undefined;
+  /** Undefined: GET /state is open to whoever can reach the port. */
+  stateApiToken: string | undefined;
   dedupCapacity: number;
   dedupErrorRate: number;
   compactionIntervalSeconds: number;
@@ -145,6 +147,13 @@ const secret: Parser<string | undefined> = (raw) => {
   return raw;
 };
 
+const bearerToken: Parser<string | undefined> = (raw) => {
+  const token = secret(raw);
+  // RFC 6750 b64token: what fits in `Authorization: Bearer …` unquoted.
+  if (token !== undefined && !/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) fail('may contain only letters, digits and - . _ ~ + / (then = padding)');
+  return token;
+};
+
 const keyFields: Parser<KeyField[]> = (raw) => {
   const parts = raw.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
   if (parts.length === 0) fail(`must name at least one of ${KEY_FIELDS.join(', ')}`);
@@ -171,6 +180,7 @@ export const SETTINGS: readonly Setting[] = [
   def({ key: 'port', env: 'PORT', flag: '--port', arg: 'N', help: 'TCP port to listen on (0 picks a free one)', default: 8080, parse: int(0, 65535) }),
   def({ key: 'host', env: 'HOST', flag: '--host', arg: 'ADDR', help: 'address to listen on', default: '0.0.0.0', parse: host }),
   def({ key: 'webhookSecret', env: 'CXONE_WEBHOOK_SECRET', flag: '--webhook-secret', arg: 'S', help: 'HMAC-SHA256 key for X-NICE-Signature (prefer the env var: flags show in `ps`); unset → a random ephemeral one', default: undefined, parse: secret, secret: true }),
+  def({ key: 'stateApiToken', env: 'STATE_API_TOKEN', flag: '--state-api-token', arg: 'TOKEN', help: 'bearer token that GET /state/:interactionId requires (prefer the env var); unset → /state is open to whoever reaches the port', default: undefined, parse: bearerToken, secret: true }),
   def({ key: 'dedupCapacity', env: 'DEDUP_CAPACITY', flag: '--dedup-capacity', arg: 'N', help: 'keys per Bloom generation', default: 1_000_000, parse: int(1, 1_000_000_000) }),
   def({ key: 'dedupErrorRate', env: 'DEDUP_ERROR_RATE', flag: '--dedup-error-rate', arg: 'P', help: 'target false-positive rate per generation', default: 0.001, parse: float(0, 1, { exclusiveMin: true, exclusiveMax: true }) }),
   def({ key: 'compactionIntervalSeconds', env: 'COMPACTION_INTERVAL_SECONDS', flag: '--compaction-interval', arg: 'SECONDS', help: 'rotate Bloom generations this often (the dedup window is one to two intervals)', default: 300, parse: float(0.05, 31 * 24 * 3600) }),

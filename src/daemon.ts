@@ -175,6 +175,7 @@ export class Daemon {
       maxBodyBytes: config.maxBodyBytes,
       verifier,
       timestampHeader: config.timestampHeader,
+      stateToken: config.stateApiToken,
       sink: {
         process: (event, timestamp, bodyBytes): ProcessOutcome => {
           const r = dedup.process(event, timestamp, bodyBytes);
@@ -207,6 +208,7 @@ export class Daemon {
       host: config.host,
       webhookPath: '/cxone/webhook/data-action',
       bloom: factory.kind,
+      stateApi: config.stateApiToken === undefined ? 'open (set STATE_API_TOKEN, or keep this port private: states carry event payloads)' : 'bearer token',
       config: redactedConfig(config),
     });
     return new Daemon(startedAt, config, log, dedup, server, exporter, registration, snapshotter);

@@ -7,6 +7,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from '
 import type { Logger } from '../log.js';
 import type { RejectReason } from '../metrics/types.js';
 import type { DataActionEvent, ParsedTimestamp } from '../dedup/engine.js';
+import { bearerCheck } from './bearer.js';
 import { parseEvent, MAX_ID_LENGTH } from './event.js';
 import { send, sendError, sendJson, sendUnended, type RespondOptions } from './respond.js';
 import type { RequestVerifier } from './signature.js';
@@ -47,6 +48,8 @@ export interface ServerOptions {
   verifier: RequestVerifier;
   /** Lowercase header name of the optional signed timestamp. */
   timestampHeader: string;
+  /** When set, GET/HEAD /state/:interactionId require `Authorization: Bearer <stateToken>`. */
+  stateToken?: string;
   sink: WebhookSink;
   observer: RequestObserver;
   logger: Logger;
@@ -99,8 +102,10 @@ export class WebhookServer {
   private draining = false;
   private drainWaiters: Array<() => void> = [];
   private boundPort = 0;
+  private readonly stateAuthorized: ((authorization: string) => boolean) | null;
 
   constructor(private readonly options: ServerOptions) {
+    this.stateAuthorized = options.stateToken === undefined ? null : bearerCheck(options.stateToken);
     this.app = options.uws.App();
     this.routes();
   }
@@ -233,7 +238,13 @@ export class WebhookServer {
 
   private state(res: HttpResponse, req: HttpRequest, opts: RespondOptions): void {
     const raw = req.getParameter(0);
+    const authorization = this.stateAuthorized === null ? '' : req.getHeader('authorization');
     this.guard(res, () => {
+      // Before anything else: an unauthorized caller learns nothing, not even whether the id is valid.
+      if (this.stateAuthorized !== null && !this.stateAuthorized(authorization)) {
+        sendError(res, 401, 'missing or invalid bearer token', { ...opts, headers: { 'WWW-Authenticate': 'Bearer realm="cxone-dedup"' } });
+        return;
+      }
       let id: string;
       try {
         id = decodeURIComponent(raw);

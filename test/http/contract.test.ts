@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { makeEvent, startDaemon, WEBHOOK_PATH, type RunningDaemon } from '../helpers/daemon.js';
+import { makeEvent, runCli, startDaemon, TEST_SECRET, WEBHOOK_PATH, type RunningDaemon } from '../helpers/daemon.js';
 import { signRequest } from '../../src/http/signature.js';
 import { rawExchange } from '../helpers/raw-http.js';
 
@@ -190,5 +190,64 @@ describe('webhook contract', () => {
         [200, 'ok'],
       ],
     );
+  });
+});
+
+describe('STATE_API_TOKEN', () => {
+  const TOKEN = 'state-token-0123456789abcdef_ABC';
+  let d: RunningDaemon;
+  before(async () => {
+    d = await startDaemon({ env: { STATE_API_TOKEN: TOKEN } });
+  });
+  after(async () => {
+    await d?.stop();
+  });
+
+  const getState = (id: string, authorization?: string) =>
+    fetch(`${d.url}/state/${encodeURIComponent(id)}`, { headers: authorization === undefined ? {} : { authorization }, signal: AbortSignal.timeout(10_000) });
+
+  it('GET /state needs the bearer token; webhooks, health and stats do not', async () => {
+    const event = makeEvent();
+    assert.equal((await d.post(event)).json.status, 'processed', 'the webhook itself is authenticated by its signature only');
+    for (const [authorization, why] of [
+      [undefined, 'no header'],
+      ['', 'empty header'],
+      [`Bearer ${TOKEN}x`, 'longer token'],
+      [`Bearer ${TOKEN.slice(0, -1)}`, 'shorter token'],
+      [`Basic ${Buffer.from(`u:${TOKEN}`).toString('base64')}`, 'another scheme'],
+      [TOKEN, 'no scheme'],
+      [`Bearer ${TOKEN} extra`, 'trailing junk'],
+    ] as const) {
+      for (const id of [event.interactionId as string, 'never-seen', 'x'.repeat(300)]) {
+        const res = await getState(id, authorization);
+        assert.equal(res.status, 401, `${why}, ${id.slice(0, 20)}`);
+        assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="cxone-dedup"');
+        assert.deepEqual(await res.json(), { error: 'missing or invalid bearer token' }, 'no hint whether the id exists or is valid');
+      }
+    }
+    for (const authorization of [`Bearer ${TOKEN}`, `bearer ${TOKEN}`, `Bearer  ${TOKEN}`]) {
+      const ok = await getState(event.interactionId as string, authorization);
+      assert.equal(ok.status, 200, authorization);
+      assert.deepEqual(await ok.json(), event);
+    }
+    assert.equal((await getState('never-seen', `Bearer ${TOKEN}`)).status, 404);
+    for (const path of ['/healthz', '/readyz', '/stats', '/metrics']) assert.equal((await d.get(path)).status, 200, path);
+    const listening = d.logs.find((l) => l.msg === 'listening');
+    assert.equal(listening?.stateApi, 'bearer token');
+    assert.equal((listening?.config as Record<string, unknown>).stateApiToken, 'set');
+    assert.ok(!d.logText().includes(TOKEN) && !(await d.get('/stats')).text.includes(TOKEN) && !(await d.get('/metrics')).text.includes(TOKEN));
+  });
+
+  it('a token that is short or not sendable stops the start, without echoing it', async () => {
+    for (const [token, pattern] of [
+      ['short-token', /STATE_API_TOKEN.*at least 16/],
+      ['has spaces in it 0123456789', /STATE_API_TOKEN.*only letters/],
+      ['quote"0123456789abcdef', /STATE_API_TOKEN.*only letters/],
+    ] as const) {
+      const r = await runCli(['serve', '--host', '127.0.0.1', '--port', '0'], { env: { STATE_API_TOKEN: token, CXONE_WEBHOOK_SECRET: TEST_SECRET } });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, pattern);
+      assert.ok(!r.stderr.includes(token), r.stderr);
+    }
   });
 });

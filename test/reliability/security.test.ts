@@ -236,6 +236,7 @@ describe('replay protection, end to end', () => {
 describe('secrets stay secret', () => {
   const INFLUX_TOKEN = 'influx-token-SECRET-7f3a9c1e5b';
   const CLIENT_SECRET = 'cxone-client-SECRET-4d8e2b6a0c';
+  const STATE_TOKEN = 'state-api-SECRET-9b1d3f5a7c';
   let influx: Server;
   let influxRequests = 0;
   let standin: CxoneStandin;
@@ -276,6 +277,7 @@ describe('secrets stay secret', () => {
         SHUTDOWN_TIMEOUT_SECONDS: '2',
         ...standin.env({ CXONE_CLIENT_SECRET: CLIENT_SECRET, CXONE_WEBHOOK_URL: 'https://dedup.example.com/cxone/webhook/data-action' }),
         SNAPSHOT_PATH: snapshot,
+        STATE_API_TOKEN: STATE_TOKEN,
       },
     });
     let stopped = false;
@@ -304,12 +306,17 @@ describe('secrets stay secret', () => {
         (await d.get('/readyz')).text,
         (await d.get('/healthz')).text,
       ];
+      for (const authorization of [`Bearer ${STATE_TOKEN}`, `Bearer ${STATE_TOKEN}0`, `Basic ${STATE_TOKEN}`]) {
+        const res = await fetch(`${d.url}/state/nobody`, { headers: { authorization } });
+        assert.equal(res.status, authorization === `Bearer ${STATE_TOKEN}` ? 404 : 401);
+        readable.push(await res.text());
+      }
       await d.stop();
       stopped = true;
       readable.push(d.logText(), readFileSync(snapshot).toString('latin1'));
       assert.ok(d.logs.some((l) => l.level === 'debug'), 'debug logging was on');
       for (const text of readable) {
-        for (const secret of [TEST_SECRET, INFLUX_TOKEN, CLIENT_SECRET, ...bearer]) {
+        for (const secret of [TEST_SECRET, INFLUX_TOKEN, CLIENT_SECRET, STATE_TOKEN, ...bearer]) {
           const at = text.indexOf(secret);
           assert.equal(at, -1, `found ${secret.slice(0, 12)}… in: ${text.slice(Math.max(0, at - 400), at + 100)}`);
         }
