@@ -197,6 +197,7 @@ export class Daemon {
       port = await server.listen();
     } catch (err) {
       await exporter.close({ timeoutMs: 1000 });
+      await snapshotter?.close();
       throw new StartupError(`PORT/HOST: ${(err as Error).message}`);
     }
     dedup.start();

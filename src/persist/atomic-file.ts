@@ -70,7 +70,8 @@ export async function writeFileAtomically(target: string, chunks: AsyncIterable<
   return bytes;
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid exists on this host (EPERM: it does, as another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

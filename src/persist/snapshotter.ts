@@ -88,6 +88,8 @@ export interface SnapshotterOptions {
   serialize?: SerializeOptions;
   /** Test hook, passed to the atomic writer. */
   onTempFile?: AtomicWriteOptions['onTempFile'];
+  /** Released once the final snapshot is done (see lock.ts). */
+  lock?: { release(): Promise<void> };
 }
 
 /** Changes whenever the engine's memory may have: an event was handled or a generation retired. */
@@ -103,6 +105,7 @@ export class Snapshotter {
   readonly #now: () => number;
   readonly #serialize: SerializeOptions | undefined;
   readonly #onTempFile: SnapshotterOptions['onTempFile'];
+  readonly #lock: SnapshotterOptions['lock'];
   readonly #delay: IntervalHistogram = monitorEventLoopDelay({ resolution: 1 });
   #running: Promise<SnapshotResult> | null = null;
   /** Cancels the write in progress (a periodic one caught by the shutdown deadline). */
@@ -119,6 +122,7 @@ export class Snapshotter {
     this.#now = options.now ?? Date.now;
     this.#serialize = options.serialize;
     this.#onTempFile = options.onTempFile;
+    this.#lock = options.lock;
     this.#status = { ...SNAPSHOTS_DISABLED, enabled: true, path: options.path, intervalSeconds: options.intervalSeconds };
   }
 
@@ -174,6 +178,20 @@ export class Snapshotter {
    * removed; the previous snapshot stays). Resolves true when the file on disk is current.
    */
   async final(timeoutMs: number): Promise<boolean> {
+    try {
+      return await this.#final(timeoutMs);
+    } finally {
+      await this.#lock?.release();
+    }
+  }
+
+  /** Stops without a final snapshot and releases the file (a start that failed after opening it). */
+  async close(): Promise<void> {
+    this.stop();
+    await this.#lock?.release();
+  }
+
+  async #final(timeoutMs: number): Promise<boolean> {
     this.stop();
     const signal = AbortSignal.timeout(Math.max(1, timeoutMs));
     const timedOut = new Promise<'timeout'>((resolve) => signal.addEventListener('abort', () => resolve('timeout'), { once: true }));

@@ -116,6 +116,7 @@ describe('restart keeps dedup memory', () => {
     const pool2 = new KeepAlivePool(again.port, 4);
     try {
       assert.ok(again.logs.some((l) => /removed temporary snapshot files/.test(l.msg)), again.logText());
+      assert.ok(again.logs.some((l) => l.msg === 'took over a stale snapshot lock' && /is not running/.test(String(l.why))), again.logText());
       const restored = snapshotLogs(again).find((l) => l.msg === 'snapshot restored');
       assert.ok(restored && (restored.interactions as number) >= old.length, again.logText());
       assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
@@ -136,6 +137,33 @@ describe('restart keeps dedup memory', () => {
     assert.ok(again.logs.some((l) => /abandoned/.test(String(l.error))), again.logText());
     assert.equal(createHash('sha256').update(readFileSync(snapshot)).digest('hex'), before);
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
+  });
+});
+
+describe('one daemon per snapshot file', () => {
+  it('a second daemon on the same SNAPSHOT_PATH refuses to start; once the first stops, the next one restores its snapshot', async () => {
+    const snapshot = freshPath();
+    const first = await startDaemon({ env: { SNAPSHOT_PATH: snapshot } });
+    const event = makeEvent();
+    try {
+      assert.equal((await first.post(event)).json.status, 'processed');
+      const second = await runCli(['serve', '--host', '127.0.0.1', '--port', '0'], { env: { CXONE_WEBHOOK_SECRET: TEST_SECRET, SNAPSHOT_PATH: snapshot } });
+      assert.equal(second.code, 1, second.stderr);
+      const errors = second.stderr.trim().split('\n').map((l) => JSON.parse(l) as LogLine).filter((l) => l.level === 'error');
+      assert.equal(errors.length, 1, second.stderr);
+      assert.match(errors[0]!.msg, new RegExp(`^cannot start: SNAPSHOT_PATH \\(--snapshot-path\\) .*in use by another cxone-dedup \\(pid ${first.proc.pid} on this host`));
+      assert.equal((await first.post(event)).json.status, 'deduplicated', 'the first one is unaffected');
+    } finally {
+      assert.deepEqual(await first.stop('SIGTERM'), { code: 0, signal: null });
+    }
+    assert.equal(existsSync(`${snapshot}.lock`), false, 'released at shutdown');
+    const next = await startDaemon({ env: { SNAPSHOT_PATH: snapshot } });
+    try {
+      assert.ok(!next.logs.some((l) => /stale snapshot lock/.test(l.msg)), next.logText());
+      assert.equal((await next.post(event)).json.status, 'deduplicated');
+    } finally {
+      await next.stop();
+    }
   });
 });
 
