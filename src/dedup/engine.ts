@@ -111,7 +111,7 @@ export interface CapturedState extends Omit<EngineState, 'interactions'> {
 /**
  * The state cache as captured for a snapshot, column-wise: the capture runs synchronously on the
  * request thread, and an object or two per interaction (100,000 of them by default) made it
- * ~10× slower. Records are built one at a time by `at(i)` while the snapshot is written.
+ * ~5× slower. Records are built one at a time by `at(i)` while the snapshot is written.
  * States are shared, never copied: the engine never mutates a state it keeps.
  */
 export class CapturedInteractions {
@@ -136,7 +136,7 @@ export class CapturedInteractions {
   /** The record of interaction `i` (least recently updated first), as EngineState holds it. */
   at(i: number): InteractionRecord | undefined {
     if (!(i >= 0 && i < this.length)) return undefined;
-    const seen = this.older.get(i) ?? [];
+    const seen = this.older.get(i)?.slice() ?? [];
     const key = this.newestKeys[i];
     const epoch = this.newestEpochs[i]!;
     if (key !== undefined && epoch >= this.minEpoch) seen.push([key, epoch]);

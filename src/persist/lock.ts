@@ -30,11 +30,8 @@ export class LockHeldError extends Error {
 export interface AcquireOptions {
   /** Called when a stale lock is taken over (for one log line). */
   onTakeover?: (previous: LockOwner | null, why: string) => void;
-  /** Test hooks. */
+  /** The pid to hold the lock as (tests pose as another process); default process.pid. */
   pid?: number;
-  host?: string;
-  now?: () => number;
-  isAlive?: (pid: number) => boolean;
 }
 
 export const lockPathFor = (snapshotPath: string): string => `${snapshotPath}.lock`;
@@ -65,9 +62,7 @@ export class SnapshotLock {
   /** Takes the lock of `snapshotPath`, or throws LockHeldError (or the file system's error). */
   static async acquire(snapshotPath: string, options: AcquireOptions = {}): Promise<SnapshotLock> {
     const path = lockPathFor(snapshotPath);
-    const now = options.now ?? Date.now;
-    const owner: LockOwner = { pid: options.pid ?? process.pid, host: options.host ?? hostname(), startedAt: new Date(now()).toISOString() };
-    const isAlive = options.isAlive ?? processAlive;
+    const owner: LockOwner = { pid: options.pid ?? process.pid, host: hostname(), startedAt: new Date().toISOString() };
     // Twice at most: once more after removing a stale lock (if a rival took it meanwhile, it holds).
     for (let attempt = 0; ; attempt++) {
       try {
@@ -92,11 +87,11 @@ export class SnapshotLock {
         throw err;
       }
       const held = parseOwner(text);
-      const ageMs = Math.max(0, now() - mtimeMs);
+      const ageMs = Math.max(0, Date.now() - mtimeMs);
       let stale: string | null;
       if (held === null) stale = 'unreadable lock file';
       else if (held.host === owner.host) {
-        stale = held.pid === owner.pid ? 'its pid is ours (a restarted container)' : isAlive(held.pid) ? null : `pid ${held.pid} is not running`;
+        stale = held.pid === owner.pid ? 'its pid is ours (a restarted container)' : processAlive(held.pid) ? null : `pid ${held.pid} is not running`;
       } else {
         stale = ageMs >= STALE_MS ? `not refreshed for ${Math.round(ageMs / 1000)} s` : null;
       }

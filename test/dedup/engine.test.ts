@@ -507,6 +507,7 @@ for (const kind of FACTORY_KINDS) {
         e.process(ev('c'));
         const later = Array.from({ length: capture.interactions.length }, (_, i) => capture.interactions.at(i)!);
         assert.deepEqual(later, exported.interactions, 'the capture still shows the moment it was taken');
+        assert.deepEqual(capture.interactions.at(1), later[1], 'reading a record again gives the same record');
         assert.equal(capture.interactions.at(2), undefined);
         assert.equal(capture.interactions.at(-1), undefined);
         assert.equal(capture.epoch, 2);
