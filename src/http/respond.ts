@@ -43,22 +43,25 @@ function writeHead(res: HttpResponse, status: number, opts: RespondOptions): voi
 }
 
 /**
- * Writes a complete response. Call only while the response is still open (not aborted/ended),
- * and synchronously from a route handler or an onData callback: uWS corks the socket around
- * those, so the whole response goes out in one write without an explicit (costlier) res.cork.
+ * Writes a complete response. Call only while the response is still open (not aborted/ended).
+ * Always corked, even inside uWS callbacks: without it, under pipelined load every header and
+ * body became its own write, and a daemon that kept up with 45,000 requests/s offered fell to
+ * ~16,000 (bench/e2e.ts, paced phase).
  */
 export function send(res: HttpResponse, status: number, body: string, opts: RespondOptions = {}): void {
-  writeHead(res, status, opts);
-  if (opts.headOnly) {
-    // Only the argument-less endWithoutBody(): in uWS 20.30 any argument (even undefined)
-    // leaves the response open (a pipelined request behind it is never answered) and, without
-    // onAborted, aborts the process (uNetworking/uWebSockets#1855). It adds no length header.
-    // (closeAfter is only for webhook answers, never HEAD.)
-    res.writeHeader('Content-Length', String(Buffer.byteLength(body)));
-    res.endWithoutBody();
-  } else {
-    res.end(body, opts.closeAfter === true);
-  }
+  res.cork(() => {
+    writeHead(res, status, opts);
+    if (opts.headOnly) {
+      // Only the argument-less endWithoutBody(): in uWS 20.30 any argument (even undefined)
+      // leaves the response open (a pipelined request behind it is never answered) and, without
+      // onAborted, aborts the process (uNetworking/uWebSockets#1855). It adds no length header.
+      // (closeAfter is only for webhook answers, never HEAD.)
+      res.writeHeader('Content-Length', String(Buffer.byteLength(body)));
+      res.endWithoutBody();
+    } else {
+      res.end(body, opts.closeAfter === true);
+    }
+  });
 }
 
 export function sendJson(res: HttpResponse, status: number, value: unknown, opts: RespondOptions = {}): void {
