@@ -202,8 +202,9 @@ async function runPaced(
       latencyMs: raw.latencyMs,
       non2xx: raw.non2xx,
       statusCodes: raw.statusCodes,
-      errors: raw.errors + (raw.sent - raw.answered - raw.errors),
+      errors: raw.errors,
       timeouts: 0,
+      unanswered: raw.sent - raw.answered - raw.errors,
       cpuCores: r.cpu.generator,
       pool: { bodies: raw.sent, newIds: 0, repeats: 0 },
     },
@@ -237,6 +238,8 @@ interface Run {
   latencyMs: LatencySummaryMs;
   non2xx: number;
   errors: number;
+  /** Paced runs: still unanswered 10 s after the run (the server fell behind the offered rate). */
+  unanswered: number;
   generatorCpuCores: number;
   serverCpuCores: number;
   /** CPU used by every other process on the machine meanwhile (other people's work on a shared box). */
@@ -292,6 +295,7 @@ async function measure(
     latencyMs: result.latencyMs,
     non2xx: result.non2xx,
     errors: result.errors,
+    unanswered: result.unanswered ?? 0,
     generatorCpuCores: cpu.generator,
     serverCpuCores: cpu.server,
     othersCpuCores: cpu.others,
@@ -308,14 +312,18 @@ async function measure(
       rejected: after.rejected - before.rejected,
       rejectedByReason: byReason,
     };
-    // Every rejection is a non-2xx answer: trust the daemon's count over the generator's.
-    run.non2xx = Math.max(run.non2xx, run.daemon.rejected);
+    // Every rejection but 'aborted' (the client hung up mid-upload, so nothing was answered: the
+    // generator counts those as unanswered) is a non-2xx answer: trust the daemon's count.
+    run.non2xx = Math.max(run.non2xx, run.daemon.rejected - (byReason.aborted ?? 0));
   }
   if (run.non2xx > 0 || run.errors > 0) {
     process.stderr.write(
       `\n!!!!!!!! e2e: ${target} answered ${run.non2xx} non-2xx responses and ${run.errors} connection errors — the numbers below are NOT valid ` +
         `${run.daemon ? `(daemon rejections: ${JSON.stringify(run.daemon.rejectedByReason)})` : ''} !!!!!!!!\n\n`,
     );
+  }
+  if (run.unanswered > 0) {
+    process.stderr.write(`e2e: ${target} fell behind the offered rate: ${run.unanswered} requests still unanswered 10 s after the run (overload, see the table)\n`);
   }
   return run;
 }
@@ -389,7 +397,7 @@ export function renderE2e(d: E2eData): string {
         fmtMs(r.latencyMs.p50),
         r.latencyFromSendMs ? `${fmtMs(r.latencyMs.p99)} (${fmtMs(r.latencyFromSendMs.p99)} ²)` : fmtMs(r.latencyMs.p99),
         fmtMs(r.latencyMs.max),
-        r.non2xx + r.errors > 0 ? `**${fmtInt(r.non2xx)} (+${fmtInt(r.errors)} errors)**` : '0',
+        (r.non2xx + r.errors > 0 ? `**${fmtInt(r.non2xx)} (+${fmtInt(r.errors)} errors)**` : '0') + (r.unanswered > 0 ? ` (${fmtInt(r.unanswered)} unanswered ³)` : ''),
         `${Math.round(r.serverCpuCores * 100)} %`,
         r.generator === 'raw-paced' ? 'spins (n/a)' : `${Math.round(r.generatorCpuCores * 100)} %${r.generatorCpuCores >= SATURATED ? ' (saturated)' : ''}`,
         `${Math.round(r.othersCpuCores * 100)} %`,
@@ -402,6 +410,12 @@ export function renderE2e(d: E2eData): string {
     '\n² Paced runs: latency counts from the *scheduled* send time (no coordinated omission), so a stall of the generator itself ' +
       '(its worst lateness is in the targets table) counts against the server; the figure in parentheses counts from the actual write.',
   );
+  if (d.runs.some((r) => r.unanswered > 0)) {
+    out.push(
+      '³ Still unanswered 10 s after the paced run ended: the server fell behind the offered rate. Their latencies are not in the ' +
+        'percentiles, which therefore understate the overload.',
+    );
+  }
   out.push(`Daemon / bare ceiling (${d.finalGenerator}, saturation): **${(d.ratio * 100).toFixed(0)} %** of the bare uWS.js requests/s.`);
   out.push(`Final numbers from ${d.finalGenerator}: ${d.generatorNote}`);
   out.push(

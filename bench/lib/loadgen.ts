@@ -24,6 +24,8 @@ export interface LoadResult {
   statusCodes: Record<string, number>;
   errors: number;
   timeouts: number;
+  /** Paced runs: requests still unanswered when the generator stopped waiting (the server fell behind). */
+  unanswered?: number;
   /** CPU seconds the generator used per wall second (1.0 = one core saturated). */
   cpuCores: number;
   pool: { bodies: number; newIds: number; repeats: number };
