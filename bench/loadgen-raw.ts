@@ -1,6 +1,7 @@
 /**
- * Load generator (child process) on raw keep-alive sockets, with HTTP/1.1 pipelining, building and
- * signing each body as it goes (BodySource), so it can send millions of distinct events. Two modes:
+ * Load generator (child process) on raw keep-alive sockets, with HTTP/1.1 pipelining, sending
+ * distinct signed events (BodySource): built as it goes in `closed` mode, so it can send millions;
+ * built before the clock starts in `paced` mode, so signing does not slow the schedule. Two modes:
  *
  * - `closed`: every connection keeps `depth` requests in flight until `total` are answered (the
  *   memory benchmark's feeder). Prints {"progress": answered} lines as it goes.
