@@ -5,6 +5,7 @@
  */
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from '../log.js';
+import { PROMETHEUS_CONTENT_TYPE } from '../metrics/prometheus.js';
 import type { RejectReason } from '../metrics/types.js';
 import type { DataActionEvent, ParsedTimestamp } from '../dedup/engine.js';
 import { bearerCheck } from './bearer.js';
@@ -194,7 +195,7 @@ export class WebhookServer {
     });
     this.getJson('/stats', () => ({ status: 200, body: this.options.stats() }));
     const metrics = (headOnly: boolean) => (res: HttpResponse) =>
-      this.guard(res, () => send(res, 200, this.options.metrics(), { contentType: 'text/plain; version=0.0.4; charset=utf-8', headOnly }));
+      this.guard(res, () => send(res, 200, this.options.metrics(), { contentType: PROMETHEUS_CONTENT_TYPE, headOnly }));
     app.get('/metrics', metrics(false));
     app.head('/metrics', metrics(true));
     app.any('/metrics', (res, req) => this.methodNotAllowed(res, req, READ_METHODS));
