@@ -1,10 +1,10 @@
 /** The webhook contract, against the real daemon over loopback HTTP. */
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { makeEvent, runCli, startDaemon, TEST_SECRET, WEBHOOK_PATH, type RunningDaemon } from '../helpers/daemon.js';
 import { signRequest } from '../../src/http/signature.js';
-import { rawExchange } from '../helpers/raw-http.js';
+import { rawExchange, RawConnection } from '../helpers/raw-http.js';
+import { until } from '../helpers/wait.js';
 
 describe('webhook contract', () => {
   let d: RunningDaemon;
@@ -108,21 +108,17 @@ describe('webhook contract', () => {
       const [get] = await rawExchange(d.port, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`, { responses: 1 });
       // HEAD then GET pipelined on one connection: a body after the HEAD answer would be read as
       // the start of the next response.
-      const raw = await new Promise<string>((resolve, reject) => {
-        const socket = connect(d.port, '127.0.0.1');
-        let text = '';
-        const timer = setTimeout(() => (socket.destroy(), reject(new Error(`HEAD ${path}: timed out with ${JSON.stringify(text)}`))), 5000);
-        socket.on('data', (chunk) => {
-          text += chunk.toString('latin1');
-          if (text.indexOf('HTTP/1.1', 1) !== -1 && text.endsWith('{"status":"ok"}')) {
-            clearTimeout(timer);
-            socket.destroy();
-            resolve(text);
-          }
-        });
-        socket.on('error', reject);
-        socket.write(`HEAD ${path} HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
-      });
+      const conn = await RawConnection.open(d.port);
+      let raw: string;
+      try {
+        await conn.write(`HEAD ${path} HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
+        raw = await until(`HEAD ${path} and the GET behind it answered`, () => {
+          const text = conn.received();
+          return text.indexOf('HTTP/1.1', 1) !== -1 && text.endsWith('{"status":"ok"}') ? text : undefined;
+        }, 5000);
+      } finally {
+        conn.destroy();
+      }
       const headEnd = raw.indexOf('\r\n\r\n') + 4;
       assert.match(raw, new RegExp(`^HTTP/1.1 ${status} `), `HEAD ${path}`);
       assert.ok(raw.startsWith('HTTP/1.1 200 ', headEnd), `HEAD ${path}: the next bytes are the GET's answer, no body: ${JSON.stringify(raw)}`);

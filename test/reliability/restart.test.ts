@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { signRequest } from '../../src/http/signature.js';
 import { makeEvent, runCli, startDaemon, TEST_SECRET, WEBHOOK_PATH, type LogLine, type RunningDaemon } from '../helpers/daemon.js';
+import { until } from '../helpers/wait.js';
 import { buildRequest, KeepAlivePool, runConcurrently } from './helpers/keepalive.js';
 
 let dir: string;
@@ -26,16 +27,6 @@ const snapshotLogs = (d: RunningDaemon): LogLine[] => d.logs.filter((l) => l.com
 function signedPost(event: Record<string, unknown>): Buffer {
   const body = JSON.stringify(event);
   return buildRequest('POST', WEBHOOK_PATH, { 'content-type': 'application/json', 'x-nice-signature': signRequest(TEST_SECRET, body) }, body);
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('restart keeps dedup memory', () => {
