@@ -141,6 +141,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     if (v !== undefined && !/^(PORT|HOST|CXONE_|DEDUP_|INFLUX_|COMPACTION_|STATE_|MAX_BODY|UNCONFIRMED|LOG_LEVEL|SNAPSHOT|REPLAY|TIMESTAMP_HEADER|BLOOM_|ALLOW_UWS|UWS_|METRICS_|SHUTDOWN_|STRICT_)/.test(k)) env[k] = v;
   }
   env.LOG_LEVEL = 'info';
+  // The multi-Node run (scripts/test.mjs) tests daemons on uWebSockets.js's JS shim where no binary matches.
+  if (process.env.CXONE_TEST_UWS_SHIM === '1') env.ALLOW_UWS_FALLBACK = '1';
   if (secret !== null) env.CXONE_WEBHOOK_SECRET = secret;
   for (const [k, v] of Object.entries(options.env ?? {})) {
     if (v === undefined) delete env[k];
