@@ -21,7 +21,8 @@ import { renderPrometheus } from './metrics/prometheus.js';
 import type { MetricsReport, MetricsSnapshot } from './metrics/snapshot.js';
 import { buildStatsDocument } from './metrics/stats-json.js';
 import { openPersistence, SnapshotStartError } from './persist/open.js';
-import { SNAPSHOTS_DISABLED, type Snapshotter } from './persist/snapshotter.js';
+import type { Snapshotter } from './persist/snapshotter.js';
+import { SNAPSHOTS_DISABLED } from './persist/status.js';
 
 /** A start failure the operator can fix; its message is the whole story. */
 export class StartupError extends Error {

@@ -2,7 +2,7 @@
  * Monotonic counters since process start. Request counters are bumped on the hot path (plain
  * number increments, no allocation); exporter counters are owned by the InfluxDB exporter.
  */
-import { REJECT_REASONS, type RejectReason } from './types.js';
+import { REJECT_REASONS, type RejectReason } from '../http/reject-reason.js';
 
 export type RejectedByReason = Record<RejectReason, number>;
 

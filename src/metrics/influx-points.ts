@@ -12,7 +12,8 @@
  */
 import { Point } from '@influxdata/influxdb-client';
 import type { MetricsSnapshot } from './snapshot.js';
-import { REJECT_REASONS, type CompactionRecord } from './types.js';
+import type { CompactionRecord } from '../dedup/stats.js';
+import { REJECT_REASONS } from '../http/reject-reason.js';
 
 export const MEASUREMENT = 'cxone_deduplication_stats';
 

@@ -22,12 +22,12 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import { HttpError, InfluxDB, RequestTimedOutError, setLogger, type Point, type WriteApi } from '@influxdata/influxdb-client';
+import type { CompactionRecord } from '../dedup/stats.js';
 import type { Logger, LogFields } from '../log.js';
 import { ExporterCounters, disabledExporterStatus, type ExporterStatus } from './counters.js';
 import { compactionPoint, intervalPoint, type PointTags } from './influx-points.js';
 import { LineQueue } from './line-queue.js';
 import type { MetricsSnapshot } from './snapshot.js';
-import type { CompactionRecord } from './types.js';
 
 export interface InfluxRetryOptions {
   /** First delay after a failure, ms (default 1000). */

@@ -1,12 +1,11 @@
 /**
- * `GET /metrics`: the Prometheus text exposition format, version 0.0.4
- * (content type PROMETHEUS_CONTENT_TYPE). Every name starts with `cxone_dedup_`; counters end in
- * `_total`; durations are in seconds, as Prometheus expects.
+ * `GET /metrics`: the Prometheus text exposition format, version 0.0.4 (served as
+ * PROMETHEUS_CONTENT_TYPE, src/http/respond.ts). Every name starts with `cxone_dedup_`; counters
+ * end in `_total`; durations are in seconds, as Prometheus expects.
  */
+import { REJECT_REASONS } from '../http/reject-reason.js';
 import type { MetricsReport } from './snapshot.js';
-import { REJECT_REASONS } from './types.js';
 
-export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const METRIC_PREFIX = 'cxone_dedup_';
 
 type MetricType = 'counter' | 'gauge' | 'histogram';

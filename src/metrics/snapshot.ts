@@ -1,8 +1,8 @@
 /** What the metrics layer reads from the rest of the daemon, in one place. */
-import type { CumulativeLatency } from './latency.js';
+import type { CumulativeLatency, LatencySummary } from './latency.js';
 import type { ExporterStatus, RequestCountersSnapshot } from './counters.js';
-import type { EngineStats, LatencySummary } from './types.js';
-import type { SnapshotStatus } from '../persist/snapshotter.js';
+import type { EngineStats } from '../dedup/stats.js';
+import type { SnapshotStatus } from '../persist/status.js';
 
 /** The live numbers: what the InfluxDB exporter samples every interval. */
 export interface MetricsSnapshot {

@@ -4,10 +4,11 @@
  */
 import type { ExporterStatus } from './counters.js';
 import type { MetricsReport } from './snapshot.js';
-import type { EngineStats, GenerationStats, LatencySummary, RejectReason } from './types.js';
-import { REJECT_REASONS } from './types.js';
+import type { LatencySummary } from './latency.js';
+import type { EngineStats, GenerationStats } from '../dedup/stats.js';
+import { REJECT_REASONS, type RejectReason } from '../http/reject-reason.js';
 import type { BloomKind } from '../bloom/types.js';
-import type { SnapshotStatus } from '../persist/snapshotter.js';
+import type { SnapshotStatus } from '../persist/status.js';
 
 export interface StatsDocument {
   eventsReceived: number;

@@ -8,10 +8,9 @@
  * before anything is handed to the engine.
  */
 import { createHash } from 'node:crypto';
-import type { EngineState } from '../dedup/engine.js';
+import type { EngineState } from '../dedup/state.js';
 import type { GenerationSnapshot } from '../dedup/generations.js';
-import { MAX_PAYLOAD_DEPTH } from '../http/event.js';
-import { nestingWithin } from '../http/json-guard.js';
+import { MAX_PAYLOAD_DEPTH, nestingWithin } from '../json-depth.js';
 
 /** "CXDSNAP" followed by one zero byte. */
 export const SNAPSHOT_MAGIC = Buffer.from('CXDSNAP\0', 'latin1');

@@ -9,7 +9,8 @@ import { createLogger, type Logger } from '../../src/log.js';
 import { DisabledExporter, InfluxExporter, createMetricsExporter, type InfluxExporterOptions } from '../../src/metrics/influx.js';
 import { intervalPoint, compactionPoint, MEASUREMENT } from '../../src/metrics/influx-points.js';
 import type { MetricsSnapshot } from '../../src/metrics/snapshot.js';
-import { REJECT_REASONS, type CompactionRecord } from '../../src/metrics/types.js';
+import type { CompactionRecord } from '../../src/dedup/stats.js';
+import { REJECT_REASONS } from '../../src/http/reject-reason.js';
 import { startVictoria, type ExportedSeries, type Victoria } from '../helpers/victoria.js';
 import { startStandIn } from './influx-stand-in.js';
 

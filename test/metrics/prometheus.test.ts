@@ -2,11 +2,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { LatencyRecorder } from '../../src/metrics/latency.js';
 import { RequestCounters, disabledExporterStatus, type ExporterStatus } from '../../src/metrics/counters.js';
-import { escapeLabelValue, formatPrometheusValue, renderPrometheus, PROMETHEUS_CONTENT_TYPE } from '../../src/metrics/prometheus.js';
+import { PROMETHEUS_CONTENT_TYPE } from '../../src/http/respond.js';
+import { escapeLabelValue, formatPrometheusValue, renderPrometheus } from '../../src/metrics/prometheus.js';
 import { buildStatsDocument, renderStatsJson } from '../../src/metrics/stats-json.js';
 import type { MetricsReport } from '../../src/metrics/snapshot.js';
-import { REJECT_REASONS, type EngineStats } from '../../src/metrics/types.js';
-import { SNAPSHOTS_DISABLED } from '../../src/persist/snapshotter.js';
+import type { EngineStats } from '../../src/dedup/stats.js';
+import { REJECT_REASONS } from '../../src/http/reject-reason.js';
+import { SNAPSHOTS_DISABLED } from '../../src/persist/status.js';
 
 // ── A strict parser for the text exposition format 0.0.4 (there is no promtool here) ─────────────
 
