@@ -10,7 +10,7 @@ import { redactedConfig, type Config } from './config.js';
 import { resolveCxoneSettings } from './cxone/settings.js';
 import { WebhookRegistration } from './cxone/registration.js';
 import { DedupEngine } from './dedup/engine.js';
-import { WebhookServer, type ProcessOutcome, type RequestObserver } from './http/server.js';
+import { WEBHOOK_PATH, WebhookServer, type ProcessOutcome, type RequestObserver } from './http/server.js';
 import { RequestVerifier } from './http/signature.js';
 import { loadUws, type UwsModule } from './http/uws.js';
 import type { Logger } from './log.js';
@@ -82,7 +82,7 @@ export class Daemon {
     log.info('listening', {
       port,
       host: config.host,
-      webhookPath: '/cxone/webhook/data-action',
+      webhookPath: WEBHOOK_PATH,
       bloom: factory.kind,
       stateApi: config.stateApiToken === undefined ? 'open (set STATE_API_TOKEN, or keep this port private: states carry event payloads)' : 'bearer token',
       config: redactedConfig(config),

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import type { DataActionEvent } from '../dedup/event.js';
 import { silentLogger, type Logger } from '../log.js';
 import { describeNetworkError, readBodyLimited, requestSignal, safeUrl, type FetchLike } from './http.js';
 import { createRegistrar, type RegistrarOptions } from './registration.js';
@@ -93,13 +94,6 @@ export interface EventFields {
   dataActionId?: string;
   updatedTimestamp?: string;
   payload?: Record<string, unknown>;
-}
-
-export interface DataActionEvent {
-  interactionId: string;
-  dataActionId: string;
-  updatedTimestamp: string;
-  payload: Record<string, unknown>;
 }
 
 /** A Data Action event from flags: a random interactionId, 'cli' and now unless given. */
