@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { sleep } from './backoff.js';
 import { loadBloomFactory } from './bloom/index.js';
 import type { BloomFactory } from './bloom/types.js';
 import { redactedConfig, type Config } from './config.js';
@@ -111,7 +112,9 @@ export class Daemon {
     this.engine.stop();
     // After the drain (every answered event is in it), before the sockets close.
     if (this.snapshotter !== null) await this.snapshotter.final(left());
-    await Promise.race([this.registration.stop(), sleep(left())]);
+    const waited = new AbortController();
+    await Promise.race([this.registration.stop(), sleep(left(), waited.signal).catch(() => undefined)]);
+    waited.abort(); // no timer left behind to hold the process
     await this.exporter.close({ timeoutMs: Math.max(left(), 100) });
     this.server.closeAll();
     this.log.info('stopped', { uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) });
@@ -292,8 +295,4 @@ function startBackground(engine: DedupEngine, snapshotter: Snapshotter | null, e
   snapshotter?.start();
   exporter.start();
   registration.start();
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
 }

@@ -22,6 +22,7 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import { HttpError, InfluxDB, RequestTimedOutError, setLogger, type Point, type WriteApi } from '@influxdata/influxdb-client';
+import { Backoff, parseRetryAfter, sleep } from '../backoff.js';
 import type { CompactionRecord } from '../dedup/stats.js';
 import type { Logger, LogFields } from '../log.js';
 import { ExporterCounters, disabledExporterStatus, type ExporterStatus } from './counters.js';
@@ -136,8 +137,6 @@ function routeClientLogs(logger: Logger | undefined): void {
   setLogger({ error: forward, warn: forward });
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
-
 /** Resolves to `'timeout'` if `p` has not settled within `ms`; clears its timer either way. */
 async function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
@@ -170,6 +169,8 @@ export class InfluxExporter implements MetricsExporter {
   private readonly requestMs: number;
   private readonly closeMs: number;
   private readonly retry: Required<InfluxRetryOptions>;
+  /** Delays between failed writes; reset by a success. */
+  private readonly backoff: Backoff;
   private readonly target: string;
   private readonly token: string;
   private readonly agent: http.Agent;
@@ -214,6 +215,9 @@ export class InfluxExporter implements MetricsExporter {
       exponentialBase: positive('retry.exponentialBase', options.retry?.exponentialBase ?? 2, { min: 1, max: 10 }),
       jitterMs: positive('retry.jitterMs', options.retry?.jitterMs ?? 250, { integer: true, min: 0, max: 60_000 }),
     };
+    const { maxDelayMs, exponentialBase, jitterMs } = this.retry;
+    // A server's Retry-After is honoured up to the cap, like our own delays.
+    this.backoff = new Backoff({ baseMs: minDelayMs, capMs: maxDelayMs, factor: exponentialBase, jitter: 'added', jitterMs, maxRetryAfterMs: maxDelayMs });
     this.token = options.token ?? '';
     this.target = `${url.origin}${url.pathname === '/' ? '' : url.pathname} org=${org} bucket=${options.bucket}`;
     this.queue = new LineQueue(maxBufferLines);
@@ -358,6 +362,7 @@ export class InfluxExporter implements MetricsExporter {
       this.queue.settle();
       const wasFailing = this.counters.consecutiveFailures;
       this.counters.recordSuccess(batch.length, now);
+      this.backoff.reset();
       if (wasFailing > 0) {
         this.log.info('InfluxDB writes recovered', { failedAttempts: wasFailing, buffered: this.queue.total });
         this.lastFailureLogAt = -Infinity;
@@ -401,13 +406,9 @@ export class InfluxExporter implements MetricsExporter {
   }
 
   private retryDelayMs(error: unknown): number {
-    const { minDelayMs, maxDelayMs, exponentialBase, jitterMs } = this.retry;
-    const retryAfter = error instanceof HttpError ? error.headers?.['retry-after'] : undefined;
-    const seconds = typeof retryAfter === 'string' && /^\d+$/.test(retryAfter) ? Number(retryAfter) : NaN;
-    const base = Number.isFinite(seconds)
-      ? Math.max(minDelayMs, seconds * 1000)
-      : minDelayMs * exponentialBase ** Math.min(this.counters.consecutiveFailures - 1, 50);
-    return Math.min(maxDelayMs, base) + Math.floor(Math.random() * (jitterMs + 1));
+    const header = error instanceof HttpError ? error.headers?.['retry-after'] : undefined;
+    const retryAfterMs = typeof header === 'string' ? parseRetryAfter(header, Date.now(), this.retry.maxDelayMs) : undefined;
+    return this.backoff.next(retryAfterMs);
   }
 
   private scheduleRetry(error: unknown): void {

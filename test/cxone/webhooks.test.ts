@@ -1,7 +1,7 @@
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { TokenProvider, type AccessToken, type BearerTokenSource } from '../../src/cxone/oauth.js';
-import { sleep as realSleep } from '../../src/cxone/backoff.js';
+import { sleep as realSleep } from '../../src/backoff.js';
 import {
   registerWebhook,
   WebhookRegistrationError,
