@@ -18,4 +18,13 @@ export interface MetricsReport extends MetricsSnapshot {
   uptimeSeconds: number;
   /** Persistence (daemon only; `enabled: false` without SNAPSHOT_PATH). */
   snapshots?: SnapshotStatus;
+  /** Webhook requests whose response is not written yet (daemon only, /stats only). */
+  inFlight?: number;
 }
+
+/**
+ * What the metric descriptors (descriptors.ts) read: a whole report for /stats and /metrics, or
+ * just the live numbers and the exporter's drop count for an InfluxDB interval point.
+ */
+export type MetricsSource = MetricsSnapshot &
+  Partial<Omit<MetricsReport, keyof MetricsSnapshot | 'exporter'>> & { exporter?: Partial<ExporterStatus> };
