@@ -20,7 +20,7 @@ import {
   ToolError,
   type ToolIO,
 } from '../../src/cxone/tools.js';
-import { startCxoneStandin, type CxoneStandin } from '../helpers/cxone-standin.js';
+import { useCxoneStandin } from '../helpers/cxone-standin.js';
 
 const SECRET = 'tools-test-secret-0123456789';
 
@@ -217,11 +217,7 @@ describe('send', { timeout: 20_000 }, () => {
 });
 
 describe('subscribe', { timeout: 20_000 }, () => {
-  let standin: CxoneStandin;
-  before(async () => {
-    standin = await startCxoneStandin();
-  });
-  after(() => standin.close());
+  const standin = useCxoneStandin();
 
   const env = (extra: Record<string, string> = {}) =>
     standin.env({ CXONE_WEBHOOK_URL: 'https://dedup.example.com/hook', CXONE_WEBHOOK_SECRET: SECRET, ...extra });

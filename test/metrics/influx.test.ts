@@ -11,6 +11,7 @@ import { intervalPoint, compactionPoint, MEASUREMENT } from '../../src/metrics/i
 import type { MetricsSnapshot } from '../../src/metrics/snapshot.js';
 import type { CompactionRecord } from '../../src/dedup/stats.js';
 import { REJECT_REASONS } from '../../src/http/reject-reason.js';
+import { engineStatsFixture } from '../helpers/engine-stats.js';
 import { startVictoria, type ExportedSeries, type Victoria } from '../helpers/victoria.js';
 import { startStandIn } from './influx-stand-in.js';
 
@@ -67,23 +68,13 @@ class FakeStats {
     this.calls++;
     const rejectedByReason = Object.fromEntries(REJECT_REASONS.map((r, i) => [r, (i + 1) * 3])) as MetricsSnapshot['counters']['rejectedByReason'];
     return {
-      engine: {
+      engine: engineStatsFixture({
         eventsProcessed: this.processed,
         eventsDeduplicated: 700,
         eventsUnconfirmed: 9,
         compactions: this.compactions,
-        filter: {
-          kind: 'native',
-          capacity: 1_000_000,
-          errorRate: 0.001,
-          bitCount: 14_377_600,
-          hashCount: 10,
-          activeInsertions: 4321,
-          active: { fillRatio: 0.0125, estimatedFalsePositiveRate: 2.5e-6, estimatedCardinality: 4300, ageSeconds: 12.5 },
-          previous: { fillRatio: 0.5, estimatedFalsePositiveRate: 0.0009765625, estimatedCardinality: 998_000, ageSeconds: 312.25 },
-        },
-        stateCache: { size: 4100, capacity: 100_000, evictions: 17, bytes: 2_500_000, maxBytes: 268_435_456 },
-      },
+        active: { estimatedFalsePositiveRate: 2.5e-6 },
+      }),
       counters: { received: this.received, rejected: Object.values(rejectedByReason).reduce((a, b) => a + b, 0), rejectedByReason },
       latency: { count: 1000, p50Us: 85, p90Us: 140, p99Us: 900, p999Us: 4000, maxUs: 12_000 },
     };
