@@ -19,7 +19,7 @@ import { RequestCounters } from './metrics/counters.js';
 import { createMetricsExporter, type MetricsExporter } from './metrics/influx.js';
 import { LatencyRecorder } from './metrics/latency.js';
 import { renderPrometheus } from './metrics/prometheus.js';
-import type { MetricsReport, MetricsSnapshot } from './metrics/snapshot.js';
+import type { MetricsReport, MetricsReading } from './metrics/reading.js';
 import { buildStatsDocument } from './metrics/stats-json.js';
 import { openPersistence, SnapshotStartError } from './persist/open.js';
 import type { Snapshotter } from './persist/snapshotter.js';
@@ -58,15 +58,15 @@ export class Daemon {
     const latency = new LatencyRecorder({ now: () => performance.now() });
     // The exporter samples the engine, which reports compactions to the exporter: the closure
     // reads `engine` only once both exist.
-    const snapshot = (): MetricsSnapshot => ({ engine: engine.stats(), counters: counters.snapshot(), latency: latency.summary() });
-    const exporter = createExporter(config, log, snapshot);
+    const reading = (): MetricsReading => ({ engine: engine.stats(), counters: counters.reading(), latency: latency.summary() });
+    const exporter = createExporter(config, log, reading);
     const engine = createEngine(config, log, factory, exporter);
     // Before the server listens, so the first request already sees the old memory.
     const snapshotter = await restoreSnapshot(config, log, engine, exporter);
     const registration = createRegistration(config, log, secret);
     const startedAt = Date.now();
     const report = (): MetricsReport => ({
-      ...snapshot(),
+      ...reading(),
       latencyHistogram: latency.cumulative(),
       exporter: exporter.status(),
       uptimeSeconds: (Date.now() - startedAt) / 1000,
@@ -158,7 +158,7 @@ async function loadFilter(config: Config, log: Logger): Promise<BloomFactory> {
 }
 
 /** The InfluxDB exporter (a disabled one without INFLUX_URL); `getStats` is sampled every interval. */
-function createExporter(config: Config, log: Logger, getStats: () => MetricsSnapshot): MetricsExporter {
+function createExporter(config: Config, log: Logger, getStats: () => MetricsReading): MetricsExporter {
   try {
     return createMetricsExporter(
       {

@@ -11,7 +11,7 @@
 import type { CompactionRecord, GenerationStats } from '../dedup/stats.js';
 import { REJECT_REASONS } from '../http/reject-reason.js';
 import type { LatencySummary } from './latency.js';
-import type { MetricsSource } from './snapshot.js';
+import type { MetricsSource } from './reading.js';
 
 /**
  * counter / gauge: a number (or a yes/no), in every output that names it.

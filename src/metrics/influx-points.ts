@@ -11,7 +11,7 @@
  * rather than written as a wrong value (line protocol has no NaN).
  */
 import { Point } from '@influxdata/influxdb-client';
-import type { MetricsSnapshot } from './snapshot.js';
+import type { MetricsReading } from './reading.js';
 import type { CompactionRecord } from '../dedup/stats.js';
 import { COMPACTION_FIELDS, METRICS, type MetricUnit } from './descriptors.js';
 
@@ -35,7 +35,7 @@ export interface ExporterFields {
 }
 
 /** The descriptors (descriptors.ts) that name an InfluxDB field, read from `s` and the exporter. */
-export function intervalPoint(s: MetricsSnapshot, tags: PointTags, at: Date, exporter: ExporterFields): Point {
+export function intervalPoint(s: MetricsReading, tags: PointTags, at: Date, exporter: ExporterFields): Point {
   const p = new Point(MEASUREMENT).tag('environment', tags.environment).tag('host', tags.host).tag('kind', 'interval').timestamp(at);
   const source = { engine: s.engine, counters: s.counters, latency: s.latency, exporter: { pointsDropped: exporter.pointsDropped } };
   for (const m of METRICS) if (m.influx !== undefined) field(p, m.influx, m.unit, m.read(source));

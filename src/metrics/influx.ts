@@ -28,7 +28,7 @@ import type { Logger, LogFields } from '../log.js';
 import { ExporterCounters, disabledExporterStatus, type ExporterStatus } from './counters.js';
 import { compactionPoint, intervalPoint, type PointTags } from './influx-points.js';
 import { LineQueue } from './line-queue.js';
-import type { MetricsSnapshot } from './snapshot.js';
+import type { MetricsReading } from './reading.js';
 
 export interface InfluxRetryOptions {
   /** First delay after a failure, ms (default 1000). */
@@ -77,7 +77,7 @@ export interface InfluxExporterOptions {
   consistency?: 'any' | 'one' | 'quorum' | 'all';
   logger: Logger;
   /** Sampled once per interval. */
-  getStats: () => MetricsSnapshot;
+  getStats: () => MetricsReading;
 }
 
 /** What the daemon holds: the real exporter or a disabled one, used alike. */
@@ -86,7 +86,7 @@ export interface MetricsExporter {
   /** Starts the interval timer (idempotent). */
   start(): void;
   /** Samples getStats() now and queues one interval point. Synchronous, never throws. */
-  writeSnapshot(at?: Date): void;
+  writeReading(at?: Date): void;
   /** Queues one point for this compaction. Synchronous, never throws. */
   onCompaction(record: CompactionRecord): void;
   /** Sends what is buffered now; true when the buffer is empty at the end. Never rejects. */
@@ -160,7 +160,7 @@ class WatchdogTimeout extends Error {
 export class InfluxExporter implements MetricsExporter {
   readonly enabled = true;
   private readonly log: Logger;
-  private readonly getStats: () => MetricsSnapshot;
+  private readonly getStats: () => MetricsReading;
   private readonly tags: PointTags;
   private readonly intervalMs: number;
   private readonly batchSize: number;
@@ -190,7 +190,7 @@ export class InfluxExporter implements MetricsExporter {
   private dropsSinceLog = 0;
   private rejectedSinceLog = 0;
   private lastFailureLogAt = -Infinity;
-  private lastSnapshotErrorLogAt = -Infinity;
+  private lastReadingErrorLogAt = -Infinity;
 
   constructor(options: InfluxExporterOptions) {
     const url = parseBaseUrl(options.url);
@@ -253,24 +253,24 @@ export class InfluxExporter implements MetricsExporter {
   }
 
   private tick(): void {
-    this.writeSnapshot();
+    this.writeReading();
     this.reportDrops();
   }
 
-  writeSnapshot(at: Date = new Date()): void {
+  writeReading(at: Date = new Date()): void {
     if (this.closing) return;
-    let snapshot: MetricsSnapshot;
+    let reading: MetricsReading;
     try {
-      snapshot = this.getStats();
+      reading = this.getStats();
     } catch (err) {
       const now = Date.now();
-      if (now - this.lastSnapshotErrorLogAt >= this.intervalMs) {
-        this.lastSnapshotErrorLogAt = now;
+      if (now - this.lastReadingErrorLogAt >= this.intervalMs) {
+        this.lastReadingErrorLogAt = now;
         this.log.error('could not sample stats for InfluxDB; point skipped', { error: err });
       }
       return;
     }
-    this.enqueue(() => intervalPoint(snapshot, this.tags, at, { pointsDropped: this.counters.pointsDropped }));
+    this.enqueue(() => intervalPoint(reading, this.tags, at, { pointsDropped: this.counters.pointsDropped }));
   }
 
   onCompaction(record: CompactionRecord): void {
@@ -459,7 +459,7 @@ export class InfluxExporter implements MetricsExporter {
     if (this.closing) return this.closing;
     const timeoutMs = Math.max(0, options.timeoutMs ?? this.closeMs);
     const deadline = Date.now() + timeoutMs;
-    if (this.started) this.writeSnapshot(); // the final totals
+    if (this.started) this.writeReading(); // the final totals
     this.closing = (async () => {
       if (this.intervalTimer) clearInterval(this.intervalTimer);
       this.intervalTimer = undefined;
@@ -508,7 +508,7 @@ export class InfluxExporter implements MetricsExporter {
 export class DisabledExporter implements MetricsExporter {
   readonly enabled = false;
   start(): void {}
-  writeSnapshot(_at?: Date): void {}
+  writeReading(_at?: Date): void {}
   onCompaction(_record: CompactionRecord): void {}
   async flush(_options?: { timeoutMs?: number }): Promise<boolean> {
     return true;

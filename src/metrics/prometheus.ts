@@ -5,7 +5,7 @@
  */
 import { METRICS, type MetricKind, type MetricUnit, type MetricValue } from './descriptors.js';
 import type { CumulativeLatency } from './latency.js';
-import type { MetricsReport } from './snapshot.js';
+import type { MetricsReport } from './reading.js';
 
 export const METRIC_PREFIX = 'cxone_dedup_';
 

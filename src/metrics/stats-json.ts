@@ -4,7 +4,7 @@
  * exporter might carry beyond its type (let alone a secret) can leak into it.
  */
 import { METRICS } from './descriptors.js';
-import type { MetricsReport } from './snapshot.js';
+import type { MetricsReport } from './reading.js';
 
 /** The document: a plain JSON object (its fields are the descriptors' `stats` paths). */
 export type StatsDocument = Record<string, unknown>;

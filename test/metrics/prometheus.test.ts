@@ -5,7 +5,7 @@ import { RequestCounters, disabledExporterStatus, type ExporterStatus } from '..
 import { PROMETHEUS_CONTENT_TYPE } from '../../src/http/respond.js';
 import { escapeLabelValue, formatPrometheusValue, renderPrometheus } from '../../src/metrics/prometheus.js';
 import { buildStatsDocument, renderStatsJson } from '../../src/metrics/stats-json.js';
-import type { MetricsReport } from '../../src/metrics/snapshot.js';
+import type { MetricsReport } from '../../src/metrics/reading.js';
 import { REJECT_REASONS } from '../../src/http/reject-reason.js';
 import { SNAPSHOTS_DISABLED } from '../../src/persist/status.js';
 import { engineStatsFixture } from '../helpers/engine-stats.js';
@@ -189,7 +189,7 @@ function report(exporter: ExporterStatus = disabledExporterStatus()): MetricsRep
   for (const us of [30, 80, 120, 700, 3_000, 40_000, 2_000_000, 30_000_000]) latency.record(us);
   return {
     engine: engineStatsFixture(),
-    counters: counters.snapshot(),
+    counters: counters.reading(),
     latency: latency.summary(),
     latencyHistogram: latency.cumulative(),
     exporter,
