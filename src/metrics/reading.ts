@@ -1,4 +1,7 @@
-/** What the metrics layer reads from the rest of the daemon, in one place: a reading of the live numbers, and the report /stats and /metrics render. */
+/**
+ * What the metrics layer reads from the rest of the daemon, in one place: a reading of the live
+ * numbers, and the report /stats and /metrics render.
+ */
 import type { CumulativeLatency, LatencySummary } from './latency.js';
 import type { ExporterStatus, RequestCountersReading } from './counters.js';
 import type { EngineStats } from '../dedup/stats.js';
