@@ -30,8 +30,8 @@ export interface NativeBloomFilter extends BloomFilterLike {
 export interface NativeBloomFilterClass {
   new (capacity: number, errorRate: number): NativeBloomFilter;
   readonly prototype: NativeBloomFilter;
-  /** Loads a snapshot (docs/bloom-format.md); an `Error` with code `ERR_BLOOM_SNAPSHOT` when it is invalid. */
-  fromBuffer(snapshot: Uint8Array): NativeBloomFilter;
+  /** Loads an image (docs/bloom-format.md); an `Error` with code `ERR_BLOOM_SNAPSHOT` when it is invalid. */
+  fromBuffer(image: Uint8Array): NativeBloomFilter;
   /**
    * A filter over existing shared memory, used as is (not cleared): a SharedArrayBuffer or a
    * typed array over one, exactly `params(capacity, errorRate).byteLength` bytes, 8-byte
@@ -52,7 +52,7 @@ export interface NativeBloomFactory extends BloomFactory {
   /** The addon class itself (for `instanceof`). */
   readonly BloomFilter: NativeBloomFilterClass;
   create(capacity: number, errorRate: number): NativeBloomFilter;
-  fromBuffer(snapshot: Uint8Array): NativeBloomFilter;
+  fromBuffer(image: Uint8Array): NativeBloomFilter;
   createShared(capacity: number, errorRate: number): NativeBloomFilter;
   fromShared(memory: SharedArrayBuffer | ArrayBufferView, capacity: number, errorRate: number): NativeBloomFilter;
   params(capacity: number, errorRate: number): BloomParams;
@@ -74,7 +74,7 @@ export function loadNativeFactory(): NativeBloomFactory {
     path,
     BloomFilter,
     create: (capacity: number, errorRate: number) => new BloomFilter(capacity, errorRate),
-    fromBuffer: (snapshot: Uint8Array) => BloomFilter.fromBuffer(snapshot),
+    fromBuffer: (image: Uint8Array) => BloomFilter.fromBuffer(image),
     createShared: (capacity: number, errorRate: number) => BloomFilter.createShared(capacity, errorRate),
     fromShared: (memory: SharedArrayBuffer | ArrayBufferView, capacity: number, errorRate: number) =>
       BloomFilter.fromShared(memory, capacity, errorRate),

@@ -281,7 +281,7 @@ export class DedupEngine {
     };
   }
 
-  /** A copy of everything the engine remembers (filters as snapshots), for persistence. */
+  /** A copy of everything the engine remembers (filters as images), for persistence. */
   exportState(): EngineState {
     const { interactions, ...rest } = this.captureState();
     return { ...rest, interactions: Array.from({ length: interactions.length }, (_, i) => interactions.at(i)!) };
@@ -328,7 +328,7 @@ export class DedupEngine {
       maxKeysPerInteraction: this.#maxKeys,
     });
 
-    // Validates snapshots before replacing anything; throws without change.
+    // Validates the filter images before replacing anything; throws without change.
     this.#filter.importState(state.generations);
     this.#cache.load(records);
     this.#epoch = epoch;

@@ -4,7 +4,7 @@
  * engine takes it back (checkEngineState).
  */
 import type { DataActionEvent } from './event.js';
-import type { GenerationsSnapshot } from './generations.js';
+import type { GenerationsState } from './generations.js';
 import type { KeyField } from './key.js';
 import { SeenKeys } from './seen.js';
 import { parseTimestamp, TIMESTAMP_FORMAT_HINT, type ParsedTimestamp } from './timestamp.js';
@@ -21,7 +21,7 @@ export interface EngineState {
   keyFields: KeyField[];
   /** Generation number (compactions since the window began); seen-key epochs refer to it. */
   epoch: number;
-  generations: GenerationsSnapshot;
+  generations: GenerationsState;
   /** Least recently updated first. */
   interactions: InteractionRecord[];
 }
