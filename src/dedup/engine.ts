@@ -24,7 +24,7 @@ import { silentLogger, type Logger } from '../log.js';
 import type { DataActionEvent } from './event.js';
 import { GenerationalFilter } from './generations.js';
 import { DEFAULT_KEY_FIELDS, keyBuilder, validateKeyFields, type KeyField } from './key.js';
-import { StateCache } from './lru.js';
+import { StateCache } from './state-cache.js';
 import { SeenKeys } from './seen.js';
 import { CapturedInteractions, checkEngineState, type CapturedState, type EngineState } from './state.js';
 import type { CompactionRecord, EngineStats, GenerationStats } from './stats.js';
