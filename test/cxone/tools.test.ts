@@ -8,18 +8,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { signBody, signTimestampedBody, verifySignature } from '../../src/cxone/signing.js';
 import { WebhookRegistrationError } from '../../src/cxone/webhooks.js';
-import {
-  buildEvent,
-  parseEventLines,
-  runSend,
-  runSign,
-  runSubscribe,
-  send,
-  sign,
-  subscribe,
-  ToolError,
-  type ToolIO,
-} from '../../src/cxone/tools.js';
+import { runSend, runSign, runSubscribe, type ToolIO } from '../../src/cli-tools.js';
+import { buildEvent, parseEventLines, send, sign, subscribe, ToolError } from '../../src/cxone/tools.js';
 import { useCxoneStandin } from '../helpers/cxone-standin.js';
 
 const SECRET = 'tools-test-secret-0123456789';
