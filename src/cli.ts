@@ -2,7 +2,7 @@
 /** `cxone-dedup`: the daemon (`serve`, the default) and the developer tools. */
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, settingsHelp } from './config.js';
-import { runSend, runSign, runSubscribe, type ToolIO } from './cxone/tools.js';
+import { runSend, runSign, runSubscribe, type ToolIO } from './cli-tools.js';
 import { Daemon, StartupError } from './daemon.js';
 import { createLogger, type Logger } from './log.js';
 

@@ -6,7 +6,7 @@
 import { endianness } from 'node:os';
 import xxhash, { type XXHashAPI } from 'xxhash-wasm';
 import { computeBloomParams, validateBitCount, validateCapacity, validateErrorRate, validateHashCount } from './params.js';
-import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
+import { decodeImage, encodeImage } from './image.js';
 import type { BloomFactory, BloomFilterLike, BloomKey } from './types.js';
 
 /** The part of xxhash-wasm the filter needs (the object `await xxhash()` resolves to). */
@@ -196,7 +196,7 @@ export class FallbackBloomFilter implements BloomFilterLike {
   static fromBuffer(hasher: FallbackHasher, snapshot: Uint8Array, options?: { shared?: boolean }): FallbackBloomFilter {
     checkHasher(hasher);
     const { shared } = checkOptions(options);
-    const { header, bits } = decodeSnapshot(hasher, snapshot);
+    const { header, bits } = decodeImage(hasher, snapshot);
     const filter = new FallbackBloomFilter(hasher, header.capacity, header.errorRate, {
       bitCount: header.bitCount,
       hashCount: header.hashCount,
@@ -353,7 +353,7 @@ export class FallbackBloomFilter implements BloomFilterLike {
 
   toBuffer(): Buffer {
     const words = this.#words;
-    return encodeSnapshot(this.#hasher, this, (target) => {
+    return encodeImage(this.#hasher, this, (target) => {
       if (LITTLE_ENDIAN) {
         target.set(new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
       } else {

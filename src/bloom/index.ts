@@ -1,7 +1,7 @@
 /**
  * `cxone-dedup/bloom`: a Bloom filter for Node.js that is native (Rust, napi-rs) where the addon
  * loads and portable (xxhash-wasm) where it does not. Both set the same bits for the same keys
- * and read each other's snapshots (docs/bloom-format.md).
+ * and read each other's images (`toBuffer()`, docs/bloom-format.md).
  *
  * @example
  * ```ts
@@ -13,7 +13,7 @@
  * if (seen.add('event-42')) console.log('first time'); // strings (UTF-8) or Buffer/Uint8Array
  * seen.has('event-42');                             // true: maybe seen; false: certainly not
  * await writeFile('seen.bloom', seen.toBuffer());
- * const restored = bloom.fromBuffer(await readFile('seen.bloom')); // throws on a bad snapshot
+ * const restored = bloom.fromBuffer(await readFile('seen.bloom')); // throws on a bad image
  * ```
  */
 import { createLogger, type Logger } from '../log.js';
@@ -35,7 +35,8 @@ export {
   type FallbackHasher,
 } from './fallback.js';
 export { computeBloomParams, HASH_ID, MAX_BITS, MAX_CAPACITY, MAX_HASHES } from './params.js';
-export { BloomSnapshotError, SNAPSHOT_HEADER_BYTES, SNAPSHOT_VERSION, type SnapshotErrorCode } from './snapshot.js';
+// The package's published names: docs/bloom-format.md calls the image a snapshot.
+export { BloomSnapshotError, IMAGE_HEADER_BYTES as SNAPSHOT_HEADER_BYTES, IMAGE_VERSION as SNAPSHOT_VERSION, type ImageErrorCode as SnapshotErrorCode } from './image.js';
 
 export interface LoadBloomFactoryOptions {
   /** 'native' (default): the addon when it loads, else the fallback. 'fallback': always the fallback. */

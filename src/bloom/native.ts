@@ -1,5 +1,5 @@
 /**
- * The native Bloom filter: the Rust addon (`native/`, napi-rs) loaded for this platform.
+ * The native Bloom filter: the Rust addon's `BloomFilter` class (loaded by src/native/addon.ts).
  *
  * The addon's class is used as is, with no JS wrapper around each call: it already has
  * the `BloomFilterLike` shape (`kind` is `'native'` on its prototype; `capacity`,
@@ -10,9 +10,7 @@
  * `filter.sharedMemory` (with capacity and errorRate) to a worker, which attaches with
  * `fromShared()`. All of them then read and set the same bits, atomically.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { nativeAddon, nativeAddonPath } from '../native/addon.js';
 import type { BloomFactory, BloomFilterLike, BloomKey, BloomParams } from './types.js';
 
 /** A native filter: `BloomFilterLike` plus what only the addon has. */
@@ -32,8 +30,8 @@ export interface NativeBloomFilter extends BloomFilterLike {
 export interface NativeBloomFilterClass {
   new (capacity: number, errorRate: number): NativeBloomFilter;
   readonly prototype: NativeBloomFilter;
-  /** Loads a snapshot (docs/bloom-format.md); an `Error` with code `ERR_BLOOM_SNAPSHOT` when it is invalid. */
-  fromBuffer(snapshot: Uint8Array): NativeBloomFilter;
+  /** Loads an image (docs/bloom-format.md); an `Error` with code `ERR_BLOOM_SNAPSHOT` when it is invalid. */
+  fromBuffer(image: Uint8Array): NativeBloomFilter;
   /**
    * A filter over existing shared memory, used as is (not cleared): a SharedArrayBuffer or a
    * typed array over one, exactly `params(capacity, errorRate).byteLength` bytes, 8-byte
@@ -46,21 +44,6 @@ export interface NativeBloomFilterClass {
   params(capacity: number, errorRate: number): BloomParams;
 }
 
-/** The addon module's exports. */
-export interface NativeAddon {
-  readonly BloomFilter: NativeBloomFilterClass;
-  /**
-   * True when `signatureHex` is exactly 64 hex digits (either case) equal, in constant time, to
-   * HMAC-SHA256(key, prefix ‖ message). TypeError for wrong argument types; RangeError for a
-   * prefix over 64 bytes.
-   */
-  readonly hmacSha256Verify: (key: Uint8Array, message: Uint8Array, signatureHex: string, prefix?: string | Uint8Array) => boolean;
-  /** Lowercase hex HMAC-SHA256(key, prefix ‖ message). */
-  readonly hmacSha256Hex: (key: Uint8Array, message: Uint8Array, prefix?: string | Uint8Array) => string;
-}
-
-let cachedAddon: NativeAddon | undefined;
-
 /** `BloomFactory` for the native filter, plus shared memory. */
 export interface NativeBloomFactory extends BloomFactory {
   readonly kind: 'native';
@@ -69,77 +52,13 @@ export interface NativeBloomFactory extends BloomFactory {
   /** The addon class itself (for `instanceof`). */
   readonly BloomFilter: NativeBloomFilterClass;
   create(capacity: number, errorRate: number): NativeBloomFilter;
-  fromBuffer(snapshot: Uint8Array): NativeBloomFilter;
+  fromBuffer(image: Uint8Array): NativeBloomFilter;
   createShared(capacity: number, errorRate: number): NativeBloomFilter;
   fromShared(memory: SharedArrayBuffer | ArrayBufferView, capacity: number, errorRate: number): NativeBloomFilter;
   params(capacity: number, errorRate: number): BloomParams;
 }
 
-/** Overrides where the addon is loaded from (an absolute path to a `.node` file). */
-export const NATIVE_PATH_ENV = 'CXONE_DEDUP_NATIVE_PATH';
-
-function isMusl(): boolean {
-  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
-  return !report?.header?.glibcVersionRuntime;
-}
-
-/** The napi-rs platform triple of this process, as in `cxone-dedup.<triple>.node`. */
-export function platformTriple(platform: string = process.platform, arch: string = process.arch): string {
-  switch (platform) {
-    case 'linux':
-      if (arch === 'arm') return 'linux-arm-gnueabihf';
-      return `linux-${arch}-${isMusl() ? 'musl' : 'gnu'}`;
-    case 'win32':
-      return `win32-${arch}-msvc`;
-    default:
-      return `${platform}-${arch}`;
-  }
-}
-
-/**
- * Path of the addon for this platform: `native/cxone-dedup.<triple>.node` at the package
- * root (the same from `src/bloom/` under tsx and from `dist/bloom/` after tsc), unless
- * `CXONE_DEDUP_NATIVE_PATH` names another file.
- */
-export function nativeAddonPath(): string {
-  const override = process.env[NATIVE_PATH_ENV];
-  if (override) return override;
-  return fileURLToPath(new URL(`../../native/cxone-dedup.${platformTriple()}.node`, import.meta.url));
-}
-
 let cachedFactory: NativeBloomFactory | undefined;
-
-/** Loads the addon module; throws an Error that says why when it cannot. */
-export function loadNativeAddon(path: string = nativeAddonPath()): NativeAddon {
-  if (!existsSync(path)) {
-    throw new Error(
-      `native Bloom filter addon not found at ${path} (build it with \`npm run build:native\`, which needs a Rust toolchain)`,
-    );
-  }
-  let mod: unknown;
-  try {
-    mod = createRequire(import.meta.url)(path);
-  } catch (err) {
-    throw new Error(`native Bloom filter addon at ${path} failed to load: ${(err as Error)?.message ?? String(err)}`, {
-      cause: err,
-    });
-  }
-  const m = mod as Partial<NativeAddon> | null;
-  const cls = m?.BloomFilter;
-  if (typeof cls !== 'function' || typeof cls.fromBuffer !== 'function' || typeof cls.fromShared !== 'function') {
-    throw new Error(`native Bloom filter addon at ${path} does not export the expected BloomFilter class`);
-  }
-  if (typeof m?.hmacSha256Verify !== 'function' || typeof m.hmacSha256Hex !== 'function') {
-    throw new Error(`native addon at ${path} does not export the signature functions (rebuild it with \`npm run build:native\`)`);
-  }
-  return { BloomFilter: cls, hmacSha256Verify: m.hmacSha256Verify, hmacSha256Hex: m.hmacSha256Hex };
-}
-
-/** The addon for this platform, loaded once (see loadNativeAddon for the errors). */
-export function nativeAddon(): NativeAddon {
-  cachedAddon ??= loadNativeAddon();
-  return cachedAddon;
-}
 
 /**
  * The native filter factory (loaded once, then cached). Throws a clear Error when the addon
@@ -148,13 +67,14 @@ export function nativeAddon(): NativeAddon {
 export function loadNativeFactory(): NativeBloomFactory {
   if (cachedFactory) return cachedFactory;
   const path = nativeAddonPath();
-  const { BloomFilter } = nativeAddon();
+  // The loader checked the class's statics; this module knows its shape.
+  const BloomFilter = nativeAddon().BloomFilter as NativeBloomFilterClass;
   cachedFactory = Object.freeze({
     kind: 'native' as const,
     path,
     BloomFilter,
     create: (capacity: number, errorRate: number) => new BloomFilter(capacity, errorRate),
-    fromBuffer: (snapshot: Uint8Array) => BloomFilter.fromBuffer(snapshot),
+    fromBuffer: (image: Uint8Array) => BloomFilter.fromBuffer(image),
     createShared: (capacity: number, errorRate: number) => BloomFilter.createShared(capacity, errorRate),
     fromShared: (memory: SharedArrayBuffer | ArrayBufferView, capacity: number, errorRate: number) =>
       BloomFilter.fromShared(memory, capacity, errorRate),

@@ -1,6 +1,6 @@
 /**
  * Sizing of a Bloom filter from (capacity, errorRate), exactly as docs/bloom-format.md says, so
- * the native and the fallback filters derive the same m and k. Also the validators the snapshot
+ * the native and the fallback filters derive the same m and k. Also the validators the image
  * reader and the filters share for explicit (m, k).
  */
 import type { BloomParams } from './types.js';

@@ -44,7 +44,7 @@ export interface BloomFilterLike {
   estimatedFalsePositiveRate(): number;
   /** -(m / k) * ln(1 - fill): how many distinct keys have been added, roughly. */
   estimatedCardinality(): number;
-  /** A snapshot in the format of docs/bloom-format.md. */
+  /** The filter's image: its bytes in the format of docs/bloom-format.md. */
   toBuffer(): Buffer;
 }
 
@@ -52,6 +52,6 @@ export interface BloomFilterLike {
 export interface BloomFactory {
   readonly kind: BloomKind;
   create(capacity: number, errorRate: number): BloomFilterLike;
-  /** Throws a clear Error (never crashes) on a truncated, corrupted or foreign snapshot. */
-  fromBuffer(snapshot: Uint8Array): BloomFilterLike;
+  /** Throws a clear Error (never crashes) on a truncated, corrupted or foreign image. */
+  fromBuffer(image: Uint8Array): BloomFilterLike;
 }

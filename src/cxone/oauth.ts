@@ -3,7 +3,7 @@
  * before expiry with at most one token request in flight. Never logs the secret or the token.
  */
 import { silentLogger, type Logger } from '../log.js';
-import { parseRetryAfter, abortError, DEFAULT_BACKOFF } from './backoff.js';
+import { parseRetryAfter, abortError, DEFAULT_BACKOFF } from '../backoff.js';
 import { describeNetworkError, excerpt, readBodyLimited, requestSignal, safeUrl, type FetchLike } from './http.js';
 
 /** Scopes the webhook subscription needs. */

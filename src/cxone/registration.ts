@@ -1,6 +1,6 @@
 /**
  * The webhook registration the daemon runs at start, in the background: the server keeps serving
- * webhooks while it retries. `status()` is a JSON-safe snapshot for /readyz.
+ * webhooks while it retries. `status()` is a JSON-safe copy for /readyz.
  *
  *   disabled                      no CXONE_CLIENT_ID: skipped, one log line
  *   pending → retrying(n) → …     attempts in progress / waiting for the next one
@@ -123,7 +123,7 @@ export class WebhookRegistration {
       this.current = { state: 'pending', since: this.iso(), attempt: 0 };
       this.registrar = options.registrar ?? createRegistrar(s.settings, { ...options, logger: options.logger ?? silentLogger });
     }
-    if (isTerminal(this.current)) this.resolveSettled(this.snapshot());
+    if (isTerminal(this.current)) this.resolveSettled(this.copyStatus());
   }
 
   /** Whether CXONE_CLIENT_ID was set (registration is attempted). */
@@ -133,7 +133,7 @@ export class WebhookRegistration {
 
   /** A JSON-safe copy of the current state. */
   status(): RegistrationStatus {
-    return this.snapshot();
+    return this.copyStatus();
   }
 
   /** Resolves with the terminal status (never rejects). */
@@ -216,16 +216,16 @@ export class WebhookRegistration {
   private set(next: RegistrationStatus): void {
     if (isTerminal(this.current)) return;
     this.current = next;
-    const snap = this.snapshot();
+    const status = this.copyStatus();
     try {
-      this.onChange?.(snap);
+      this.onChange?.(status);
     } catch (err) {
       this.log.warn('registration onChange listener threw', { error: err });
     }
-    if (isTerminal(next)) this.resolveSettled(snap);
+    if (isTerminal(next)) this.resolveSettled(status);
   }
 
-  private snapshot(): RegistrationStatus {
+  private copyStatus(): RegistrationStatus {
     return { ...this.current };
   }
 

@@ -4,7 +4,7 @@
  * and timeouts, stopped at once by credential and permission errors, abortable at shutdown.
  */
 import { silentLogger, type Logger } from '../log.js';
-import { Backoff, parseRetryAfter, sleep as realSleep, type BackoffPolicy, type RandomSource, type Sleep } from './backoff.js';
+import { Backoff, parseRetryAfter, sleep as realSleep, type BackoffPolicy, type RandomSource, type Sleep } from '../backoff.js';
 import { describeNetworkError, discardBody, excerpt, readBodyLimited, requestSignal, safeUrl, type FetchLike } from './http.js';
 import { TokenError, WEBHOOK_SCOPES, type AccessToken, type BearerTokenSource } from './oauth.js';
 

@@ -20,25 +20,20 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { BloomFactory } from '../bloom/types.js';
-import type { CompactionRecord, EngineStats, GenerationStats } from '../metrics/types.js';
 import { silentLogger, type Logger } from '../log.js';
-import { GenerationalFilter, type GenerationsSnapshot } from './generations.js';
+import type { DataActionEvent } from './event.js';
+import { GenerationalFilter } from './generations.js';
 import { DEFAULT_KEY_FIELDS, keyBuilder, validateKeyFields, type KeyField } from './key.js';
-import { StateCache } from './lru.js';
+import { StateCache } from './state-cache.js';
 import { SeenKeys } from './seen.js';
+import { CapturedInteractions, checkEngineState, type CapturedState, type EngineState } from './state.js';
+import type { CompactionRecord, EngineStats, GenerationStats } from './stats.js';
 import { parseTimestamp, timestampFault, TIMESTAMP_FORMAT_HINT, type ParsedTimestamp } from './timestamp.js';
 
+export type { DataActionEvent } from './event.js';
 export type { KeyField } from './key.js';
+export type { CapturedState, EngineState, InteractionRecord } from './state.js';
 export type { ParsedTimestamp } from './timestamp.js';
-
-/** A Data Action event after the HTTP layer validated it. */
-export interface DataActionEvent {
-  readonly interactionId: string;
-  readonly dataActionId: string;
-  /** RFC 3339 date-time (see timestamp.ts). */
-  readonly updatedTimestamp: string;
-  readonly payload: Readonly<Record<string, unknown>>;
-}
 
 export type UnconfirmedPolicy = 'duplicate' | 'new';
 
@@ -84,64 +79,6 @@ export interface ProcessResult {
 /** Thrown by `process` for an event that does not have the shape it requires; nothing changes. */
 export class InvalidEventError extends TypeError {
   override name = 'InvalidEventError';
-}
-
-/** One cached interaction: its latest state and the [dedup key, epoch] pairs still within the window. */
-export interface InteractionRecord {
-  state: DataActionEvent;
-  seen: Array<[string, number]>;
-}
-
-/** Everything needed to restore the engine's memory (persistence). */
-export interface EngineState {
-  version: 1;
-  keyFields: KeyField[];
-  /** Generation number (compactions since the window began); seen-key epochs refer to it. */
-  epoch: number;
-  generations: GenerationsSnapshot;
-  /** Least recently updated first. */
-  interactions: InteractionRecord[];
-}
-
-/** `EngineState` as `captureState` takes it: the same, with the interactions still in columns. */
-export interface CapturedState extends Omit<EngineState, 'interactions'> {
-  interactions: CapturedInteractions;
-}
-
-/**
- * The state cache as captured for a snapshot, column-wise: the capture runs synchronously on the
- * request thread, and an object or two per interaction (100,000 of them by default) made it
- * ~5× slower. Records are built one at a time by `at(i)` while the snapshot is written.
- * States are shared, never copied: the engine never mutates a state it keeps.
- */
-export class CapturedInteractions {
-  readonly length: number;
-  readonly states: DataActionEvent[];
-  /** Each interaction's newest key and its epoch (undefined key or epoch < minEpoch: none). */
-  readonly newestKeys: Array<string | undefined>;
-  readonly newestEpochs: number[];
-  /** Older keys within the window, by index (only interactions with multi-field keys have any). */
-  readonly older: Map<number, Array<[string, number]>>;
-  readonly minEpoch: number;
-
-  constructor(length: number, minEpoch: number) {
-    this.length = length;
-    this.minEpoch = minEpoch;
-    this.states = new Array<DataActionEvent>(length);
-    this.newestKeys = new Array<string | undefined>(length);
-    this.newestEpochs = new Array<number>(length);
-    this.older = new Map();
-  }
-
-  /** The record of interaction `i` (least recently updated first), as EngineState holds it. */
-  at(i: number): InteractionRecord | undefined {
-    if (!(i >= 0 && i < this.length)) return undefined;
-    const seen = this.older.get(i)?.slice() ?? [];
-    const key = this.newestKeys[i];
-    const epoch = this.newestEpochs[i]!;
-    if (key !== undefined && epoch >= this.minEpoch) seen.push([key, epoch]);
-    return { state: this.states[i]!, seen };
-  }
 }
 
 // setTimeout's limit: longer delays fire immediately.
@@ -344,7 +281,7 @@ export class DedupEngine {
     };
   }
 
-  /** A copy of everything the engine remembers (filters as snapshots), for persistence. */
+  /** A copy of everything the engine remembers (filters as images), for persistence. */
   exportState(): EngineState {
     const { interactions, ...rest } = this.captureState();
     return { ...rest, interactions: Array.from({ length: interactions.length }, (_, i) => interactions.at(i)!) };
@@ -385,54 +322,13 @@ export class DedupEngine {
    * More interactions than `stateCacheSize` → the least recent are dropped (counted as evictions).
    */
   importState(state: EngineState): void {
-    if (typeof state !== 'object' || state === null) throw new TypeError('engine state must be an object');
-    if (state.version !== 1) throw new TypeError(`engine state: unsupported version ${String(state.version)}`);
-    if (
-      !Array.isArray(state.keyFields) ||
-      state.keyFields.length !== this.keyFields.length ||
-      state.keyFields.some((f, i) => f !== this.keyFields[i])
-    ) {
-      throw new TypeError(
-        `engine state: saved with keyFields ${JSON.stringify(state.keyFields)}, but this engine uses ` +
-          `${JSON.stringify(this.keyFields)}; the saved keys would not match`,
-      );
-    }
-    const epoch = state.epoch;
-    if (!Number.isSafeInteger(epoch) || epoch < 0) throw new RangeError('engine state: epoch must be an integer >= 0');
-    if (!Array.isArray(state.interactions)) throw new TypeError('engine state: interactions must be an array');
-
-    const records: Array<readonly [string, { timestamp: ParsedTimestamp; value: DataActionEvent; meta: SeenKeys }]> = [];
-    state.interactions.forEach((item, i) => {
-      const where = `engine state: interactions[${i}]`;
-      if (typeof item !== 'object' || item === null) throw new TypeError(`${where} must be an object`);
-      const ev = item.state;
-      if (typeof ev !== 'object' || ev === null) throw new TypeError(`${where}.state must be an object`);
-      if (typeof ev.interactionId !== 'string' || ev.interactionId.length === 0) {
-        throw new TypeError(`${where}.state.interactionId must be a non-empty string`);
-      }
-      if (typeof ev.dataActionId !== 'string') throw new TypeError(`${where}.state.dataActionId must be a string`);
-      if (typeof ev.payload !== 'object' || ev.payload === null || Array.isArray(ev.payload)) {
-        throw new TypeError(`${where}.state.payload must be an object`);
-      }
-      const ts = parseTimestamp(ev.updatedTimestamp);
-      if (ts === null) throw new TypeError(`${where}.state.updatedTimestamp is not ${TIMESTAMP_FORMAT_HINT}`);
-      if (!Array.isArray(item.seen)) throw new TypeError(`${where}.seen must be an array`);
-      const meta = new SeenKeys();
-      for (const pair of item.seen) {
-        if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string') {
-          throw new TypeError(`${where}.seen must hold [key, epoch] pairs`);
-        }
-        const [key, e] = pair;
-        if (!Number.isSafeInteger(e) || e < 0 || e > epoch) throw new RangeError(`${where}.seen epoch must be in 0..${epoch}`);
-        if (this.#keyIsInteractionId && key !== ev.interactionId) {
-          throw new TypeError(`${where}.seen key does not match its interactionId`);
-        }
-        meta.mark(key, e, epoch - 1, this.#maxKeys);
-      }
-      records.push([ev.interactionId, { timestamp: ts, value: ev, meta }]);
+    const { epoch, records } = checkEngineState(state, {
+      keyFields: this.keyFields,
+      keyIsInteractionId: this.#keyIsInteractionId,
+      maxKeysPerInteraction: this.#maxKeys,
     });
 
-    // Validates snapshots before replacing anything; throws without change.
+    // Validates the filter images before replacing anything; throws without change.
     this.#filter.importState(state.generations);
     this.#cache.load(records);
     this.#epoch = epoch;

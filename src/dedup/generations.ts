@@ -18,18 +18,18 @@ export interface RetiredGeneration {
 }
 
 /** One generation, exported for persistence. */
-export interface GenerationSnapshot {
-  /** `BloomFilterLike.toBuffer()` (docs/bloom-format.md). */
-  snapshot: Buffer;
+export interface GenerationState {
+  /** The filter's image, `BloomFilterLike.toBuffer()` (docs/bloom-format.md). */
+  image: Buffer;
   /** Wall-clock ms (the filter's clock) when this generation became active. */
   activatedAtMs: number;
   /** Distinct keys added while it was active. */
   insertions: number;
 }
 
-export interface GenerationsSnapshot {
-  active: GenerationSnapshot;
-  previous: GenerationSnapshot;
+export interface GenerationsState {
+  active: GenerationState;
+  previous: GenerationState;
 }
 
 export class GenerationalFilter {
@@ -132,11 +132,11 @@ export class GenerationalFilter {
     this.#activeSince = nowMs;
   }
 
-  exportState(): GenerationsSnapshot {
+  exportState(): GenerationsState {
     return {
-      active: { snapshot: this.#active.toBuffer(), activatedAtMs: this.#activeSince, insertions: this.#activeInsertions },
+      active: { image: this.#active.toBuffer(), activatedAtMs: this.#activeSince, insertions: this.#activeInsertions },
       previous: {
-        snapshot: this.#previous.toBuffer(),
+        image: this.#previous.toBuffer(),
         activatedAtMs: this.#previousSince,
         insertions: this.#previousInsertions,
       },
@@ -149,7 +149,7 @@ export class GenerationalFilter {
    * error rate, insertion counts must be integers within 0..capacity, and times finite with
    * previous not after active. On any problem it throws and changes nothing.
    */
-  importState(state: GenerationsSnapshot): void {
+  importState(state: GenerationsState): void {
     if (typeof state !== 'object' || state === null) throw new TypeError('generations state must be an object');
     const active = this.#loadGeneration(state.active, 'active');
     const previous = this.#loadGeneration(state.previous, 'previous');
@@ -164,9 +164,9 @@ export class GenerationalFilter {
     this.#previousSince = state.previous.activatedAtMs;
   }
 
-  #loadGeneration(g: GenerationSnapshot, name: string): BloomFilterLike {
+  #loadGeneration(g: GenerationState, name: string): BloomFilterLike {
     if (typeof g !== 'object' || g === null) throw new TypeError(`generations state: ${name} must be an object`);
-    if (!(g.snapshot instanceof Uint8Array)) throw new TypeError(`generations state: ${name}.snapshot must be bytes`);
+    if (!(g.image instanceof Uint8Array)) throw new TypeError(`generations state: ${name}.image must be bytes`);
     if (!Number.isSafeInteger(g.insertions) || g.insertions < 0 || g.insertions > this.capacity) {
       throw new RangeError(`generations state: ${name}.insertions must be an integer in 0..${this.capacity}`);
     }
@@ -175,7 +175,7 @@ export class GenerationalFilter {
     }
     let filter: BloomFilterLike;
     try {
-      filter = this.#factory.fromBuffer(g.snapshot);
+      filter = this.#factory.fromBuffer(g.image);
     } catch (err) {
       throw new Error(`generations state: ${name} snapshot rejected: ${(err as Error).message}`, { cause: err });
     }

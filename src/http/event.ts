@@ -3,12 +3,10 @@
  * Never echoes input back: hostile values stay out of responses and logs.
  */
 import { isUtf8 } from 'node:buffer';
-import type { DataActionEvent } from '../dedup/engine.js';
+import type { DataActionEvent } from '../dedup/event.js';
 import { parseTimestamp, timestampFault, TIMESTAMP_FORMAT_HINT, type ParsedTimestamp } from '../dedup/timestamp.js';
-import { nestingWithin } from './json-guard.js';
+import { MAX_PAYLOAD_DEPTH, nestingWithin } from '../json-depth.js';
 
-/** How deep `payload` may nest (objects and arrays), documented in the README. */
-export const MAX_PAYLOAD_DEPTH = 32;
 export const MAX_ID_LENGTH = 256;
 const MAX_TIMESTAMP_LENGTH = 64;
 

@@ -1,6 +1,9 @@
 /** Writing responses on a uWS HttpResponse: JSON bodies, status lines, corked. */
 import type { HttpResponse } from 'uWebSockets.js';
 
+/** What GET /metrics is served as: the Prometheus text exposition format 0.0.4 (metrics/prometheus.ts renders it). */
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
 const STATUS_TEXT: Record<number, string> = {
   200: '200 OK',
   400: '400 Bad Request',

@@ -5,12 +5,12 @@
  */
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from '../log.js';
-import { PROMETHEUS_CONTENT_TYPE } from '../metrics/prometheus.js';
-import type { RejectReason } from '../metrics/types.js';
-import type { DataActionEvent, ParsedTimestamp } from '../dedup/engine.js';
+import type { DataActionEvent } from '../dedup/event.js';
+import type { ParsedTimestamp } from '../dedup/timestamp.js';
 import { bearerCheck } from './bearer.js';
+import type { RejectReason } from './reject-reason.js';
 import { parseEvent, MAX_ID_LENGTH } from './event.js';
-import { send, sendError, sendJson, sendUnended, type RespondOptions } from './respond.js';
+import { PROMETHEUS_CONTENT_TYPE, send, sendError, sendJson, sendUnended, type RespondOptions } from './respond.js';
 import type { RequestVerifier } from './signature.js';
 import type { UwsModule } from './uws.js';
 

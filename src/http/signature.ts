@@ -16,7 +16,7 @@
  * than Node's `createHmac`, which builds several objects per request), else in node:crypto.
  * Both give the same verdict for every input (test/http/signature.test.ts).
  */
-import { nativeAddon } from '../bloom/native.js';
+import { nativeAddon } from '../native/addon.js';
 import { createSignatureVerifier, signBody, signTimestampedBody, TIMESTAMP_PATTERN } from '../cxone/signing.js';
 
 export type Verdict = 'ok' | 'missing_signature' | 'bad_signature' | 'replayed' | 'missing_timestamp';

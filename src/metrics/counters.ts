@@ -2,11 +2,11 @@
  * Monotonic counters since process start. Request counters are bumped on the hot path (plain
  * number increments, no allocation); exporter counters are owned by the InfluxDB exporter.
  */
-import { REJECT_REASONS, type RejectReason } from './types.js';
+import { REJECT_REASONS, type RejectReason } from '../http/reject-reason.js';
 
 export type RejectedByReason = Record<RejectReason, number>;
 
-export interface RequestCountersSnapshot {
+export interface RequestCountersReading {
   /** Every request to the webhook path. */
   received: number;
   /** Sum over `rejectedByReason`. */
@@ -50,7 +50,7 @@ export class RequestCounters {
     return this.byReason[reason] ?? 0;
   }
 
-  snapshot(): RequestCountersSnapshot {
+  reading(): RequestCountersReading {
     return { received: this.receivedCount, rejected: this.rejectedCount, rejectedByReason: { ...this.byReason } };
   }
 }

@@ -11,8 +11,9 @@
  * rather than written as a wrong value (line protocol has no NaN).
  */
 import { Point } from '@influxdata/influxdb-client';
-import type { MetricsSnapshot } from './snapshot.js';
-import { REJECT_REASONS, type CompactionRecord } from './types.js';
+import type { MetricsReading } from './reading.js';
+import type { CompactionRecord } from '../dedup/stats.js';
+import { COMPACTION_FIELDS, METRICS, type MetricUnit } from './descriptors.js';
 
 export const MEASUREMENT = 'cxone_deduplication_stats';
 
@@ -21,12 +22,11 @@ export interface PointTags {
   host: string;
 }
 
-function int(p: Point, name: string, value: number): void {
-  if (Number.isFinite(value)) p.intField(name, Math.round(value));
-}
-
-function float(p: Point, name: string, value: number): void {
-  if (Number.isFinite(value)) p.floatField(name, value);
+/** Ratios and seconds are floats; every other number (counts, bytes, µs) an integer. Non-finite: left out. */
+function field(p: Point, name: string, unit: MetricUnit, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return;
+  if (unit === 'ratio' || unit === 'seconds') p.floatField(name, value);
+  else p.intField(name, Math.round(value));
 }
 
 /** Extra numbers about the exporter itself, carried on interval points. */
@@ -34,33 +34,11 @@ export interface ExporterFields {
   pointsDropped: number;
 }
 
-export function intervalPoint(s: MetricsSnapshot, tags: PointTags, at: Date, exporter: ExporterFields): Point {
+/** The descriptors (descriptors.ts) that name an InfluxDB field, read from `s` and the exporter. */
+export function intervalPoint(s: MetricsReading, tags: PointTags, at: Date, exporter: ExporterFields): Point {
   const p = new Point(MEASUREMENT).tag('environment', tags.environment).tag('host', tags.host).tag('kind', 'interval').timestamp(at);
-  const { engine, counters, latency } = s;
-  int(p, 'events_received', counters.received);
-  int(p, 'events_processed', engine.eventsProcessed);
-  int(p, 'events_deduplicated', engine.eventsDeduplicated);
-  int(p, 'events_unconfirmed', engine.eventsUnconfirmed);
-  int(p, 'events_rejected', counters.rejected);
-  for (const reason of REJECT_REASONS) int(p, `events_rejected_${reason}`, counters.rejectedByReason[reason] ?? 0);
-  int(p, 'compaction_count', engine.compactions);
-  int(p, 'state_cache_size', engine.stateCache.size);
-  int(p, 'state_cache_capacity', engine.stateCache.capacity);
-  int(p, 'state_evictions', engine.stateCache.evictions);
-  int(p, 'state_cache_bytes', engine.stateCache.bytes);
-  float(p, 'filter_fill_ratio', engine.filter.active.fillRatio);
-  float(p, 'filter_estimated_fpr', engine.filter.active.estimatedFalsePositiveRate);
-  float(p, 'filter_age_seconds', engine.filter.active.ageSeconds);
-  int(p, 'filter_active_insertions', engine.filter.activeInsertions);
-  float(p, 'filter_previous_fill_ratio', engine.filter.previous.fillRatio);
-  float(p, 'filter_previous_estimated_fpr', engine.filter.previous.estimatedFalsePositiveRate);
-  int(p, 'latency_count', latency.count);
-  int(p, 'latency_p50_us', latency.p50Us);
-  int(p, 'latency_p90_us', latency.p90Us);
-  int(p, 'latency_p99_us', latency.p99Us);
-  int(p, 'latency_p999_us', latency.p999Us);
-  int(p, 'latency_max_us', latency.maxUs);
-  int(p, 'exporter_points_dropped', exporter.pointsDropped);
+  const source = { engine: s.engine, counters: s.counters, latency: s.latency, exporter: { pointsDropped: exporter.pointsDropped } };
+  for (const m of METRICS) if (m.influx !== undefined) field(p, m.influx, m.unit, m.read(source));
   return p;
 }
 
@@ -71,15 +49,6 @@ export function compactionPoint(r: CompactionRecord, tags: PointTags): Point {
     .tag('kind', 'compaction')
     .tag('reason', r.reason)
     .timestamp(r.timestamp);
-  int(p, 'compaction_count', r.compactionCount);
-  int(p, 'events_processed', r.eventsProcessed);
-  int(p, 'events_deduplicated', r.eventsDeduplicated);
-  int(p, 'events_unconfirmed', r.eventsUnconfirmed);
-  int(p, 'state_cache_size', r.stateCacheSize);
-  int(p, 'state_evictions', r.stateEvictions);
-  int(p, 'retired_insertions', r.retiredInsertions);
-  float(p, 'retired_fill_ratio', r.retiredFillRatio);
-  float(p, 'retired_estimated_fpr', r.retiredEstimatedFalsePositiveRate);
-  int(p, 'duration_us', r.durationUs);
+  for (const f of COMPACTION_FIELDS) field(p, f.influx, f.unit, f.read(r));
   return p;
 }

@@ -22,12 +22,13 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import { HttpError, InfluxDB, RequestTimedOutError, setLogger, type Point, type WriteApi } from '@influxdata/influxdb-client';
+import { Backoff, parseRetryAfter, sleep } from '../backoff.js';
+import type { CompactionRecord } from '../dedup/stats.js';
 import type { Logger, LogFields } from '../log.js';
 import { ExporterCounters, disabledExporterStatus, type ExporterStatus } from './counters.js';
 import { compactionPoint, intervalPoint, type PointTags } from './influx-points.js';
 import { LineQueue } from './line-queue.js';
-import type { MetricsSnapshot } from './snapshot.js';
-import type { CompactionRecord } from './types.js';
+import type { MetricsReading } from './reading.js';
 
 export interface InfluxRetryOptions {
   /** First delay after a failure, ms (default 1000). */
@@ -76,7 +77,7 @@ export interface InfluxExporterOptions {
   consistency?: 'any' | 'one' | 'quorum' | 'all';
   logger: Logger;
   /** Sampled once per interval. */
-  getStats: () => MetricsSnapshot;
+  getStats: () => MetricsReading;
 }
 
 /** What the daemon holds: the real exporter or a disabled one, used alike. */
@@ -85,7 +86,7 @@ export interface MetricsExporter {
   /** Starts the interval timer (idempotent). */
   start(): void;
   /** Samples getStats() now and queues one interval point. Synchronous, never throws. */
-  writeSnapshot(at?: Date): void;
+  writeReading(at?: Date): void;
   /** Queues one point for this compaction. Synchronous, never throws. */
   onCompaction(record: CompactionRecord): void;
   /** Sends what is buffered now; true when the buffer is empty at the end. Never rejects. */
@@ -136,8 +137,6 @@ function routeClientLogs(logger: Logger | undefined): void {
   setLogger({ error: forward, warn: forward });
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
-
 /** Resolves to `'timeout'` if `p` has not settled within `ms`; clears its timer either way. */
 async function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
@@ -161,7 +160,7 @@ class WatchdogTimeout extends Error {
 export class InfluxExporter implements MetricsExporter {
   readonly enabled = true;
   private readonly log: Logger;
-  private readonly getStats: () => MetricsSnapshot;
+  private readonly getStats: () => MetricsReading;
   private readonly tags: PointTags;
   private readonly intervalMs: number;
   private readonly batchSize: number;
@@ -170,6 +169,8 @@ export class InfluxExporter implements MetricsExporter {
   private readonly requestMs: number;
   private readonly closeMs: number;
   private readonly retry: Required<InfluxRetryOptions>;
+  /** Delays between failed writes; reset by a success. */
+  private readonly backoff: Backoff;
   private readonly target: string;
   private readonly token: string;
   private readonly agent: http.Agent;
@@ -189,7 +190,7 @@ export class InfluxExporter implements MetricsExporter {
   private dropsSinceLog = 0;
   private rejectedSinceLog = 0;
   private lastFailureLogAt = -Infinity;
-  private lastSnapshotErrorLogAt = -Infinity;
+  private lastReadingErrorLogAt = -Infinity;
 
   constructor(options: InfluxExporterOptions) {
     const url = parseBaseUrl(options.url);
@@ -214,6 +215,9 @@ export class InfluxExporter implements MetricsExporter {
       exponentialBase: positive('retry.exponentialBase', options.retry?.exponentialBase ?? 2, { min: 1, max: 10 }),
       jitterMs: positive('retry.jitterMs', options.retry?.jitterMs ?? 250, { integer: true, min: 0, max: 60_000 }),
     };
+    const { maxDelayMs, exponentialBase, jitterMs } = this.retry;
+    // A server's Retry-After is honoured up to the cap, like our own delays.
+    this.backoff = new Backoff({ baseMs: minDelayMs, capMs: maxDelayMs, factor: exponentialBase, jitter: 'added', jitterMs, maxRetryAfterMs: maxDelayMs });
     this.token = options.token ?? '';
     this.target = `${url.origin}${url.pathname === '/' ? '' : url.pathname} org=${org} bucket=${options.bucket}`;
     this.queue = new LineQueue(maxBufferLines);
@@ -249,24 +253,24 @@ export class InfluxExporter implements MetricsExporter {
   }
 
   private tick(): void {
-    this.writeSnapshot();
+    this.writeReading();
     this.reportDrops();
   }
 
-  writeSnapshot(at: Date = new Date()): void {
+  writeReading(at: Date = new Date()): void {
     if (this.closing) return;
-    let snapshot: MetricsSnapshot;
+    let reading: MetricsReading;
     try {
-      snapshot = this.getStats();
+      reading = this.getStats();
     } catch (err) {
       const now = Date.now();
-      if (now - this.lastSnapshotErrorLogAt >= this.intervalMs) {
-        this.lastSnapshotErrorLogAt = now;
+      if (now - this.lastReadingErrorLogAt >= this.intervalMs) {
+        this.lastReadingErrorLogAt = now;
         this.log.error('could not sample stats for InfluxDB; point skipped', { error: err });
       }
       return;
     }
-    this.enqueue(() => intervalPoint(snapshot, this.tags, at, { pointsDropped: this.counters.pointsDropped }));
+    this.enqueue(() => intervalPoint(reading, this.tags, at, { pointsDropped: this.counters.pointsDropped }));
   }
 
   onCompaction(record: CompactionRecord): void {
@@ -358,6 +362,7 @@ export class InfluxExporter implements MetricsExporter {
       this.queue.settle();
       const wasFailing = this.counters.consecutiveFailures;
       this.counters.recordSuccess(batch.length, now);
+      this.backoff.reset();
       if (wasFailing > 0) {
         this.log.info('InfluxDB writes recovered', { failedAttempts: wasFailing, buffered: this.queue.total });
         this.lastFailureLogAt = -Infinity;
@@ -401,13 +406,9 @@ export class InfluxExporter implements MetricsExporter {
   }
 
   private retryDelayMs(error: unknown): number {
-    const { minDelayMs, maxDelayMs, exponentialBase, jitterMs } = this.retry;
-    const retryAfter = error instanceof HttpError ? error.headers?.['retry-after'] : undefined;
-    const seconds = typeof retryAfter === 'string' && /^\d+$/.test(retryAfter) ? Number(retryAfter) : NaN;
-    const base = Number.isFinite(seconds)
-      ? Math.max(minDelayMs, seconds * 1000)
-      : minDelayMs * exponentialBase ** Math.min(this.counters.consecutiveFailures - 1, 50);
-    return Math.min(maxDelayMs, base) + Math.floor(Math.random() * (jitterMs + 1));
+    const header = error instanceof HttpError ? error.headers?.['retry-after'] : undefined;
+    const retryAfterMs = typeof header === 'string' ? parseRetryAfter(header, Date.now(), this.retry.maxDelayMs) : undefined;
+    return this.backoff.next(retryAfterMs);
   }
 
   private scheduleRetry(error: unknown): void {
@@ -458,7 +459,7 @@ export class InfluxExporter implements MetricsExporter {
     if (this.closing) return this.closing;
     const timeoutMs = Math.max(0, options.timeoutMs ?? this.closeMs);
     const deadline = Date.now() + timeoutMs;
-    if (this.started) this.writeSnapshot(); // the final totals
+    if (this.started) this.writeReading(); // the final totals
     this.closing = (async () => {
       if (this.intervalTimer) clearInterval(this.intervalTimer);
       this.intervalTimer = undefined;
@@ -507,7 +508,7 @@ export class InfluxExporter implements MetricsExporter {
 export class DisabledExporter implements MetricsExporter {
   readonly enabled = false;
   start(): void {}
-  writeSnapshot(_at?: Date): void {}
+  writeReading(_at?: Date): void {}
   onCompaction(_record: CompactionRecord): void {}
   async flush(_options?: { timeoutMs?: number }): Promise<boolean> {
     return true;

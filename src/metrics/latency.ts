@@ -15,7 +15,16 @@
  * `performance.now()` to measure the request passes it in and saves the clock read. Separately,
  * cumulative counts since start are kept in the fixed `le` buckets of a Prometheus histogram.
  */
-import type { LatencySummary } from './types.js';
+
+/** Request latency in microseconds, from first byte handled to response written. */
+export interface LatencySummary {
+  count: number;
+  p50Us: number;
+  p90Us: number;
+  p99Us: number;
+  p999Us: number;
+  maxUs: number;
+}
 
 const SUB_BUCKET_BITS = 6;
 const SUB_BUCKETS = 1 << SUB_BUCKET_BITS; // 64 buckets per power of two

@@ -1,12 +1,12 @@
 /**
- * `GET /metrics`: the Prometheus text exposition format, version 0.0.4
- * (content type PROMETHEUS_CONTENT_TYPE). Every name starts with `cxone_dedup_`; counters end in
- * `_total`; durations are in seconds, as Prometheus expects.
+ * `GET /metrics`: the Prometheus text exposition format, version 0.0.4 (served as
+ * PROMETHEUS_CONTENT_TYPE, src/http/respond.ts). Every name starts with `cxone_dedup_`; counters
+ * end in `_total`; durations are in seconds, as Prometheus expects.
  */
-import type { MetricsReport } from './snapshot.js';
-import { REJECT_REASONS } from './types.js';
+import { METRICS, type MetricKind, type MetricUnit, type MetricValue } from './descriptors.js';
+import type { CumulativeLatency } from './latency.js';
+import type { MetricsReport } from './reading.js';
 
-export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const METRIC_PREFIX = 'cxone_dedup_';
 
 type MetricType = 'counter' | 'gauge' | 'histogram';
@@ -41,132 +41,58 @@ function renderLabels(labels: Labels | undefined): string {
   return parts.length === 0 ? '' : `{${parts.join(',')}}`;
 }
 
-class Exposition {
-  private readonly out: string[] = [];
-
-  family(name: string, type: MetricType, help: string, samples: Sample[]): void {
-    const full = METRIC_PREFIX + name;
-    this.out.push(`# HELP ${full} ${escapeHelp(help)}`, `# TYPE ${full} ${type}`);
-    for (const s of samples) {
-      this.out.push(`${full}${s.suffix ?? ''}${renderLabels(s.labels)} ${formatPrometheusValue(s.value)}`);
-    }
-  }
-
-  one(name: string, type: MetricType, help: string, value: number): void {
-    this.family(name, type, help, [{ value }]);
-  }
-
-  text(): string {
-    return `${this.out.join('\n')}\n`;
-  }
+/** A value as Prometheus wants it: seconds for durations, Unix seconds for times, 1/0 for yes/no. */
+function promValue(unit: MetricUnit, value: MetricValue): number {
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (unit === 'timestamp') return Date.parse(value as string) / 1000;
+  if (unit === 'milliseconds') return (value as number) / 1000;
+  if (unit === 'microseconds') return (value as number) / 1e6;
+  return value as number;
 }
 
-export function renderPrometheus(report: MetricsReport): string {
-  const { engine, counters, latency, latencyHistogram: hist, exporter } = report;
-  const e = new Exposition();
-
-  e.one('requests_received_total', 'counter', 'Requests received on the webhook path.', counters.received);
-  e.family(
-    'requests_rejected_total',
-    'counter',
-    'Webhook requests rejected, by reason.',
-    REJECT_REASONS.map((reason) => ({ labels: { reason }, value: counters.rejectedByReason[reason] ?? 0 })),
-  );
-  e.one('events_processed_total', 'counter', 'Events accepted as new and processed.', engine.eventsProcessed);
-  e.one('events_deduplicated_total', 'counter', 'Events rejected as duplicates.', engine.eventsDeduplicated);
-  e.one(
-    'events_unconfirmed_total',
-    'counter',
-    'Events the Bloom filter flagged but the exact cache did not know (counted inside processed or deduplicated).',
-    engine.eventsUnconfirmed,
-  );
-  e.one('compactions_total', 'counter', 'Bloom filter generation swaps.', engine.compactions);
-
-  const f = engine.filter;
-  e.family('filter_info', 'gauge', 'Bloom filter implementation in use (value is always 1).', [{ labels: { kind: f.kind }, value: 1 }]);
-  e.one('filter_capacity', 'gauge', 'Keys each Bloom generation is sized for.', f.capacity);
-  e.one('filter_target_error_rate', 'gauge', 'False-positive rate each generation is sized for at capacity.', f.errorRate);
-  e.one('filter_bits', 'gauge', 'Bits per Bloom generation.', f.bitCount);
-  e.one('filter_hash_functions', 'gauge', 'Hash functions per key.', f.hashCount);
-  e.one('filter_active_insertions', 'gauge', 'Keys added to the active generation since it was cleared.', f.activeInsertions);
-  const gens = [
-    { generation: 'active', g: f.active },
-    { generation: 'previous', g: f.previous },
-  ];
-  e.family('filter_fill_ratio', 'gauge', 'Fraction of bits set, per generation.', gens.map(({ generation, g }) => ({ labels: { generation }, value: g.fillRatio })));
-  e.family(
-    'filter_estimated_false_positive_rate',
-    'gauge',
-    'Estimated false-positive rate (fill ratio ^ hash functions), per generation.',
-    gens.map(({ generation, g }) => ({ labels: { generation }, value: g.estimatedFalsePositiveRate })),
-  );
-  e.family(
-    'filter_estimated_cardinality',
-    'gauge',
-    'Estimated distinct keys, per generation.',
-    gens.map(({ generation, g }) => ({ labels: { generation }, value: g.estimatedCardinality })),
-  );
-  e.family(
-    'filter_generation_age_seconds',
-    'gauge',
-    'Seconds since the generation was last cleared.',
-    gens.map(({ generation, g }) => ({ labels: { generation }, value: g.ageSeconds })),
-  );
-
-  e.one('state_cache_entries', 'gauge', 'Interactions in the latest-state cache.', engine.stateCache.size);
-  e.one('state_cache_capacity', 'gauge', 'Maximum interactions in the latest-state cache.', engine.stateCache.capacity);
-  e.one('state_cache_evictions_total', 'counter', 'Least-recently-used evictions from the state cache.', engine.stateCache.evictions);
-  e.one('state_cache_bytes', 'gauge', 'Body bytes of the states in the latest-state cache.', engine.stateCache.bytes);
-
-  const buckets: Sample[] = hist.boundsSeconds.map((le, i) => ({
+/** The samples of the request-duration histogram. */
+function histogramSamples(hist: CumulativeLatency): Sample[] {
+  const samples: Sample[] = hist.boundsSeconds.map((le, i) => ({
     suffix: '_bucket',
     labels: { le: formatPrometheusValue(le) },
     value: hist.cumulativeCounts[i] ?? 0,
   }));
-  buckets.push({ suffix: '_bucket', labels: { le: '+Inf' }, value: hist.count });
-  buckets.push({ suffix: '_sum', value: hist.sumSeconds });
-  buckets.push({ suffix: '_count', value: hist.count });
-  e.family('request_duration_seconds', 'histogram', 'Webhook request duration since start.', buckets);
-  const q = (quantile: string, us: number): Sample => ({ labels: { quantile }, value: us / 1e6 });
-  e.family('request_duration_recent_seconds', 'gauge', 'Webhook request duration quantiles over the recent window (30-60 s by default).', [
-    q('0.5', latency.p50Us),
-    q('0.9', latency.p90Us),
-    q('0.99', latency.p99Us),
-    q('0.999', latency.p999Us),
-    q('1', latency.maxUs),
-  ]);
+  samples.push({ suffix: '_bucket', labels: { le: '+Inf' }, value: hist.count });
+  samples.push({ suffix: '_sum', value: hist.sumSeconds });
+  samples.push({ suffix: '_count', value: hist.count });
+  return samples;
+}
 
-  e.one('uptime_seconds', 'gauge', 'Seconds since the daemon started.', report.uptimeSeconds);
+const PROMETHEUS_TYPE: Record<MetricKind, MetricType | undefined> = { counter: 'counter', gauge: 'gauge', info: 'gauge', histogram: 'histogram', section: undefined };
 
-  e.one('influx_export_enabled', 'gauge', '1 when metrics are exported to InfluxDB.', exporter.enabled ? 1 : 0);
-  e.one('influx_points_written_total', 'counter', 'Points InfluxDB acknowledged.', exporter.pointsWritten);
-  e.one('influx_points_dropped_total', 'counter', 'Points dropped because the export buffer was full or the exporter closed.', exporter.pointsDropped);
-  e.one('influx_points_rejected_total', 'counter', 'Points InfluxDB refused for good (400/413/422).', exporter.pointsRejected);
-  e.one('influx_write_failures_total', 'counter', 'Failed write requests to InfluxDB.', exporter.writeFailures);
-  e.one('influx_points_buffered', 'gauge', 'Points waiting for delivery to InfluxDB.', exporter.pointsBuffered);
-  e.one('influx_buffer_capacity_points', 'gauge', 'Capacity of the export buffer.', exporter.maxBufferLines);
+interface Family {
+  name: string;
+  type: MetricType;
+  help: string;
+  samples: Sample[];
+}
 
-  const snap = report.snapshots;
-  if (snap !== undefined) {
-    e.one('snapshot_enabled', 'gauge', '1 when snapshots are written (SNAPSHOT_PATH is set).', snap.enabled ? 1 : 0);
-    e.one('snapshots_written_total', 'counter', 'Snapshots written since start.', snap.written);
-    e.one('snapshots_failed_total', 'counter', 'Snapshot writes that failed or were abandoned (the previous file stayed).', snap.failed);
-    e.one('snapshot_in_progress', 'gauge', '1 while a snapshot is being written.', snap.inProgress ? 1 : 0);
-    const last = snap.last;
-    if (last !== null) {
-      // Alert on `time() - cxone_dedup_snapshot_last_success_timestamp_seconds` growing.
-      e.one('snapshot_last_success_timestamp_seconds', 'gauge', 'Unix time of the last snapshot written.', Date.parse(last.at) / 1000);
-      e.one('snapshot_last_duration_seconds', 'gauge', 'How long the last snapshot took, capture to rename.', last.durationMs / 1000);
-      e.one('snapshot_last_bytes', 'gauge', 'Size of the last snapshot file.', last.bytes);
-      e.one('snapshot_last_interactions', 'gauge', 'Interactions in the last snapshot.', last.interactions);
-      e.one(
-        'snapshot_last_max_event_loop_delay_seconds',
-        'gauge',
-        'Longest event-loop delay while the last snapshot was taken (what requests may have waited).',
-        last.maxEventLoopDelayMs / 1000,
-      );
-    }
+/** Renders the descriptors that have a Prometheus name, grouped into families in table order. */
+export function renderPrometheus(report: MetricsReport): string {
+  const families = new Map<string, Family>();
+  for (const m of METRICS) {
+    const type = PROMETHEUS_TYPE[m.kind];
+    if (m.prometheus === undefined || type === undefined) continue;
+    const value = m.read(report);
+    if (value === undefined || value === null) continue;
+    let samples: Sample[];
+    if (m.kind === 'histogram') samples = histogramSamples(value as CumulativeLatency);
+    else if (m.kind === 'info') samples = [{ labels: { ...m.labels, [m.infoLabel ?? 'value']: String(value) }, value: 1 }];
+    else samples = [{ ...(m.labels && { labels: m.labels }), value: promValue(m.unit, value) }];
+    const family = families.get(m.prometheus);
+    if (family === undefined) families.set(m.prometheus, { name: m.prometheus, type, help: m.help, samples });
+    else family.samples.push(...samples);
   }
-
-  return e.text();
+  const out: string[] = [];
+  for (const f of families.values()) {
+    const full = METRIC_PREFIX + f.name;
+    out.push(`# HELP ${full} ${escapeHelp(f.help)}`, `# TYPE ${full} ${f.type}`);
+    for (const s of f.samples) out.push(`${full}${s.suffix ?? ''}${renderLabels(s.labels)} ${formatPrometheusValue(s.value)}`);
+  }
+  return `${out.join('\n')}\n`;
 }

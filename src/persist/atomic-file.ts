@@ -6,6 +6,7 @@
  */
 import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { processAlive } from './lock.js';
 
 /** `<base>.tmp-<pid>-<n>`: recognisable as ours, so leftovers of a crash can be removed at start. */
 export function tempPrefix(target: string): string {
@@ -68,16 +69,6 @@ export async function writeFileAtomically(target: string, chunks: AsyncIterable<
   }
   await syncDirectory(dir);
   return bytes;
-}
-
-/** Whether a process with this pid exists on this host (EPERM: it does, as another user). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The snapshot container of docs/snapshot-format.md (format version 1): a fixed 64-byte header,
- * the key fields, both Bloom generations as bloom-format snapshots, the state cache as
+ * the key fields, both Bloom generations as filter images (docs/bloom-format.md), the state cache as
  * length-prefixed JSON records, and a SHA-256 trailer over everything before it.
  *
  * Pure codec, no I/O. Encoding is split into pieces (header, generation blocks, record chunks) so
@@ -8,17 +8,16 @@
  * before anything is handed to the engine.
  */
 import { createHash } from 'node:crypto';
-import type { EngineState } from '../dedup/engine.js';
-import type { GenerationSnapshot } from '../dedup/generations.js';
-import { MAX_PAYLOAD_DEPTH } from '../http/event.js';
-import { nestingWithin } from '../http/json-guard.js';
+import type { EngineState } from '../dedup/state.js';
+import type { GenerationState } from '../dedup/generations.js';
+import { MAX_PAYLOAD_DEPTH, nestingWithin } from '../json-depth.js';
 
 /** "CXDSNAP" followed by one zero byte. */
 export const SNAPSHOT_MAGIC = Buffer.from('CXDSNAP\0', 'latin1');
 export const SNAPSHOT_FORMAT_VERSION = 1;
 export const HEADER_BYTES = 64;
 export const CHECKSUM_BYTES = 32;
-/** activatedAtMs (f64), insertions (u64), snapshot length (u64). */
+/** activatedAtMs (f64), insertions (u64), image length (u64). */
 export const GENERATION_META_BYTES = 24;
 export const MAX_KEY_FIELDS_BYTES = 1024;
 /** Larger than any state the daemon can hold (MAX_BODY_BYTES is at most 64 MiB) plus its seen keys. */
@@ -81,13 +80,13 @@ export function encodeHeader(h: Omit<SnapshotHeader, 'version'>): Buffer {
   return out;
 }
 
-/** One generation: its 24-byte metadata block, then the Bloom snapshot as is. */
-export function encodeGeneration(g: GenerationSnapshot): [Buffer, Uint8Array] {
+/** One generation: its 24-byte metadata block, then the filter image as is. */
+export function encodeGeneration(g: GenerationState): [Buffer, Uint8Array] {
   const meta = Buffer.alloc(GENERATION_META_BYTES);
   meta.writeDoubleLE(g.activatedAtMs, 0);
   meta.writeBigUInt64LE(BigInt(g.insertions), 8);
-  meta.writeBigUInt64LE(BigInt(g.snapshot.byteLength), 16);
-  return [meta, g.snapshot];
+  meta.writeBigUInt64LE(BigInt(g.image.byteLength), 16);
+  return [meta, g.image];
 }
 
 /** Already-serialised records (JSON text) → one chunk of `u32 length, UTF-8 bytes` entries. */
@@ -191,7 +190,7 @@ export function decodeSnapshot(buf: Buffer, expected: SnapshotParams): { header:
     if (n > end - at) throw new SnapshotFormatError('corrupt', `snapshot: ${what} runs past the end of the file`);
   };
 
-  const generation = (name: string): GenerationSnapshot => {
+  const generation = (name: string): GenerationState => {
     need(GENERATION_META_BYTES, `${name} generation`);
     const activatedAtMs = buf.readDoubleLE(at);
     const insertions = u64(buf, at + 8, `${name} insertions`);
@@ -199,9 +198,9 @@ export function decodeSnapshot(buf: Buffer, expected: SnapshotParams): { header:
     at += GENERATION_META_BYTES;
     if (length !== 48 + expected.bitCount / 8) throw new SnapshotFormatError('corrupt', `snapshot: ${name} generation has a wrong length`);
     need(length, `${name} generation`);
-    const snapshot = buf.subarray(at, at + length);
+    const image = buf.subarray(at, at + length);
     at += length;
-    return { snapshot, activatedAtMs, insertions };
+    return { image, activatedAtMs, insertions };
   };
   const active = generation('active');
   const previous = generation('previous');

@@ -11,7 +11,16 @@
  */
 import { hostname } from 'node:os';
 import { open, readFile, stat, unlink, utimes } from 'node:fs/promises';
-import { processAlive } from './atomic-file.js';
+
+/** Whether a process with this pid exists on this host (EPERM: it does, as another user). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 export const REFRESH_MS = 10_000;
 export const STALE_MS = 60_000;

@@ -9,8 +9,8 @@ import { constants as fsConstants } from 'node:fs';
 import { access, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { EngineState } from '../dedup/engine.js';
-import type { EngineStats } from '../metrics/types.js';
+import type { EngineState } from '../dedup/state.js';
+import type { EngineStats } from '../dedup/stats.js';
 import { decodeSnapshot, SnapshotFormatError, type SnapshotErrorCode } from './format.js';
 
 /** What restoring needs from the dedup engine. */

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { CapturedState } from '../dedup/engine.js';
+import type { CapturedState } from '../dedup/state.js';
 import { encodeGeneration, encodeHeader, encodeRecords, type SnapshotParams } from './format.js';
 
 export interface SerializeOptions {

@@ -10,67 +10,18 @@
  * and reported in `status()`.
  */
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
-import type { CapturedState } from '../dedup/engine.js';
+import type { CapturedState } from '../dedup/state.js';
+import type { EngineStats } from '../dedup/stats.js';
 import type { Logger } from '../log.js';
-import type { EngineStats } from '../metrics/types.js';
 import { writeFileAtomically, type AtomicWriteOptions } from './atomic-file.js';
 import { snapshotChunks, type SerializeOptions } from './serialize.js';
+import { SNAPSHOTS_DISABLED, type SnapshotReason, type SnapshotRecord, type SnapshotStatus } from './status.js';
 
 /** What the snapshotter reads from the dedup engine. */
 export interface SnapshotSource {
   captureState(): CapturedState;
   stats(): EngineStats;
 }
-
-export type SnapshotReason = 'interval' | 'shutdown' | 'manual';
-
-/** One written snapshot, as reported in /stats. */
-export interface SnapshotRecord {
-  at: string;
-  reason: SnapshotReason;
-  bytes: number;
-  interactions: number;
-  /** Capture to rename and directory fsync, in ms. */
-  durationMs: number;
-  /** The synchronous part (captureState), in ms: the one unavoidable pause. */
-  captureMs: number;
-  /** Longest event-loop delay observed while this snapshot was taken, capture included, in ms (1 ms sampling, so ≥ ~1). */
-  maxEventLoopDelayMs: number;
-  /** The same, after the capture: while stringifying, hashing and writing. */
-  writeMaxEventLoopDelayMs: number;
-}
-
-/** The `snapshot` section of GET /stats. */
-export interface SnapshotStatus {
-  enabled: boolean;
-  path: string | null;
-  intervalSeconds: number | null;
-  inProgress: boolean;
-  written: number;
-  failed: number;
-  /** Interval ticks with nothing new since the last snapshot (nothing written). */
-  unchanged: number;
-  /** Interval ticks that found the previous snapshot still being written. */
-  skippedBusy: number;
-  /** What was restored at start, if anything. */
-  restored: { interactions: number; bytes: number; createdAt: string } | null;
-  last: SnapshotRecord | null;
-  lastError: { message: string; at: string } | null;
-}
-
-export const SNAPSHOTS_DISABLED: SnapshotStatus = Object.freeze({
-  enabled: false,
-  path: null,
-  intervalSeconds: null,
-  inProgress: false,
-  written: 0,
-  failed: 0,
-  unchanged: 0,
-  skippedBusy: 0,
-  restored: null,
-  last: null,
-  lastError: null,
-});
 
 export type SnapshotResult =
   | ({ status: 'written' } & SnapshotRecord)

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { FallbackBloomFilter, loadFallbackFactory, type FallbackBloomFactory } from '../../src/bloom/fallback.js';
 import { computeBloomParams, MAX_BITS } from '../../src/bloom/params.js';
-import { BloomSnapshotError, type SnapshotErrorCode } from '../../src/bloom/snapshot.js';
+import { BloomSnapshotError, type ImageErrorCode } from '../../src/bloom/image.js';
 
 let factory: FallbackBloomFactory;
 before(async () => {
@@ -210,7 +210,7 @@ describe('fallback snapshots', () => {
   it('rejects every corrupted or truncated snapshot with a clear error, touching no filter', () => {
     const victim = sample();
     const victimBytes = victim.toBuffer();
-    const cases: Array<[string, Uint8Array, SnapshotErrorCode, RegExp]> = [
+    const cases: Array<[string, Uint8Array, ImageErrorCode, RegExp]> = [
       ['empty', new Uint8Array(0), 'truncated', /0 bytes is shorter than the 48-byte header/],
       ['47 bytes', victimBytes.subarray(0, 47), 'truncated', /47 bytes/],
       ['header only', victimBytes.subarray(0, 48), 'bad_length', /truncated/],

@@ -6,7 +6,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { hashPositions, loadFallbackFactory, type FallbackBloomFactory } from '../../src/bloom/fallback.js';
 import { HASH_ID } from '../../src/bloom/params.js';
-import { SNAPSHOT_VERSION } from '../../src/bloom/snapshot.js';
+import { IMAGE_VERSION } from '../../src/bloom/image.js';
 import type { BloomFactory, BloomFilterLike } from '../../src/bloom/types.js';
 import {
   hashingVectors,
@@ -30,7 +30,7 @@ describe('the vectors themselves', () => {
   it('describe the current format and are internally consistent', () => {
     assert.equal(hashing.hashId, HASH_ID);
     assert.equal(snap.hashId, HASH_ID);
-    assert.equal(snap.formatVersion, SNAPSHOT_VERSION);
+    assert.equal(snap.formatVersion, IMAGE_VERSION);
     assert.ok(hashing.keys.length >= 50, `${hashing.keys.length} keys`);
     const bytes = Buffer.from(snap.hex, 'hex');
     assert.equal(bytes.length, snap.byteLength);

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Backoff, parseRetryAfter, resolveBackoffPolicy, sleep, DEFAULT_BACKOFF } from '../../src/cxone/backoff.js';
+import { Backoff, parseRetryAfter, resolveBackoffPolicy, sleep, DEFAULT_BACKOFF } from '../../src/backoff.js';
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 

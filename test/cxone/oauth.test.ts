@@ -1,4 +1,4 @@
-import { describe, it, before, after, beforeEach } from 'node:test';
+import { describe, it, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/log.js';
 import {
@@ -10,7 +10,7 @@ import {
   tokenRequestBody,
   WEBHOOK_SCOPES,
 } from '../../src/cxone/oauth.js';
-import { startCxoneStandin, type CxoneStandin } from '../helpers/cxone-standin.js';
+import { startCxoneStandin, useCxoneStandin } from '../helpers/cxone-standin.js';
 
 const ID = 'standin-client';
 const SECRET = 'standin-secret';
@@ -64,17 +64,11 @@ describe('parseTokenResponse', () => {
 });
 
 describe('TokenProvider against the stand-in', { timeout: 20_000 }, () => {
-  let standin: CxoneStandin;
   let clock: number;
   const now = () => clock;
-
-  before(async () => {
-    standin = await startCxoneStandin({ now: () => clock });
-  });
-  after(() => standin.close());
+  const standin = useCxoneStandin({ now: () => clock });
   beforeEach(() => {
     clock = Date.UTC(2030, 0, 1);
-    standin.requests.length = 0;
   });
 
   const provider = (extra: Partial<ConstructorParameters<typeof TokenProvider>[0]> = {}) =>
@@ -265,11 +259,7 @@ describe('TokenProvider against the stand-in', { timeout: 20_000 }, () => {
 });
 
 describe('the stand-in validates like the real token endpoint', { timeout: 10_000 }, () => {
-  let standin: CxoneStandin;
-  before(async () => {
-    standin = await startCxoneStandin();
-  });
-  after(() => standin.close());
+  const standin = useCxoneStandin();
 
   const post = (body: string, headers: Record<string, string>) =>
     fetch(standin.tokenUrl, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });

@@ -1,10 +1,10 @@
-import { describe, it, before, after, beforeEach } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/log.js';
 import { WebhookRegistration, type RegisterHooks, type RegistrationStatus } from '../../src/cxone/registration.js';
 import { cxoneSettingsFromEnv, resolveCxoneSettings, DEFAULT_TOKEN_URL } from '../../src/cxone/settings.js';
 import type { RegisterWebhookResult } from '../../src/cxone/webhooks.js';
-import { startCxoneStandin, type CxoneStandin } from '../helpers/cxone-standin.js';
+import { useCxoneStandin } from '../helpers/cxone-standin.js';
 
 const HOOK_SECRET = 'whsec-registration-0123456789';
 
@@ -56,15 +56,7 @@ describe('CXone settings', () => {
 });
 
 describe('WebhookRegistration', { timeout: 20_000 }, () => {
-  let standin: CxoneStandin;
-  before(async () => {
-    standin = await startCxoneStandin();
-  });
-  after(() => standin.close());
-  beforeEach(() => {
-    standin.requests.length = 0;
-    standin.webhooks.clear();
-  });
+  const standin = useCxoneStandin();
 
   const env = () => standin.env({ CXONE_WEBHOOK_URL: 'https://dedup.example.com/hook', CXONE_WEBHOOK_SECRET: HOOK_SECRET });
 

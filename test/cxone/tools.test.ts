@@ -8,19 +8,9 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { signBody, signTimestampedBody, verifySignature } from '../../src/cxone/signing.js';
 import { WebhookRegistrationError } from '../../src/cxone/webhooks.js';
-import {
-  buildEvent,
-  parseEventLines,
-  runSend,
-  runSign,
-  runSubscribe,
-  send,
-  sign,
-  subscribe,
-  ToolError,
-  type ToolIO,
-} from '../../src/cxone/tools.js';
-import { startCxoneStandin, type CxoneStandin } from '../helpers/cxone-standin.js';
+import { runSend, runSign, runSubscribe, type ToolIO } from '../../src/cli-tools.js';
+import { buildEvent, parseEventLines, send, sign, subscribe, ToolError } from '../../src/cxone/tools.js';
+import { useCxoneStandin } from '../helpers/cxone-standin.js';
 
 const SECRET = 'tools-test-secret-0123456789';
 
@@ -217,11 +207,7 @@ describe('send', { timeout: 20_000 }, () => {
 });
 
 describe('subscribe', { timeout: 20_000 }, () => {
-  let standin: CxoneStandin;
-  before(async () => {
-    standin = await startCxoneStandin();
-  });
-  after(() => standin.close());
+  const standin = useCxoneStandin();
 
   const env = (extra: Record<string, string> = {}) =>
     standin.env({ CXONE_WEBHOOK_URL: 'https://dedup.example.com/hook', CXONE_WEBHOOK_SECRET: SECRET, ...extra });

@@ -1,14 +1,14 @@
-import { describe, it, before, after, beforeEach } from 'node:test';
+import { describe, it, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { TokenProvider, type AccessToken, type BearerTokenSource } from '../../src/cxone/oauth.js';
-import { sleep as realSleep } from '../../src/cxone/backoff.js';
+import { sleep as realSleep } from '../../src/backoff.js';
 import {
   registerWebhook,
   WebhookRegistrationError,
   type RegisterWebhookOptions,
   type RetryInfo,
 } from '../../src/cxone/webhooks.js';
-import { startCxoneStandin, type CxoneStandin } from '../helpers/cxone-standin.js';
+import { useCxoneStandin } from '../helpers/cxone-standin.js';
 
 const HOOK_URL = 'https://dedup.example.com/cxone/webhook/data-action';
 const HOOK_SECRET = 'whsec-0123456789abcdef';
@@ -16,18 +16,12 @@ const HOOK_SECRET = 'whsec-0123456789abcdef';
 const isCode = (code: string) => (e: unknown) => e instanceof WebhookRegistrationError && e.code === code;
 
 describe('registerWebhook against the stand-in', { timeout: 20_000 }, () => {
-  let standin: CxoneStandin;
+  const standin = useCxoneStandin();
   let sleeps: number[];
   let retries: RetryInfo[];
   let clock: number;
 
-  before(async () => {
-    standin = await startCxoneStandin();
-  });
-  after(() => standin.close());
   beforeEach(() => {
-    standin.requests.length = 0;
-    standin.webhooks.clear();
     assert.equal(standin.pending('token') + standin.pending('webhooks'), 0, 'a previous test left scripted answers');
     sleeps = [];
     retries = [];

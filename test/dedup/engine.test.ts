@@ -10,7 +10,7 @@ import {
 } from '../../src/dedup/engine.js';
 import { parseTimestamp } from '../../src/dedup/timestamp.js';
 import { createLogger } from '../../src/log.js';
-import type { CompactionRecord } from '../../src/metrics/types.js';
+import type { CompactionRecord } from '../../src/dedup/stats.js';
 import { FACTORY_KINDS, loadFactory } from './factories.js';
 
 function ev(interactionId: string, updatedTimestamp = '2024-01-15T10:00:00Z', extra: Partial<DataActionEvent> = {}): DataActionEvent {

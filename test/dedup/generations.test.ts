@@ -192,7 +192,7 @@ for (const kind of FACTORY_KINDS) {
       g.observe('keep');
       const good = g.exportState();
       const other = new GenerationalFilter(factory, 500, 0.001, 0).exportState();
-      const corrupted = Buffer.from(good.active.snapshot);
+      const corrupted = Buffer.from(good.active.image);
       corrupted[corrupted.length - 1]! ^= 0xff;
 
       const target = new GenerationalFilter(factory, 1000, 0.001, 0);
@@ -201,9 +201,9 @@ for (const kind of FACTORY_KINDS) {
       const bad: Array<[string, unknown, RegExp]> = [
         ['null', null, /must be an object/],
         ['other size', { ...good, previous: other.previous }, /sized for capacity 500/],
-        ['corrupted', { ...good, active: { ...good.active, snapshot: corrupted } }, /active snapshot rejected/],
-        ['truncated', { ...good, active: { ...good.active, snapshot: good.active.snapshot.subarray(0, 20) } }, /snapshot rejected/],
-        ['not bytes', { ...good, active: { ...good.active, snapshot: 'AAAA' } }, /must be bytes/],
+        ['corrupted', { ...good, active: { ...good.active, image: corrupted } }, /active snapshot rejected/],
+        ['truncated', { ...good, active: { ...good.active, image: good.active.image.subarray(0, 20) } }, /snapshot rejected/],
+        ['not bytes', { ...good, active: { ...good.active, image: 'AAAA' } }, /must be bytes/],
         ['insertions', { ...good, active: { ...good.active, insertions: 1001 } }, /insertions/],
         ['negative insertions', { ...good, previous: { ...good.previous, insertions: -1 } }, /insertions/],
         ['time', { ...good, active: { ...good.active, activatedAtMs: Number.NaN } }, /activatedAtMs/],

@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { after, before, beforeEach } from 'node:test';
 
 // Captured at load so tests that enable mock.timers do not freeze the stand-in's own delays.
 const realSetTimeout = globalThis.setTimeout;
@@ -152,6 +153,12 @@ export class CxoneStandin {
   /** Scripted answers not consumed yet. */
   pending(endpoint: StandinEndpoint): number {
     return this.scripts[endpoint].length;
+  }
+
+  /** Forgets the recorded requests and the subscriptions (scripted answers and tokens stay). */
+  reset(): void {
+    this.requests.length = 0;
+    this.webhooks.clear();
   }
 
   /** Makes a previously issued token invalid (as if revoked server-side). */
@@ -321,4 +328,17 @@ export class CxoneStandin {
 /** Starts a stand-in on 127.0.0.1 with an ephemeral port; close() it in `after`/`finally`. */
 export async function startCxoneStandin(options: StandinOptions = {}): Promise<CxoneStandin> {
   return new CxoneStandin(options).listen();
+}
+
+/**
+ * The usual set-up, for the tests of one describe(): one stand-in, listening before the first
+ * test, reset() before each, closed after the last. Call it in the describe() body; the stand-in
+ * it returns has its URLs once the tests run.
+ */
+export function useCxoneStandin(options: StandinOptions = {}): CxoneStandin {
+  const standin = new CxoneStandin(options);
+  before(() => standin.listen());
+  beforeEach(() => standin.reset());
+  after(() => standin.close());
+  return standin;
 }

@@ -8,8 +8,10 @@ import assert from 'node:assert/strict';
 import { createLogger, type Logger } from '../../src/log.js';
 import { DisabledExporter, InfluxExporter, createMetricsExporter, type InfluxExporterOptions } from '../../src/metrics/influx.js';
 import { intervalPoint, compactionPoint, MEASUREMENT } from '../../src/metrics/influx-points.js';
-import type { MetricsSnapshot } from '../../src/metrics/snapshot.js';
-import { REJECT_REASONS, type CompactionRecord } from '../../src/metrics/types.js';
+import type { MetricsReading } from '../../src/metrics/reading.js';
+import type { CompactionRecord } from '../../src/dedup/stats.js';
+import { REJECT_REASONS } from '../../src/http/reject-reason.js';
+import { engineStatsFixture } from '../helpers/engine-stats.js';
 import { startVictoria, type ExportedSeries, type Victoria } from '../helpers/victoria.js';
 import { startStandIn } from './influx-stand-in.js';
 
@@ -55,34 +57,24 @@ async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> 
   }
 }
 
-/** A mutable source of snapshots; counts how often the exporter sampled it. */
+/** A mutable source of readings; counts how often the exporter sampled it. */
 class FakeStats {
   calls = 0;
   received = 5000;
   processed = 4200;
   compactions = 4;
 
-  snapshot = (): MetricsSnapshot => {
+  reading = (): MetricsReading => {
     this.calls++;
-    const rejectedByReason = Object.fromEntries(REJECT_REASONS.map((r, i) => [r, (i + 1) * 3])) as MetricsSnapshot['counters']['rejectedByReason'];
+    const rejectedByReason = Object.fromEntries(REJECT_REASONS.map((r, i) => [r, (i + 1) * 3])) as MetricsReading['counters']['rejectedByReason'];
     return {
-      engine: {
+      engine: engineStatsFixture({
         eventsProcessed: this.processed,
         eventsDeduplicated: 700,
         eventsUnconfirmed: 9,
         compactions: this.compactions,
-        filter: {
-          kind: 'native',
-          capacity: 1_000_000,
-          errorRate: 0.001,
-          bitCount: 14_377_600,
-          hashCount: 10,
-          activeInsertions: 4321,
-          active: { fillRatio: 0.0125, estimatedFalsePositiveRate: 2.5e-6, estimatedCardinality: 4300, ageSeconds: 12.5 },
-          previous: { fillRatio: 0.5, estimatedFalsePositiveRate: 0.0009765625, estimatedCardinality: 998_000, ageSeconds: 312.25 },
-        },
-        stateCache: { size: 4100, capacity: 100_000, evictions: 17, bytes: 2_500_000, maxBytes: 268_435_456 },
-      },
+        active: { estimatedFalsePositiveRate: 2.5e-6 },
+      }),
       counters: { received: this.received, rejected: Object.values(rejectedByReason).reduce((a, b) => a + b, 0), rejectedByReason },
       latency: { count: 1000, p50Us: 85, p90Us: 140, p99Us: 900, p999Us: 4000, maxUs: 12_000 },
     };
@@ -190,7 +182,7 @@ function options(environment: string, stats: FakeStats, logger: Logger, extra: P
     environment,
     host: HOST,
     logger,
-    getStats: stats.snapshot,
+    getStats: stats.reading,
     flushIntervalMs: 20,
     retry: { minDelayMs: 50, maxDelayMs: 400, jitterMs: 20 },
     ...extra,
@@ -215,7 +207,7 @@ after(async () => {
 describe('InfluxDB points', () => {
   it('types counts as integers (i) and ratios as floats, and leaves out non-finite values', () => {
     const stats = new FakeStats();
-    const s = stats.snapshot();
+    const s = stats.reading();
     s.engine.filter.previous.fillRatio = Number.NaN;
     const line = intervalPoint(s, { environment: 'prod', host: 'h' }, new Date(1_700_000_000_123), { pointsDropped: 2 }).toLineProtocol({
       convertTime: (d) => String((d as Date).getTime()),
@@ -251,7 +243,7 @@ describe('InfluxExporter against VictoriaMetrics', { timeout: 180_000 }, () => {
     try {
       const at = new Date(Date.now() - 5_000);
       const compactedAt = new Date(Date.now() - 4_000);
-      exporter.writeSnapshot(at);
+      exporter.writeReading(at);
       exporter.onCompaction(compaction(compactedAt, 4));
       assert.equal(await exporter.flush({ timeoutMs: 10_000 }), true);
 
@@ -295,7 +287,7 @@ describe('InfluxExporter against VictoriaMetrics', { timeout: 180_000 }, () => {
       exporter.start();
       for (let i = 0; i < 3; i++) {
         stats.received = 1_000_000 + i;
-        exporter.writeSnapshot(new Date(base + i));
+        exporter.writeReading(new Date(base + i));
         manual.push({ at: base + i, received: stats.received });
       }
       assert.equal(await exporter.flush({ timeoutMs: 10_000 }), true, 'delivered while the server is up');
@@ -309,8 +301,8 @@ describe('InfluxExporter against VictoriaMetrics', { timeout: 180_000 }, () => {
       const bufferedBefore = exporter.status().pointsBuffered;
       for (let i = 3; i < 53; i++) {
         stats.received = 1_000_000 + i;
-        const r = exporter.writeSnapshot(new Date(base + i)) as unknown;
-        assert.equal(r, undefined, 'writeSnapshot returns nothing to await');
+        const r = exporter.writeReading(new Date(base + i)) as unknown;
+        assert.equal(r, undefined, 'writeReading returns nothing to await');
         manual.push({ at: base + i, received: stats.received });
       }
       for (let n = 1; n <= 10; n++) {
@@ -374,7 +366,7 @@ describe('InfluxExporter against VictoriaMetrics', { timeout: 180_000 }, () => {
     try {
       await vm.stop();
       exporter.start();
-      for (let i = 0; i < 20; i++) exporter.writeSnapshot(new Date(base + i));
+      for (let i = 0; i < 20; i++) exporter.writeReading(new Date(base + i));
       manualCalls += 20;
       assert.equal(exporter.status().pointsDropped, 15, 'all but the newest 5 dropped');
       assert.equal(exporter.status().pointsBuffered, 5);
@@ -383,7 +375,7 @@ describe('InfluxExporter against VictoriaMetrics', { timeout: 180_000 }, () => {
       await waitFor('the first drop report', () => dropLogs().length >= 1);
       assert.ok(Number(dropLogs()[0]!.dropped) >= 15, 'one line covers the whole burst');
 
-      for (let i = 20; i < 40; i++) exporter.writeSnapshot(new Date(base + i));
+      for (let i = 20; i < 40; i++) exporter.writeReading(new Date(base + i));
       manualCalls += 20;
       const callsNow = stats.calls;
       await waitFor('three more intervals', () => stats.calls >= callsNow + 3);
@@ -438,7 +430,7 @@ describe('InfluxExporter against VictoriaMetrics', { timeout: 180_000 }, () => {
     try {
       for (let i = 0; i < 5; i++) {
         stats.received = 2_000_000 + i;
-        exporter.writeSnapshot(new Date(base + i));
+        exporter.writeReading(new Date(base + i));
       }
       exporter.onCompaction(compaction(new Date(base + 50), 9, 'manual'));
       exporter.onCompaction(compaction(new Date(base + 51), 10, 'interval'));
@@ -493,9 +485,9 @@ describe('InfluxExporter against VictoriaMetrics', { timeout: 180_000 }, () => {
     const exporter = new InfluxExporter(options(environment, stats, logger, { url: standIn.url }));
     const base = Date.now() - 600_000;
     try {
-      exporter.writeSnapshot(new Date(base));
+      exporter.writeReading(new Date(base));
       assert.equal(await exporter.flush({ timeoutMs: 5_000 }), true, 'the rejected line leaves the buffer');
-      exporter.writeSnapshot(new Date(base + 1));
+      exporter.writeReading(new Date(base + 1));
       assert.equal(await exporter.flush({ timeoutMs: 5_000 }), true);
       const st = exporter.status();
       assert.equal(st.pointsRejected, 1);
@@ -522,7 +514,7 @@ describe('InfluxExporter against VictoriaMetrics', { timeout: 180_000 }, () => {
     const exporter = new InfluxExporter(options(newEnvironment('close-down'), stats, logger));
     try {
       await vm.stop();
-      for (let i = 0; i < 3; i++) exporter.writeSnapshot();
+      for (let i = 0; i < 3; i++) exporter.writeReading();
       const budget = 500;
       assert.ok(await settlesWithin(exporter.close({ timeoutMs: budget }), budget + 2_000), 'close() kept its budget');
       const st = exporter.status();
@@ -532,7 +524,7 @@ describe('InfluxExporter against VictoriaMetrics', { timeout: 180_000 }, () => {
       assert.ok(entries.some((e) => e.msg.includes('closed with undelivered points') && e.undelivered === 3));
       // Idempotent, and producing after close is a harmless no-op.
       await exporter.close({ timeoutMs: 10 });
-      exporter.writeSnapshot();
+      exporter.writeReading();
       exporter.onCompaction(compaction(new Date(), 1));
       assert.equal(exporter.status().pointsBuffered, 0);
     } finally {
@@ -547,7 +539,7 @@ describe('InfluxExporter against VictoriaMetrics', { timeout: 180_000 }, () => {
     const standIn = await startStandIn(Array.from({ length: 50 }, () => 'hang' as const), undefined);
     const exporter = new InfluxExporter(options(newEnvironment('close-hang'), stats, logger, { url: standIn.url, timeouts: { requestMs: 60_000 } }));
     try {
-      exporter.writeSnapshot();
+      exporter.writeReading();
       await waitFor('the request to reach the hung server', () => standIn.requests.length === 1);
       const budget = 300;
       assert.ok(await settlesWithin(exporter.close({ timeoutMs: budget }), budget + 2_000), 'close() kept its budget');
@@ -564,13 +556,13 @@ describe('createMetricsExporter', () => {
   it('returns a disabled exporter and logs one line when no URL is configured', async () => {
     const { logger, entries } = captureLogger();
     const stats = new FakeStats();
-    const exporter = createMetricsExporter({ url: '', bucket: 'b', getStats: stats.snapshot }, logger);
+    const exporter = createMetricsExporter({ url: '', bucket: 'b', getStats: stats.reading }, logger);
     assert.ok(exporter instanceof DisabledExporter);
     assert.equal(exporter.enabled, false);
     assert.equal(entries.length, 1);
     assert.match(entries[0]!.msg, /export is off/);
     exporter.start();
-    exporter.writeSnapshot();
+    exporter.writeReading();
     exporter.onCompaction(compaction(new Date(), 1));
     assert.equal(await exporter.flush(), true);
     await exporter.close({ timeoutMs: 10 });
@@ -595,7 +587,7 @@ describe('createMetricsExporter', () => {
     const consoleWarn = mock.method(console, 'warn');
     try {
       // The client warns about (and strips) an /api/v2 suffix on the base URL.
-      const exporter = createMetricsExporter({ url: 'http://127.0.0.1:9/api/v2', bucket: 'b', getStats: new FakeStats().snapshot }, logger);
+      const exporter = createMetricsExporter({ url: 'http://127.0.0.1:9/api/v2', bucket: 'b', getStats: new FakeStats().reading }, logger);
       await exporter.close({ timeoutMs: 10 });
       const clientLines = consoleWarn.mock.calls.filter((c) => /^(ERROR|WARN): /.test(String(c.arguments[0])));
       assert.equal(clientLines.length, 0, 'nothing on the console');
@@ -608,7 +600,7 @@ describe('createMetricsExporter', () => {
   it('returns a working exporter with a URL, and rejects bad settings with clear errors that never echo secrets', async () => {
     const { logger } = captureLogger();
     const stats = new FakeStats();
-    const ok = createMetricsExporter({ url: 'http://127.0.0.1:9', bucket: 'b', getStats: stats.snapshot }, logger);
+    const ok = createMetricsExporter({ url: 'http://127.0.0.1:9', bucket: 'b', getStats: stats.reading }, logger);
     assert.equal(ok.enabled, true);
     assert.equal(ok.status().target, 'http://127.0.0.1:9 org= bucket=b');
     await ok.close({ timeoutMs: 10 });
@@ -626,7 +618,7 @@ describe('createMetricsExporter', () => {
     ];
     for (const [override, message] of bad) {
       assert.throws(
-        () => createMetricsExporter({ url: 'http://influx:8086', bucket: 'b', getStats: stats.snapshot, ...override } as never, logger),
+        () => createMetricsExporter({ url: 'http://influx:8086', bucket: 'b', getStats: stats.reading, ...override } as never, logger),
         (err: Error) => message.test(err.message) && !err.message.includes('hunter2'),
         JSON.stringify(override),
       );

@@ -2,11 +2,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { LatencyRecorder } from '../../src/metrics/latency.js';
 import { RequestCounters, disabledExporterStatus, type ExporterStatus } from '../../src/metrics/counters.js';
-import { escapeLabelValue, formatPrometheusValue, renderPrometheus, PROMETHEUS_CONTENT_TYPE } from '../../src/metrics/prometheus.js';
+import { PROMETHEUS_CONTENT_TYPE } from '../../src/http/respond.js';
+import { escapeLabelValue, formatPrometheusValue, renderPrometheus } from '../../src/metrics/prometheus.js';
 import { buildStatsDocument, renderStatsJson } from '../../src/metrics/stats-json.js';
-import type { MetricsReport } from '../../src/metrics/snapshot.js';
-import { REJECT_REASONS, type EngineStats } from '../../src/metrics/types.js';
-import { SNAPSHOTS_DISABLED } from '../../src/persist/snapshotter.js';
+import type { MetricsReport } from '../../src/metrics/reading.js';
+import { REJECT_REASONS } from '../../src/http/reject-reason.js';
+import { SNAPSHOTS_DISABLED } from '../../src/persist/status.js';
+import { engineStatsFixture } from '../helpers/engine-stats.js';
 
 // ── A strict parser for the text exposition format 0.0.4 (there is no promtool here) ─────────────
 
@@ -177,26 +179,6 @@ function value(families: Map<string, ParsedFamily>, family: string, labels: Reco
 
 // ── fixtures ─────────────────────────────────────────────────────────────────────────────────────
 
-function engineStats(): EngineStats {
-  return {
-    eventsProcessed: 1200,
-    eventsDeduplicated: 340,
-    eventsUnconfirmed: 7,
-    compactions: 3,
-    filter: {
-      kind: 'native',
-      capacity: 1_000_000,
-      errorRate: 0.001,
-      bitCount: 14_377_600,
-      hashCount: 10,
-      activeInsertions: 4321,
-      active: { fillRatio: 0.0125, estimatedFalsePositiveRate: 9.3e-20, estimatedCardinality: 4300, ageSeconds: 12.5 },
-      previous: { fillRatio: 0.5, estimatedFalsePositiveRate: 0.0009765625, estimatedCardinality: 998_000, ageSeconds: 312.25 },
-    },
-    stateCache: { size: 4100, capacity: 100_000, evictions: 17, bytes: 2_500_000, maxBytes: 268_435_456 },
-  };
-}
-
 function report(exporter: ExporterStatus = disabledExporterStatus()): MetricsReport {
   const counters = new RequestCounters();
   for (let i = 0; i < 1600; i++) counters.countReceived();
@@ -206,8 +188,8 @@ function report(exporter: ExporterStatus = disabledExporterStatus()): MetricsRep
   const latency = new LatencyRecorder({ now: () => 0 });
   for (const us of [30, 80, 120, 700, 3_000, 40_000, 2_000_000, 30_000_000]) latency.record(us);
   return {
-    engine: engineStats(),
-    counters: counters.snapshot(),
+    engine: engineStatsFixture(),
+    counters: counters.reading(),
     latency: latency.summary(),
     latencyHistogram: latency.cumulative(),
     exporter,

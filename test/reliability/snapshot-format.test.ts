@@ -212,7 +212,7 @@ describe('damaged and foreign snapshots', () => {
 
   it('foreign files → not a snapshot', async () => {
     await expectRejected(Buffer.from('{"interactions": []}'.repeat(10)), 'foreign', /not a cxone-dedup snapshot/);
-    await expectRejected(engine().exportState().generations.active.snapshot, 'foreign', /not a cxone-dedup snapshot/);
+    await expectRejected(engine().exportState().generations.active.image, 'foreign', /not a cxone-dedup snapshot/);
     let seed = 7;
     const random = Buffer.alloc(4096, 0).map(() => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff);
     await expectRejected(Buffer.from(random), 'foreign', /not a cxone-dedup snapshot/);

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { hashPositions, loadFallbackFactory } from '../../src/bloom/fallback.js';
 import { computeBloomParams, HASH_ID } from '../../src/bloom/params.js';
-import { SNAPSHOT_VERSION } from '../../src/bloom/snapshot.js';
+import { IMAGE_VERSION } from '../../src/bloom/image.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const hex64 = (h: bigint) => h.toString(16).padStart(16, '0');
@@ -150,7 +150,7 @@ for (let i = 0; i < 500; i++) filter.add(`key-${i}`);
 const snap = filter.toBuffer();
 const snapshot = {
   description: 'create(1000, 0.01), add("key-0" .. "key-499") as strings, toBuffer()',
-  formatVersion: SNAPSHOT_VERSION,
+  formatVersion: IMAGE_VERSION,
   hashId: HASH_ID,
   capacity: 1000,
   errorRate: 0.01,

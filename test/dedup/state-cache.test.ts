@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { StateCache } from '../../src/dedup/lru.js';
+import { StateCache } from '../../src/dedup/state-cache.js';
 import { parseTimestamp, type ParsedTimestamp } from '../../src/dedup/timestamp.js';
 
 function ts(s: string): ParsedTimestamp {

@@ -2,8 +2,12 @@
  * A linear pre-scan of a JSON body that rejects nesting deeper than a limit before JSON.parse
  * runs. V8 parses even 500,000 levels (slowly), but JSON.stringify and any recursive walk of
  * the result would overflow the stack; stopping at the first too-deep bracket keeps hostile
- * bodies cheap.
+ * bodies cheap. Neutral ground: the webhook parser (http/) and the snapshot reader (persist/)
+ * both guard with it, against the same limit.
  */
+
+/** How deep an event's `payload` may nest (objects and arrays), documented in the README. */
+export const MAX_PAYLOAD_DEPTH = 32;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

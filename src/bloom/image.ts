@@ -1,14 +1,17 @@
 /**
- * Snapshot format v1 of docs/bloom-format.md: a 48-byte little-endian header, then the bit words.
+ * A filter's image: its serialised bytes (`toBuffer()` / `fromBuffer()`), format v1 of
+ * docs/bloom-format.md, a 48-byte little-endian header, then the bit words. (The format document
+ * and the public API call it a snapshot, as in BloomSnapshotError; in the code "snapshot" is the
+ * daemon's file, src/persist/, which holds two of these images.)
  * Pure codec: encodes from, and decodes to, plain bytes; it never touches a live filter.
  */
 import type { XXHashAPI } from 'xxhash-wasm';
 import { HASH_ID, MAX_BITS, MAX_CAPACITY, MAX_HASHES } from './params.js';
 
-export const SNAPSHOT_VERSION = 1;
-export const SNAPSHOT_HEADER_BYTES = 48;
+export const IMAGE_VERSION = 1;
+export const IMAGE_HEADER_BYTES = 48;
 /** "CXBLOOM" followed by one zero byte. */
-export const SNAPSHOT_MAGIC: readonly number[] = [0x43, 0x58, 0x42, 0x4c, 0x4f, 0x4f, 0x4d, 0x00];
+export const IMAGE_MAGIC: readonly number[] = [0x43, 0x58, 0x42, 0x4c, 0x4f, 0x4f, 0x4d, 0x00];
 
 const CHECKSUMMED_HEADER_BYTES = 40;
 // The wasm hasher copies each update into its linear memory, which never shrinks: feeding a
@@ -16,17 +19,17 @@ const CHECKSUMMED_HEADER_BYTES = 40;
 const CHECKSUM_CHUNK_BYTES = 1 << 20;
 
 /** The part of xxhash-wasm the codec needs. */
-export type SnapshotHasher = Pick<XXHashAPI, 'create64'>;
+export type ImageHasher = Pick<XXHashAPI, 'create64'>;
 
-/** What a snapshot says about its filter. */
-export interface SnapshotHeader {
+/** What an image says about its filter. */
+export interface ImageHeader {
   readonly hashCount: number;
   readonly bitCount: number;
   readonly capacity: number;
   readonly errorRate: number;
 }
 
-export type SnapshotErrorCode =
+export type ImageErrorCode =
   | 'truncated'
   | 'bad_magic'
   | 'bad_version'
@@ -38,11 +41,11 @@ export type SnapshotErrorCode =
   | 'bad_length'
   | 'bad_checksum';
 
-/** A snapshot was rejected; `code` says why, the message says it for people. */
+/** An image was rejected; `code` says why, the message says it for people. */
 export class BloomSnapshotError extends Error {
   override readonly name = 'BloomSnapshotError';
   constructor(
-    readonly code: SnapshotErrorCode,
+    readonly code: ImageErrorCode,
     message: string,
   ) {
     super(`invalid Bloom filter snapshot: ${message}`);
@@ -50,7 +53,7 @@ export class BloomSnapshotError extends Error {
 }
 
 /** XXH64 (seed 0) of the checksummed header bytes followed by the bits, fed in bounded chunks. */
-export function snapshotChecksum(hasher: SnapshotHasher, header40: Uint8Array, bits: Uint8Array): bigint {
+export function imageChecksum(hasher: ImageHasher, header40: Uint8Array, bits: Uint8Array): bigint {
   const state = hasher.create64(0n);
   state.update(header40);
   for (let off = 0; off < bits.byteLength; off += CHECKSUM_CHUNK_BYTES) {
@@ -60,57 +63,57 @@ export function snapshotChecksum(hasher: SnapshotHasher, header40: Uint8Array, b
 }
 
 /**
- * Builds a snapshot. `writeBits` fills the m/8 bytes after the header (the caller knows its own
+ * Builds an image. `writeBits` fills the m/8 bytes after the header (the caller knows its own
  * storage and the platform's endianness); everything else, checksum included, is done here.
  */
-export function encodeSnapshot(
-  hasher: SnapshotHasher,
-  header: SnapshotHeader,
+export function encodeImage(
+  hasher: ImageHasher,
+  header: ImageHeader,
   writeBits: (target: Uint8Array) => void,
 ): Buffer {
   const byteLength = header.bitCount / 8;
-  const out = Buffer.alloc(SNAPSHOT_HEADER_BYTES + byteLength);
+  const out = Buffer.alloc(IMAGE_HEADER_BYTES + byteLength);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  for (let i = 0; i < SNAPSHOT_MAGIC.length; i++) view.setUint8(i, SNAPSHOT_MAGIC[i]!);
-  view.setUint16(8, SNAPSHOT_VERSION, true);
+  for (let i = 0; i < IMAGE_MAGIC.length; i++) view.setUint8(i, IMAGE_MAGIC[i]!);
+  view.setUint16(8, IMAGE_VERSION, true);
   view.setUint16(10, HASH_ID, true);
   view.setUint32(12, header.hashCount, true);
   view.setBigUint64(16, BigInt(header.bitCount), true);
   view.setBigUint64(24, BigInt(header.capacity), true);
   view.setFloat64(32, header.errorRate, true);
-  const bits = out.subarray(SNAPSHOT_HEADER_BYTES);
+  const bits = out.subarray(IMAGE_HEADER_BYTES);
   writeBits(bits);
-  view.setBigUint64(40, snapshotChecksum(hasher, out.subarray(0, CHECKSUMMED_HEADER_BYTES), bits), true);
+  view.setBigUint64(40, imageChecksum(hasher, out.subarray(0, CHECKSUMMED_HEADER_BYTES), bits), true);
   return out;
 }
 
-/** A checked snapshot: its header and a view (not a copy) of its bit bytes. */
-export interface DecodedSnapshot {
-  readonly header: SnapshotHeader;
+/** A checked image: its header and a view (not a copy) of its bit bytes. */
+export interface DecodedImage {
+  readonly header: ImageHeader;
   readonly bits: Uint8Array;
 }
 
 /**
- * Validates a snapshot in the order of docs/bloom-format.md; throws BloomSnapshotError on the
+ * Validates an image in the order of docs/bloom-format.md; throws BloomSnapshotError on the
  * first problem (TypeError when it is not bytes at all).
  */
-export function decodeSnapshot(hasher: SnapshotHasher, snapshot: unknown): DecodedSnapshot {
-  if (!(snapshot instanceof Uint8Array)) {
-    const got = snapshot === null ? 'null' : Array.isArray(snapshot) ? 'an array' : typeof snapshot;
+export function decodeImage(hasher: ImageHasher, image: unknown): DecodedImage {
+  if (!(image instanceof Uint8Array)) {
+    const got = image === null ? 'null' : Array.isArray(image) ? 'an array' : typeof image;
     throw new TypeError(`snapshot must be a Buffer or Uint8Array, got ${got}`);
   }
-  if (snapshot.byteLength < SNAPSHOT_HEADER_BYTES) {
-    throw new BloomSnapshotError('truncated', `${snapshot.byteLength} bytes is shorter than the ${SNAPSHOT_HEADER_BYTES}-byte header`);
+  if (image.byteLength < IMAGE_HEADER_BYTES) {
+    throw new BloomSnapshotError('truncated', `${image.byteLength} bytes is shorter than the ${IMAGE_HEADER_BYTES}-byte header`);
   }
-  const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
-  for (let i = 0; i < SNAPSHOT_MAGIC.length; i++) {
-    if (view.getUint8(i) !== SNAPSHOT_MAGIC[i]) {
+  const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
+  for (let i = 0; i < IMAGE_MAGIC.length; i++) {
+    if (view.getUint8(i) !== IMAGE_MAGIC[i]) {
       throw new BloomSnapshotError('bad_magic', 'wrong magic (expected "CXBLOOM\\0"); not a cxone-dedup Bloom snapshot');
     }
   }
   const version = view.getUint16(8, true);
-  if (version !== SNAPSHOT_VERSION) {
-    throw new BloomSnapshotError('bad_version', `unsupported format version ${version} (this reader knows ${SNAPSHOT_VERSION})`);
+  if (version !== IMAGE_VERSION) {
+    throw new BloomSnapshotError('bad_version', `unsupported format version ${version} (this reader knows ${IMAGE_VERSION})`);
   }
   const hashId = view.getUint16(10, true);
   if (hashId !== HASH_ID) {
@@ -134,17 +137,17 @@ export function decodeSnapshot(hasher: SnapshotHasher, snapshot: unknown): Decod
     throw new BloomSnapshotError('bad_error_rate', `error rate ${errorRate} is outside (0, 1)`);
   }
   const bitCount = Number(rawBitCount);
-  const expectedLength = SNAPSHOT_HEADER_BYTES + bitCount / 8;
-  if (snapshot.byteLength !== expectedLength) {
-    const what = snapshot.byteLength < expectedLength ? 'truncated' : 'has trailing bytes';
+  const expectedLength = IMAGE_HEADER_BYTES + bitCount / 8;
+  if (image.byteLength !== expectedLength) {
+    const what = image.byteLength < expectedLength ? 'truncated' : 'has trailing bytes';
     throw new BloomSnapshotError(
       'bad_length',
-      `${what}: ${snapshot.byteLength} bytes, but a filter of ${bitCount} bits takes exactly ${expectedLength}`,
+      `${what}: ${image.byteLength} bytes, but a filter of ${bitCount} bits takes exactly ${expectedLength}`,
     );
   }
-  const bits = snapshot.subarray(SNAPSHOT_HEADER_BYTES);
+  const bits = image.subarray(IMAGE_HEADER_BYTES);
   const stored = view.getBigUint64(40, true);
-  const actual = snapshotChecksum(hasher, snapshot.subarray(0, CHECKSUMMED_HEADER_BYTES), bits);
+  const actual = imageChecksum(hasher, image.subarray(0, CHECKSUMMED_HEADER_BYTES), bits);
   if (stored !== actual) {
     throw new BloomSnapshotError(
       'bad_checksum',

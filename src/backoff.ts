@@ -1,9 +1,11 @@
 /**
  * Retry delays: capped exponential backoff with jitter, `Retry-After` parsing, and an abortable
- * sleep. The random source and the sleep are injectable so tests can drive the schedule exactly.
+ * sleep: the one implementation for every retry loop (CXone calls in cxone/, the InfluxDB
+ * exporter in metrics/). The random source and the sleep are injectable so tests can drive the
+ * schedule exactly.
  */
 
-export type JitterMode = 'full' | 'decorrelated';
+export type JitterMode = 'full' | 'decorrelated' | 'added';
 
 export interface BackoffPolicy {
   /** Delay scale of the first retry, in ms. */
@@ -11,10 +13,15 @@ export interface BackoffPolicy {
   /** No computed delay exceeds this, in ms. */
   capMs: number;
   /**
-   * full: uniform in [0, min(cap, base·2^(n-1))) (AWS "full jitter").
+   * full: uniform in [0, min(cap, base·factor^(n-1))) (AWS "full jitter").
    * decorrelated: uniform in [base, min(cap, 3·previous)) (AWS "decorrelated jitter").
+   * added: min(cap, base·factor^(n-1)) plus a whole number of ms uniform in [0, jitterMs].
    */
   jitter: JitterMode;
+  /** Growth per retry of the full and added schedules (default 2). */
+  factor: number;
+  /** The random extra of the added schedule, in ms (default 0). */
+  jitterMs: number;
   /** A server's `Retry-After` is honoured up to this, in ms; a larger value is clamped. */
   maxRetryAfterMs: number;
 }
@@ -23,6 +30,8 @@ export const DEFAULT_BACKOFF: Readonly<BackoffPolicy> = Object.freeze({
   baseMs: 500,
   capMs: 30_000,
   jitter: 'full',
+  factor: 2,
+  jitterMs: 0,
   maxRetryAfterMs: 120_000,
 });
 
@@ -34,13 +43,14 @@ export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
 export function resolveBackoffPolicy(overrides: Partial<BackoffPolicy> = {}): BackoffPolicy {
   const policy: BackoffPolicy = { ...DEFAULT_BACKOFF, ...stripUndefined(overrides) };
-  for (const key of ['baseMs', 'capMs', 'maxRetryAfterMs'] as const) {
+  for (const key of ['baseMs', 'capMs', 'maxRetryAfterMs', 'jitterMs'] as const) {
     const v = policy[key];
     if (!Number.isFinite(v) || v < 0) throw new RangeError(`backoff ${key} must be a finite number >= 0, got ${String(v)}`);
   }
   if (policy.capMs < policy.baseMs) throw new RangeError(`backoff capMs (${policy.capMs}) must be >= baseMs (${policy.baseMs})`);
-  if (policy.jitter !== 'full' && policy.jitter !== 'decorrelated') {
-    throw new RangeError(`backoff jitter must be 'full' or 'decorrelated', got ${String(policy.jitter)}`);
+  if (!Number.isFinite(policy.factor) || policy.factor < 1) throw new RangeError(`backoff factor must be a finite number >= 1, got ${String(policy.factor)}`);
+  if (policy.jitter !== 'full' && policy.jitter !== 'decorrelated' && policy.jitter !== 'added') {
+    throw new RangeError(`backoff jitter must be 'full', 'decorrelated' or 'added', got ${String(policy.jitter)}`);
   }
   return policy;
 }
@@ -82,12 +92,12 @@ export class Backoff {
 
   next(retryAfterMs?: number): number {
     this.retries += 1;
-    const { baseMs, capMs, jitter, maxRetryAfterMs } = this.policy;
+    const { baseMs, capMs, jitter, factor, jitterMs, maxRetryAfterMs } = this.policy;
     let delay: number;
-    if (jitter === 'full') {
-      // 2^(n-1) overflows to Infinity for large n; min() with the cap keeps it finite.
-      const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(this.retries - 1, 1024));
-      delay = Math.floor(unit(this.random) * ceiling);
+    if (jitter === 'full' || jitter === 'added') {
+      // factor^(n-1) overflows to Infinity for large n; min() with the cap keeps it finite.
+      const ceiling = Math.min(capMs, baseMs * factor ** Math.min(this.retries - 1, 1024));
+      delay = jitter === 'full' ? Math.floor(unit(this.random) * ceiling) : ceiling + Math.floor(unit(this.random) * (jitterMs + 1));
     } else {
       const upper = Math.min(capMs, this.previous * 3);
       delay = Math.min(capMs, Math.floor(baseMs + unit(this.random) * Math.max(0, upper - baseMs)));

@@ -1,29 +1,5 @@
+/** What the dedup engine reports about itself: its counters and the state of its window and cache. */
 import type { BloomKind } from '../bloom/types.js';
-
-/**
- * Why a webhook request was rejected. Every request to the webhook path ends as exactly one of
- * processed, deduplicated or rejected(reason), so received = processed + deduplicated + rejected.
- */
-export type RejectReason =
-  | 'missing_signature' // 403
-  | 'bad_signature' // 401
-  | 'replayed' // 401, timestamp header outside the replay window
-  | 'body_too_large' // 413
-  | 'malformed_json' // 400
-  | 'invalid_event' // 400, JSON parsed but a field is missing or wrong
-  | 'aborted' // the client went away before the body was complete
-  | 'internal_error'; // 500: a bug, logged
-
-export const REJECT_REASONS: readonly RejectReason[] = [
-  'missing_signature',
-  'bad_signature',
-  'replayed',
-  'body_too_large',
-  'malformed_json',
-  'invalid_event',
-  'aborted',
-  'internal_error',
-];
 
 /** One Bloom generation as seen from outside. */
 export interface GenerationStats {
@@ -34,7 +10,7 @@ export interface GenerationStats {
   ageSeconds: number;
 }
 
-/** What the dedup engine knows about itself (src/dedup/). */
+/** What the dedup engine knows about itself. */
 export interface EngineStats {
   eventsProcessed: number;
   eventsDeduplicated: number;
@@ -61,16 +37,6 @@ export interface EngineStats {
     /** Bound on `bytes`; null when unbounded. */
     maxBytes: number | null;
   };
-}
-
-/** Request latency in microseconds, from first byte handled to response written. */
-export interface LatencySummary {
-  count: number;
-  p50Us: number;
-  p90Us: number;
-  p99Us: number;
-  p999Us: number;
-  maxUs: number;
 }
 
 /** Emitted by the engine at each compaction, observed by the metrics layer. */

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// Prints the import arrows between top-level parts of src/ (a folder, or a root file such as daemon.ts),
+// one "from → to (n imports)" line each, so a reviewer can see whether every arrow points down.
+// Not a test: `node scripts/import-graph.mjs`.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src');
+
+function files(dir) {
+  const out = [];
+  for (const name of readdirSync(dir).sort()) {
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory()) out.push(...files(full));
+    else if (name.endsWith('.ts')) out.push(full);
+  }
+  return out;
+}
+
+/** The top-level part of src/ a file belongs to: its first folder, or the file's own name at the root. */
+function part(file) {
+  const [first, ...rest] = path.relative(src, file).split(path.sep);
+  return rest.length > 0 ? `${first}/` : first;
+}
+
+const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g;
+const arrows = new Map();
+for (const file of files(src)) {
+  const text = readFileSync(file, 'utf8');
+  for (const [, spec] of text.matchAll(SPECIFIER)) {
+    const target = path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts'));
+    const from = part(file);
+    const to = part(target);
+    if (from === to) continue;
+    const key = `${from} → ${to}`;
+    arrows.set(key, (arrows.get(key) ?? 0) + 1);
+  }
+}
+for (const [key, n] of [...arrows].sort(([a], [b]) => a.localeCompare(b))) console.log(`${key} (${n})`);

@@ -1,0 +1,33 @@
+/**
+ * What the metrics layer reads from the rest of the daemon, in one place: a reading of the live
+ * numbers, and the report /stats and /metrics render.
+ */
+import type { CumulativeLatency, LatencySummary } from './latency.js';
+import type { ExporterStatus, RequestCountersReading } from './counters.js';
+import type { EngineStats } from '../dedup/stats.js';
+import type { SnapshotStatus } from '../persist/status.js';
+
+/** The live numbers: what the InfluxDB exporter samples every interval. */
+export interface MetricsReading {
+  engine: EngineStats;
+  counters: RequestCountersReading;
+  latency: LatencySummary;
+}
+
+/** Everything `GET /stats` and `GET /metrics` render. */
+export interface MetricsReport extends MetricsReading {
+  latencyHistogram: CumulativeLatency;
+  exporter: ExporterStatus;
+  uptimeSeconds: number;
+  /** Persistence (daemon only; `enabled: false` without SNAPSHOT_PATH). */
+  snapshots?: SnapshotStatus;
+  /** Webhook requests whose response is not written yet (daemon only, /stats only). */
+  inFlight?: number;
+}
+
+/**
+ * What the metric descriptors (descriptors.ts) read: a whole report for /stats and /metrics, or
+ * just the live numbers and the exporter's drop count for an InfluxDB interval point.
+ */
+export type MetricsSource = MetricsReading &
+  Partial<Omit<MetricsReport, keyof MetricsReading | 'exporter'>> & { exporter?: Partial<ExporterStatus> };
