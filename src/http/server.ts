@@ -12,6 +12,7 @@ import { bearerCheck } from './bearer.js';
 import { parseEvent, MAX_ID_LENGTH } from './event.js';
 import { send, sendError, sendJson, sendUnended, type RespondOptions } from './respond.js';
 import type { RequestVerifier } from './signature.js';
+import { STATUS_PAGE } from './status-page.js';
 import type { UwsModule } from './uws.js';
 
 export const WEBHOOK_PATH = '/cxone/webhook/data-action';
@@ -194,13 +195,21 @@ export class WebhookServer {
       return { status: ready ? 200 : 503, body: { ...r, ready, status: ready ? 'ready' : this.draining ? 'draining' : 'not ready' } };
     });
     // Behind the token too when one is set: /stats names the snapshot path, the exporter's target
-    // and its errors. (/metrics stays open for scrapers: numbers only.)
+    // and its errors, and the status page shows it. (/metrics stays open for scrapers: numbers only.)
     this.getJson('/stats', () => ({ status: 200, body: this.options.stats() }), true);
     const metrics = (headOnly: boolean) => (res: HttpResponse) =>
       this.guard(res, () => send(res, 200, this.options.metrics(), { contentType: PROMETHEUS_CONTENT_TYPE, headOnly }));
     app.get('/metrics', metrics(false));
     app.head('/metrics', metrics(true));
     app.any('/metrics', (res, req) => this.methodNotAllowed(res, req, READ_METHODS));
+    // The status page holds no data (it fetches /stats), so it loads without the token.
+    const statusPage = (headOnly: boolean) => (res: HttpResponse) =>
+      this.guard(res, () => send(res, 200, STATUS_PAGE.html, { contentType: STATUS_PAGE.contentType, headers: STATUS_PAGE.headers, headOnly }));
+    for (const path of ['/', '/status']) {
+      app.get(path, statusPage(false));
+      app.head(path, statusPage(true));
+      app.any(path, (res, req) => this.methodNotAllowed(res, req, READ_METHODS));
+    }
 
     app.any('/*', (res, req) => {
       const headOnly = isHead(req);

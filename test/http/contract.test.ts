@@ -227,7 +227,7 @@ describe('STATE_API_TOKEN', () => {
       assert.deepEqual(await ok.json(), event);
     }
     assert.equal((await getState('never-seen', `Bearer ${TOKEN}`)).status, 404);
-    for (const path of ['/healthz', '/readyz', '/metrics']) assert.equal((await d.get(path)).status, 200, path);
+    for (const path of ['/healthz', '/readyz', '/metrics', '/', '/status']) assert.equal((await d.get(path)).status, 200, path);
     for (const authorization of [undefined, `Bearer ${TOKEN}x`, `Basic ${TOKEN}`]) {
       const res = await d.get('/stats', authorization === undefined ? {} : { authorization });
       assert.equal(res.status, 401, `/stats, ${authorization ?? 'no header'}`);
