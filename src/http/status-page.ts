@@ -38,15 +38,16 @@ dl.kv dd{margin:0;text-align:right;font-variant-numeric:tabular-nums;white-space
 td.n{white-space:nowrap}
 canvas{display:block;width:100%;height:130px;margin-top:.7rem}
 table{width:100%;border-collapse:collapse;font-variant-numeric:tabular-nums}
-th,td{text-align:left;padding:.2rem .35rem;border-bottom:1px solid var(--line);font-weight:normal}
+th,td{text-align:left;padding:.2rem .3rem;border-bottom:1px solid var(--line);font-weight:normal}
 thead th{color:var(--muted);font-size:.8rem}
 .n{text-align:right}
-.bar{height:.65rem;min-width:4rem;background:var(--line);border-radius:3px;overflow:hidden}
+.bar{height:.65rem;min-width:2rem;background:var(--line);border-radius:3px;overflow:hidden}
 .bar i{display:block;height:100%;width:0;background:var(--s1)}
 .legend{display:flex;flex-wrap:wrap;gap:.2rem .9rem;margin:.4rem 0 0;padding:0;list-style:none;color:var(--muted);font-size:.8rem}
 .legend svg{vertical-align:middle;margin-right:.3rem}
 .k1{stroke:var(--s1)}.k2{stroke:var(--s2)}.k3{stroke:var(--s3)}.k4{stroke:var(--s4)}.k5{stroke:var(--s5)}
 #auth-error{color:var(--s5);font-weight:600}
+.note{color:var(--muted);font-size:.8rem;margin:.4rem 0 0}
 [hidden]{display:none!important}
 `;
 
@@ -63,7 +64,7 @@ const SCRIPT = String.raw`
   function num(v) { return typeof v === 'number' && isFinite(v); }
   function int(v) { return num(v) ? nf.format(Math.round(v)) : '\u2014'; }
   function dec(v) { return !num(v) ? '\u2014' : v >= 100 ? nf.format(Math.round(v)) : String(Math.round(v * 10) / 10); }
-  function pct(v) { return !num(v) ? '\u2014' : v > 0 && v < 1e-6 ? '< 0.0001 %' : v > 0 && v < 0.001 ? (v * 100).toPrecision(2) + ' %' : (Math.round(v * 1000) / 10) + ' %'; }
+  function pct(v) { return !num(v) ? '\u2014' : v > 0 && v < 1e-7 ? (v * 100).toExponential(0) + ' %' : v > 0 && v < 0.001 ? (v * 100).toPrecision(2) + ' %' : (v * 100).toFixed(1) + ' %'; }
   function usec(v) { return !num(v) ? '\u2014' : v >= 1e6 ? (v / 1e6).toFixed(2) + ' s' : v >= 1000 ? (v / 1000).toFixed(2) + ' ms' : Math.round(v) + ' \u00b5s'; }
   function bytes(v) { if (!num(v)) return '\u2014'; var u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0; while (v >= 1024 && i < 4) { v /= 1024; i++; } return (i ? v.toFixed(1) : v) + ' ' + u[i]; }
   function secs(s) {
@@ -89,13 +90,14 @@ const SCRIPT = String.raw`
     var g = c.getContext('2d'), cs = getComputedStyle(document.documentElement);
     g.setTransform(dpr, 0, 0, dpr, 0, 0); g.clearRect(0, 0, w, h);
     var tf = log ? function (v) { return Math.log10(Math.max(v, 1)); } : function (v) { return v; };
-    var max = 0;
-    hist.forEach(function (p) { keys.forEach(function (k) { if (num(p[k]) && tf(p[k]) > max) max = tf(p[k]); }); });
-    if (fixedMax) max = fixedMax; else if (log) max = Math.max(1, Math.ceil(max)); else { var m = Math.pow(10, Math.floor(Math.log10(max || 1))); max = [1, 2, 5, 10].map(function (f) { return f * m; }).filter(function (x) { return x >= (max || 1); })[0]; }
-    var top = 8, bot = h - 4, y = function (v) { return bot - (tf(v) / max) * (bot - top); };
+    var max = 0, lo = Infinity;
+    hist.forEach(function (p) { keys.forEach(function (k) { if (num(p[k])) { max = Math.max(max, tf(p[k])); lo = Math.min(lo, tf(p[k])); } }); });
+    lo = log && lo < Infinity ? Math.floor(lo) : 0;
+    if (fixedMax) max = fixedMax; else if (log) max = Math.max(lo + 1, Math.ceil(max)); else { var m = Math.pow(10, Math.floor(Math.log10(max || 1))); max = [1, 2, 5, 10].map(function (f) { return f * m; }).filter(function (x) { return x >= (max || 1); })[0]; }
+    var top = 8, bot = h - 4, y = function (v) { return bot - ((tf(v) - lo) / (max - lo)) * (bot - top); };
     g.font = '11px system-ui, sans-serif'; g.lineWidth = 1; g.setLineDash([]);
     var ticks = log ? [] : [0, max / 2, max];
-    if (log) for (var d = 0; d <= max; d++) ticks.push(Math.pow(10, d));
+    if (log) for (var d = lo; d <= max; d++) ticks.push(Math.pow(10, d));
     ticks.forEach(function (t) {
       var yy = Math.round(y(t)) + 0.5;
       g.strokeStyle = cs.getPropertyValue('--line'); g.beginPath(); g.moveTo(0, yy); g.lineTo(w, yy); g.stroke();
@@ -117,14 +119,14 @@ const SCRIPT = String.raw`
 
   function draw() {
     chart('chart-rate', ['rate'], dec);
-    chart('chart-ratio', ['ratio'], pct, false, 1);
-    chart('chart-latency', LAT.map(function (l) { return l[0]; }), usec, true);
+    chart('chart-ratio', ['ratio'], function (v) { return Math.round(v * 100) + ' %'; }, false, 1);
+    chart('chart-latency', LAT.map(function (l) { return l[0]; }), function (v) { return v >= 1e6 ? v / 1e6 + ' s' : v >= 1000 ? v / 1000 + ' ms' : v + ' \u00b5s'; }, true);
     if (delivery) chart('chart-lag', ['lag'], secs);
   }
 
   function rejections(byReason) {
-    var body = $('rejections'), max = 0;
-    for (var r in byReason) if (byReason[r] > max) max = byReason[r];
+    var body = $('rejections'), total = 0;
+    for (var r in byReason) total += byReason[r];
     for (var reason in byReason) {
       if (!$('rej-' + reason)) {
         var tr = el('tr', { 'data-reason': reason });
@@ -134,7 +136,7 @@ const SCRIPT = String.raw`
         body.appendChild(tr);
       }
       put('rej-' + reason, byReason[reason], int(byReason[reason]));
-      bar('rejbar-' + reason, max ? byReason[reason] / max : 0);
+      bar('rejbar-' + reason, total ? byReason[reason] / total : 0);
     }
   }
 
@@ -335,8 +337,9 @@ const BODY = `
   <section aria-labelledby="h-filter">
     <h2 id="h-filter">Bloom filter</h2>
     <dl class="kv">${kv('filterKind', 'implementation')}${kv('filterCapacity', 'capacity per generation')}${kv('filterErrorRate', 'target false-positive rate')}${kv('filterHashes', 'hash functions')}</dl>
-    <table><thead><tr><th scope="col">generation</th><th scope="col">fill</th><th scope="col" class="n">fill</th><th scope="col" class="n">est. FPR</th><th scope="col" class="n">est. keys</th><th scope="col" class="n">age</th></tr></thead>
+    <table><thead><tr><th scope="col">generation</th><th scope="col" colspan="2">fill</th><th scope="col" class="n">FPR</th><th scope="col" class="n">keys</th><th scope="col" class="n">age</th></tr></thead>
     <tbody>${generationRow('active')}${generationRow('previous')}</tbody></table>
+    <p class="note">False-positive rate and keys are estimated from each generation's fill.</p>
   </section>
   <section aria-labelledby="h-cache">
     <h2 id="h-cache">State cache</h2>
