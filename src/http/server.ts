@@ -12,6 +12,7 @@ import type { RejectReason } from './reject-reason.js';
 import { parseEvent, MAX_ID_LENGTH } from './event.js';
 import { PROMETHEUS_CONTENT_TYPE, send, sendError, sendJson, sendUnended, type RespondOptions } from './respond.js';
 import type { RequestVerifier } from './signature.js';
+import { STATUS_PAGE } from './status-page.js';
 import type { UwsModule } from './uws.js';
 
 export const WEBHOOK_PATH = '/cxone/webhook/data-action';
@@ -49,7 +50,7 @@ export interface ServerOptions {
   verifier: RequestVerifier;
   /** Lowercase header name of the optional signed timestamp. */
   timestampHeader: string;
-  /** When set, GET/HEAD /state/:interactionId require `Authorization: Bearer <stateToken>`. */
+  /** When set, GET/HEAD /state/:interactionId and /stats require `Authorization: Bearer <stateToken>`. */
   stateToken?: string;
   sink: WebhookSink;
   observer: RequestObserver;
@@ -193,12 +194,22 @@ export class WebhookServer {
       const ready = r.ready && !this.draining;
       return { status: ready ? 200 : 503, body: { ...r, ready, status: ready ? 'ready' : this.draining ? 'draining' : 'not ready' } };
     });
-    this.getJson('/stats', () => ({ status: 200, body: this.options.stats() }));
+    // Behind the token too when one is set: /stats names the snapshot path, the exporter's target
+    // and its errors, and the status page shows it. (/metrics stays open for scrapers: numbers only.)
+    this.getJson('/stats', () => ({ status: 200, body: this.options.stats() }), true);
     const metrics = (headOnly: boolean) => (res: HttpResponse) =>
       this.guard(res, () => send(res, 200, this.options.metrics(), { contentType: PROMETHEUS_CONTENT_TYPE, headOnly }));
     app.get('/metrics', metrics(false));
     app.head('/metrics', metrics(true));
     app.any('/metrics', (res, req) => this.methodNotAllowed(res, req, READ_METHODS));
+    // The status page holds no data (it fetches /stats), so it loads without the token.
+    const statusPage = (headOnly: boolean) => (res: HttpResponse) =>
+      this.guard(res, () => send(res, 200, STATUS_PAGE.html, { contentType: STATUS_PAGE.contentType, headers: STATUS_PAGE.headers, headOnly }));
+    for (const path of ['/', '/status']) {
+      app.get(path, statusPage(false));
+      app.head(path, statusPage(true));
+      app.any(path, (res, req) => this.methodNotAllowed(res, req, READ_METHODS));
+    }
 
     app.any('/*', (res, req) => {
       const headOnly = isHead(req);
@@ -206,13 +217,19 @@ export class WebhookServer {
     });
   }
 
-  /** A read-only JSON resource: GET, and HEAD with the same status and headers. */
-  private getJson(path: string, answer: () => { status: number; body: unknown }): void {
-    const handler = (headOnly: boolean) => (res: HttpResponse) =>
+  /** A read-only JSON resource: GET, and HEAD with the same status and headers; `bearer`: behind the token when one is set. */
+  private getJson(path: string, answer: () => { status: number; body: unknown }, bearer = false): void {
+    const handler = (headOnly: boolean) => (res: HttpResponse, req: HttpRequest) => {
+      const authorization = bearer && this.stateAuthorized !== null ? req.getHeader('authorization') : '';
       this.guard(res, () => {
+        if (bearer && this.stateAuthorized !== null && !this.stateAuthorized(authorization)) {
+          this.unauthorized(res, { headOnly });
+          return;
+        }
         const { status, body } = answer();
         sendJson(res, status, body, { headOnly });
       });
+    };
     this.app.get(path, handler(false));
     this.app.head(path, handler(true));
     this.app.any(path, (res, req) => this.methodNotAllowed(res, req, READ_METHODS));
@@ -237,13 +254,17 @@ export class WebhookServer {
     }
   }
 
+  private unauthorized(res: HttpResponse, opts: RespondOptions): void {
+    sendError(res, 401, 'missing or invalid bearer token', { ...opts, headers: { 'WWW-Authenticate': 'Bearer realm="cxone-dedup"' } });
+  }
+
   private state(res: HttpResponse, req: HttpRequest, opts: RespondOptions): void {
     const raw = req.getParameter(0);
     const authorization = this.stateAuthorized === null ? '' : req.getHeader('authorization');
     this.guard(res, () => {
       // Before anything else: an unauthorized caller learns nothing, not even whether the id is valid.
       if (this.stateAuthorized !== null && !this.stateAuthorized(authorization)) {
-        sendError(res, 401, 'missing or invalid bearer token', { ...opts, headers: { 'WWW-Authenticate': 'Bearer realm="cxone-dedup"' } });
+        this.unauthorized(res, opts);
         return;
       }
       let id: string;

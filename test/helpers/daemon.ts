@@ -37,6 +37,8 @@ export class RunningDaemon {
   /** Lines on stderr/stdout that are not JSON (should stay empty). */
   readonly rawOutput: string[] = [];
   port = 0;
+  /** STATE_API_TOKEN, when the daemon was started with one: stats() sends it. */
+  stateToken: string | undefined;
   readonly exited: Promise<Exit>;
 
   constructor(
@@ -100,14 +102,14 @@ export class RunningDaemon {
     return { status: res.status, json: parseJson(text), headers: res.headers };
   }
 
-  async get(pathname: string): Promise<{ status: number; json: any; text: string; headers: Headers }> {
-    const res = await fetch(this.url + pathname, { signal: AbortSignal.timeout(10_000) });
+  async get(pathname: string, headers: Record<string, string> = {}): Promise<{ status: number; json: any; text: string; headers: Headers }> {
+    const res = await fetch(this.url + pathname, { headers, signal: AbortSignal.timeout(10_000) });
     const text = await res.text();
     return { status: res.status, json: parseJson(text), text, headers: res.headers };
   }
 
   async stats(): Promise<any> {
-    return (await this.get('/stats')).json;
+    return (await this.get('/stats', this.stateToken === undefined ? {} : { authorization: `Bearer ${this.stateToken}` })).json;
   }
 
   /** Sends a signal and waits for the exit (SIGKILL after `timeoutMs`). */
@@ -154,6 +156,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const daemon = new RunningDaemon(proc, secret ?? '');
+  daemon.stateToken = env.STATE_API_TOKEN;
   try {
     const line = await daemon.waitForLog((l) => l.msg === 'listening', options.startTimeoutMs ?? 15_000);
     daemon.port = Number(line.port);

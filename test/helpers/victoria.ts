@@ -4,20 +4,18 @@
  * joined with `_`, tags as labels).
  *
  * The binary comes from Debian's `victoria-metrics` package. When it is missing and we are root, it is
- * installed once per machine (a lock file serialises concurrent test files); otherwise a clear Error
- * is thrown: tests never skip.
+ * installed once per machine (./apt.ts, serialised with every other install); otherwise a clear
+ * Error is thrown: tests never skip.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, mkdtempSync, rmSync } from 'node:fs';
-import { open, readFile, unlink } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { ensureAptPackage, findBinary, isExecutable } from './apt.js';
 
 const BINARY_NAME = 'victoria-metrics';
 const FALLBACK_PATH = '/usr/bin/victoria-metrics';
-const INSTALL_LOCK = path.join(os.tmpdir(), 'cxone-dedup-victoria-install.lock');
-const INSTALL_TIMEOUT_MS = 9 * 60_000;
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -49,45 +47,12 @@ export interface Victoria {
   logTail(): string;
 }
 
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The binary's path, or undefined. */
 export function findVictoriaBinary(): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && isExecutable(path.join(dir, BINARY_NAME))) return path.join(dir, BINARY_NAME);
-  }
-  return isExecutable(FALLBACK_PATH) ? FALLBACK_PATH : undefined;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return findBinary(BINARY_NAME, FALLBACK_PATH);
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function runChecked(cmd: string, args: string[], timeoutMs: number): void {
-  const r = spawnSync(cmd, args, {
-    encoding: 'utf8',
-    timeout: timeoutMs,
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-  if (r.error || r.status !== 0) {
-    const out = `${r.stdout ?? ''}${r.stderr ?? ''}`.slice(-2000);
-    throw new Error(`${cmd} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}):\n${out}`);
-  }
-}
 
 /**
  * The Debian package may start (and enable) a system service on port 8428 when the machine runs an
@@ -105,46 +70,8 @@ function stopPackagedService(): void {
 }
 
 /** Finds the binary, installing Debian's package once per machine when root. Throws when impossible. */
-export async function ensureVictoriaInstalled(): Promise<string> {
-  const found = findVictoriaBinary();
-  if (found) return found;
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
-    throw new Error(
-      `${BINARY_NAME} is not installed and this process is not root, so it cannot be installed here. ` +
-        `Install it with: sudo apt-get update && sudo apt-get install -y ${BINARY_NAME}`,
-    );
-  }
-  const deadline = Date.now() + INSTALL_TIMEOUT_MS;
-  for (;;) {
-    let lock;
-    try {
-      lock = await open(INSTALL_LOCK, 'wx');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      // Another test file is installing: wait for it, or take over a lock whose owner died.
-      const owner = Number.parseInt(await readFile(INSTALL_LOCK, 'utf8').catch(() => ''), 10);
-      if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) await unlink(INSTALL_LOCK).catch(() => {});
-      if (Date.now() > deadline) throw new Error(`timed out waiting for another process to install ${BINARY_NAME} (lock ${INSTALL_LOCK})`);
-      await sleep(500);
-      const now = findVictoriaBinary();
-      if (now) return now;
-      continue;
-    }
-    try {
-      await lock.writeFile(String(process.pid));
-      await lock.close();
-      const again = findVictoriaBinary();
-      if (again) return again;
-      runChecked('apt-get', ['update'], INSTALL_TIMEOUT_MS / 3);
-      runChecked('apt-get', ['install', '-y', '--no-install-recommends', BINARY_NAME], INSTALL_TIMEOUT_MS / 2);
-      stopPackagedService();
-      const installed = findVictoriaBinary();
-      if (!installed) throw new Error(`apt-get installed ${BINARY_NAME} but no executable is on PATH or at ${FALLBACK_PATH}`);
-      return installed;
-    } finally {
-      await unlink(INSTALL_LOCK).catch(() => {});
-    }
-  }
+export function ensureVictoriaInstalled(): Promise<string> {
+  return ensureAptPackage({ pkgs: [BINARY_NAME], find: findVictoriaBinary, afterInstall: stopPackagedService });
 }
 
 async function freePort(): Promise<number> {

@@ -202,7 +202,7 @@ describe('STATE_API_TOKEN', () => {
   const getState = (id: string, authorization?: string) =>
     fetch(`${d.url}/state/${encodeURIComponent(id)}`, { headers: authorization === undefined ? {} : { authorization }, signal: AbortSignal.timeout(10_000) });
 
-  it('GET /state needs the bearer token; webhooks, health and stats do not', async () => {
+  it('GET /state and /stats need the bearer token; webhooks, health and metrics do not', async () => {
     const event = makeEvent();
     assert.equal((await d.post(event)).json.status, 'processed', 'the webhook itself is authenticated by its signature only');
     for (const [authorization, why] of [
@@ -227,11 +227,22 @@ describe('STATE_API_TOKEN', () => {
       assert.deepEqual(await ok.json(), event);
     }
     assert.equal((await getState('never-seen', `Bearer ${TOKEN}`)).status, 404);
-    for (const path of ['/healthz', '/readyz', '/stats', '/metrics']) assert.equal((await d.get(path)).status, 200, path);
+    for (const path of ['/healthz', '/readyz', '/metrics', '/', '/status']) assert.equal((await d.get(path)).status, 200, path);
+    for (const authorization of [undefined, `Bearer ${TOKEN}x`, `Basic ${TOKEN}`]) {
+      const res = await d.get('/stats', authorization === undefined ? {} : { authorization });
+      assert.equal(res.status, 401, `/stats, ${authorization ?? 'no header'}`);
+      assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="cxone-dedup"');
+      assert.deepEqual(res.json, { error: 'missing or invalid bearer token' });
+    }
+    const head = await fetch(`${d.url}/stats`, { method: 'HEAD', signal: AbortSignal.timeout(10_000) });
+    assert.equal(head.status, 401, 'HEAD /stats too');
+    const stats = await d.get('/stats', { authorization: `Bearer ${TOKEN}` });
+    assert.equal(stats.status, 200);
+    assert.equal(stats.json.eventsProcessed, 1);
     const listening = d.logs.find((l) => l.msg === 'listening');
     assert.equal(listening?.stateApi, 'bearer token');
     assert.equal((listening?.config as Record<string, unknown>).stateApiToken, 'set');
-    assert.ok(!d.logText().includes(TOKEN) && !(await d.get('/stats')).text.includes(TOKEN) && !(await d.get('/metrics')).text.includes(TOKEN));
+    assert.ok(!d.logText().includes(TOKEN) && !stats.text.includes(TOKEN) && !(await d.get('/metrics')).text.includes(TOKEN));
   });
 
   it('a token that is short or not sendable stops the start, without echoing it', async () => {

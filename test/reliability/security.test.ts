@@ -301,7 +301,7 @@ describe('secrets stay secret', () => {
       assert.ok(bearer.length >= 1);
       const readable = [
         ...bodies,
-        (await d.get('/stats')).text,
+        (await d.get('/stats', { authorization: `Bearer ${STATE_TOKEN}` })).text,
         (await d.get('/metrics')).text,
         (await d.get('/readyz')).text,
         (await d.get('/healthz')).text,
