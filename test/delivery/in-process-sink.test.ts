@@ -1,7 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { Dispatcher } from '../../src/delivery/dispatcher.js';
 import { InProcessSink, PermanentDeliveryError, type DeliveryMeta } from '../../src/delivery/in-process-sink.js';
 import type { DeliveryRecord } from '../../src/delivery/types.js';
+import { MemorySource } from '../helpers/memory-source.js';
+import { until } from '../helpers/wait.js';
+import { MemoryDeadLetters, assertOrderPerInteraction, interleaved } from './support.js';
 
 const never = new AbortController().signal;
 const BODY = '{"interactionId":"i-9","dataActionId":"da","updatedTimestamp":"2030-01-01T00:00:00Z","payload":{"k":[1,2]}}';
@@ -117,5 +121,49 @@ describe('InProcessSink', { timeout: 30_000 }, () => {
   it('refuses a missing handler or a bad timeout', () => {
     assert.throws(() => new InProcessSink({ onEvent: undefined as never }), /onEvent/);
     assert.throws(() => new InProcessSink({ onEvent: () => {}, timeoutMs: -1 }), /timeoutMs/);
+  });
+});
+
+describe('InProcessSink with a dispatcher', { timeout: 60_000 }, () => {
+  it('every event reaches onEvent in per-interaction order; failures are retried, a permanent error dead-letters, a stuck handler times out without blocking others', async () => {
+    const source = new MemorySource();
+    const records = source.push(...interleaved(['a', 'b', 'c', 'd'], 6));
+    const log: Array<[string, number, boolean]> = [];
+    const stuck = new Set(['c#2']);
+    const sink = new InProcessSink({
+      timeoutMs: 100,
+      onEvent: async (event, meta) => {
+        const n = (event as { payload: { n: number } }).payload.n;
+        assert.equal(meta.id, `${meta.interactionId}#${n}`);
+        if (meta.id === 'b#3') {
+          log.push([meta.interactionId, n, true]); // finished (dead-lettered) as far as order goes
+          throw new PermanentDeliveryError('b#3 can never be handled');
+        }
+        if (stuck.delete(meta.id)) {
+          log.push([meta.interactionId, n, false]);
+          return new Promise<void>(() => {});
+        }
+        if (meta.attempt === 1 && n % 2 === 0) {
+          log.push([meta.interactionId, n, false]);
+          throw new Error(`transient failure of ${meta.id}`);
+        }
+        log.push([meta.interactionId, n, true]);
+      },
+    });
+    const dead = new MemoryDeadLetters();
+    const dispatcher = new Dispatcher({ source, sink, deadLetters: dead, concurrency: 4, backoff: { baseMs: 1, capMs: 5 } });
+    dispatcher.start();
+    await until('every record finished', () => source.unacked('in-process').length === 0);
+    assertOrderPerInteraction(log);
+    const stuckAt = log.findIndex(([i, n]) => i === 'c' && n === 2);
+    const retriedAt = log.findIndex(([i, n], k) => k > stuckAt && i === 'c' && n === 2);
+    assert.ok(log.slice(stuckAt + 1, retriedAt).some(([i]) => i !== 'c'), 'other interactions went on while c#2 was stuck');
+    assert.deepEqual(dead.entries.map((e) => [e.record.id, e.error]), [['b#3', 'onEvent failed: b#3 can never be handled']]);
+    const handled = log.filter(([, , ok]) => ok).map(([i, n]) => `${i}#${n}`);
+    assert.deepEqual(handled.sort(), records.map((r) => r.id).sort());
+    assert.equal(dispatcher.stats().delivered, records.length - 1);
+    assert.match(dispatcher.stats().lastError?.message ?? '', /./);
+    assert.deepEqual(source.violations, []);
+    await dispatcher.stop({ timeoutMs: 1000 });
   });
 });

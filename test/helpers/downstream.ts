@@ -53,7 +53,8 @@ export class Downstream {
   readonly cert: string | undefined;
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
-  private readonly hung = new Set<http.ServerResponse>();
+  /** Hanging responses, with the index of their request in `requests`. */
+  private readonly hung = new Map<http.ServerResponse, number>();
   private readonly listeners = new Set<() => void>();
   private scripted: Behaviour[] = [];
   private mode: Behaviour = { kind: 'ok' };
@@ -144,9 +145,13 @@ export class Downstream {
     return this.hung.size;
   }
 
-  /** Answers every hanging request 200 now. */
+  /** Answers every hanging request 200 now (their entries in `requests` then read as answered 'ok'). */
   release(): void {
-    for (const res of this.hung) if (!res.writableEnded) res.writeHead(200).end();
+    for (const [res, n] of this.hung) {
+      if (res.writableEnded || res.destroyed) continue;
+      res.writeHead(200, { 'content-length': 0 }).end();
+      this.requests[n] = { ...this.requests[n]!, answer: 'ok', status: 200 };
+    }
     this.hung.clear();
   }
 
@@ -181,7 +186,7 @@ export class Downstream {
           break;
         }
         case 'hang':
-          this.hung.add(res);
+          this.hung.set(res, n);
           res.on('close', () => this.hung.delete(res));
           break;
         case 'drop':
