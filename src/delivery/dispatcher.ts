@@ -233,14 +233,19 @@ export class Dispatcher {
     this.pullAbort.abort();
     this.lifetime.abort();
     this.wake();
-    const inProgress = [...this.attempts, ...this.chores];
     let timer: NodeJS.Timeout | undefined;
-    const drained = await Promise.race([
-      Promise.allSettled(inProgress).then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), timeoutMs);
-      }),
-    ]);
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    // Loop: an attempt finishing now may start a dead-letter write, which is waited for too.
+    let drained = true;
+    while (this.attempts.size + this.chores.size > 0) {
+      const settled = await Promise.race([Promise.allSettled([...this.attempts, ...this.chores]).then(() => true), timedOut]);
+      if (!settled) {
+        drained = false;
+        break;
+      }
+    }
     clearTimeout(timer);
     const aborted = this.inFlight;
     this.attemptAbort.abort();
