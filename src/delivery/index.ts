@@ -24,3 +24,5 @@ export {
   type DeadLetterLine,
   type DeadLetterWriter,
 } from './dead-letter.js';
+export { httpSinkFromConfig, dispatcherLimits, type DeliverySettings } from './from-config.js';
+export { headerSafe } from './http-sink.js';

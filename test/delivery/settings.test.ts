@@ -54,3 +54,16 @@ describe('delivery settings', () => {
     for (const env of ['DELIVERY_URL', 'DELIVERY_SECRET', 'DELIVERY_CONCURRENCY', 'DELIVERY_MAX_ATTEMPTS', 'DELIVERY_MAX_AGE_SECONDS', 'DELIVERY_TIMEOUT_MS']) assert.match(help, new RegExp(`\\b${env}\\b`));
   });
 });
+
+describe('delivery settings → sink and dispatcher options', () => {
+  it('no DELIVERY_URL, no HTTP sink; otherwise one built from the settings', async () => {
+    const { httpSinkFromConfig, dispatcherLimits } = await import('../../src/delivery/from-config.js');
+    assert.equal(httpSinkFromConfig(loadConfig({})), undefined);
+    const c = loadConfig({ DELIVERY_URL: 'http://127.0.0.1:9/hook', DELIVERY_SECRET: SECRET, DELIVERY_CONCURRENCY: '4', DELIVERY_MAX_AGE_SECONDS: '1.5' });
+    const sink = httpSinkFromConfig(c)!;
+    assert.equal(sink.url.href, 'http://127.0.0.1:9/hook');
+    assert.match(sink.headersFor({ seq: 1, id: 'k', status: 'processed', interactionId: 'i', acceptedAtMs: 0, body: Buffer.from('{}') })['x-dedup-signature'] ?? '', /^[0-9a-f]{64}$/);
+    sink.close();
+    assert.deepEqual(dispatcherLimits(c), { concurrency: 4, maxAttempts: 20, maxAgeMs: 1500 });
+  });
+});
