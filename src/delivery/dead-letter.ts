@@ -110,7 +110,9 @@ export class DeadLetterFile implements DeadLetterWriter {
   private readonly mode: number;
   private handle: FileHandle | undefined;
   private queue: Pending[] = [];
-  private writing: Promise<void> | undefined;
+  /** The drain loop in progress, if any (close() waits for it). */
+  private writing: Promise<void> = Promise.resolve();
+  private draining = false;
   private closed = false;
 
   constructor(filePath: string, options: DeadLetterFileOptions = {}) {
@@ -129,9 +131,10 @@ export class DeadLetterFile implements DeadLetterWriter {
     }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ text, resolve, reject });
-      this.writing ??= this.drain().finally(() => {
-        this.writing = undefined;
-      });
+      if (!this.draining) {
+        this.draining = true;
+        this.writing = this.drain();
+      }
     });
   }
 
@@ -145,22 +148,28 @@ export class DeadLetterFile implements DeadLetterWriter {
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue;
-      this.queue = [];
-      try {
-        const handle = await this.openHandle();
-        await handle.write(batch.map((p) => p.text).join(''));
-        await handle.sync();
-        for (const p of batch) p.resolve();
-      } catch (err) {
-        // Reopen on the next append: the handle may be broken (disk replaced, file deleted, …).
-        const handle = this.handle;
-        this.handle = undefined;
-        await handle?.close().catch(() => {});
-        const error = err instanceof Error ? err : new Error(String(err));
-        for (const p of batch) p.reject(error);
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue;
+        this.queue = [];
+        try {
+          const handle = await this.openHandle();
+          await handle.write(batch.map((p) => p.text).join(''));
+          await handle.sync();
+          for (const p of batch) p.resolve();
+        } catch (err) {
+          // Reopen on the next append: the handle may be broken (disk replaced, file deleted, …).
+          const handle = this.handle;
+          this.handle = undefined;
+          await handle?.close().catch(() => {});
+          const error = err instanceof Error ? err : new Error(String(err));
+          for (const p of batch) p.reject(error);
+        }
       }
+    } finally {
+      // Runs in the same turn as the loop's last emptiness check, so no append can slip between
+      // them and be left unwritten.
+      this.draining = false;
     }
   }
 

@@ -69,6 +69,18 @@ describe('dead-letter file', () => {
     await assert.rejects(dlq.append(entry(record(52, '{}'))), /closed/);
   });
 
+  it('an append made the moment the previous one resolves is written too (none stranded between two drains)', async () => {
+    const file = path.join(dir, 'chained.ndjson');
+    const dlq = new DeadLetterFile(file);
+    let chained: Promise<void> | undefined;
+    await dlq.append(entry(record(1, '{}'))).then(() => {
+      chained = dlq.append(entry(record(2, '{}')));
+    });
+    await chained;
+    await dlq.close();
+    assert.deepEqual(readLines(file).map((l) => l.seq), [1, 2]);
+  });
+
   it('a torn last line (crash mid-append) is left alone and the next entry starts on a fresh line', async () => {
     const file = path.join(dir, 'torn.ndjson');
     writeFileSync(file, `${formatDeadLetter(entry(record(1, '{}')))}{"time":"2030-01-01T00:0`);
