@@ -48,6 +48,14 @@ export interface Config {
   snapshotPath: string | undefined;
   snapshotIntervalSeconds: number;
   strictSnapshot: boolean;
+  /** Undefined: no HTTP sink. */
+  deliveryUrl: string | undefined;
+  /** Undefined: deliveries are not signed. */
+  deliverySecret: string | undefined;
+  deliveryConcurrency: number;
+  deliveryMaxAttempts: number;
+  deliveryMaxAgeSeconds: number;
+  deliveryTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -147,6 +155,22 @@ const secret: Parser<string | undefined> = (raw) => {
   return raw;
 };
 
+/** Kept exactly as given (a trailing slash or a query can matter to the receiver); no credentials, which would be logged. */
+const deliveryUrl: Parser<string | undefined> = (raw) => {
+  const s = raw.trim();
+  if (s === '') return undefined;
+  if (s.length > 2048) fail('must be at most 2048 characters');
+  let url: URL;
+  try {
+    url = new URL(s);
+  } catch {
+    return fail('must be an absolute http(s) URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail('must be an absolute http(s) URL');
+  if (url.username !== '' || url.password !== '') fail('must not carry credentials (user:password@); the receiver can check X-Dedup-Signature instead');
+  return s;
+};
+
 const bearerToken: Parser<string | undefined> = (raw) => {
   const token = secret(raw);
   // RFC 6750 b64token: what fits in `Authorization: Bearer …` unquoted.
@@ -212,6 +236,12 @@ export const SETTINGS: readonly Setting[] = [
   def({ key: 'snapshotPath', env: 'SNAPSHOT_PATH', flag: '--snapshot-path', arg: 'FILE', help: 'persist both Bloom generations and the state cache here (unset → no persistence)', default: undefined, parse: optionalText(4096) }),
   def({ key: 'snapshotIntervalSeconds', env: 'SNAPSHOT_INTERVAL_SECONDS', flag: '--snapshot-interval', arg: 'SECONDS', help: 'write a snapshot this often (and at shutdown)', default: 60, parse: float(0.05, 24 * 3600) }),
   def({ key: 'strictSnapshot', env: 'STRICT_SNAPSHOT', flag: '--strict-snapshot', help: 'refuse to start when the snapshot cannot be restored (default: log and start empty)', default: false, parse: bool, switch: true }),
+  def({ key: 'deliveryUrl', env: 'DELIVERY_URL', flag: '--delivery-url', arg: 'URL', help: 'POST every delivered event here (http or https, redirects not followed); unset → no HTTP sink', default: undefined, parse: deliveryUrl }),
+  def({ key: 'deliverySecret', env: 'DELIVERY_SECRET', flag: '--delivery-secret', arg: 'S', help: 'HMAC-SHA256 key for X-Dedup-Signature on deliveries, at least 16 characters (prefer the env var); unset → unsigned', default: undefined, parse: secret, secret: true }),
+  def({ key: 'deliveryConcurrency', env: 'DELIVERY_CONCURRENCY', flag: '--delivery-concurrency', arg: 'N', help: 'deliveries in flight at once, per sink', default: 16, parse: int(1, 1024) }),
+  def({ key: 'deliveryMaxAttempts', env: 'DELIVERY_MAX_ATTEMPTS', flag: '--delivery-max-attempts', arg: 'N', help: 'attempts per event before it goes to the dead-letter file', default: 20, parse: int(1, 1_000_000) }),
+  def({ key: 'deliveryMaxAgeSeconds', env: 'DELIVERY_MAX_AGE_SECONDS', flag: '--delivery-max-age', arg: 'SECONDS', help: 'no retry starts later than this after the event was accepted; it goes to the dead-letter file instead', default: 86_400, parse: float(1, 365 * 24 * 3600) }),
+  def({ key: 'deliveryTimeoutMs', env: 'DELIVERY_TIMEOUT_MS', flag: '--delivery-timeout-ms', arg: 'MS', help: 'one delivery attempt (connect, send, answer) is given up and retried after this', default: 10_000, parse: int(100, 600_000) }),
 ];
 
 export function defaultConfig(): Config {
@@ -273,6 +303,9 @@ function checkCombinations(c: Config): void {
   }
   if (c.influxUrl !== undefined && (c.influxOrg === undefined || c.influxBucket === undefined)) {
     throw new ConfigError('INFLUX_URL (--influx-url) is set, so INFLUX_ORG and INFLUX_BUCKET must be set too');
+  }
+  if (c.deliverySecret !== undefined && c.deliveryUrl === undefined) {
+    throw new ConfigError('DELIVERY_SECRET is set, so DELIVERY_URL (--delivery-url) must be set too (the secret signs HTTP deliveries)');
   }
   if (c.cxoneClientId !== undefined) {
     if (c.cxoneClientSecret === undefined) throw new ConfigError('CXONE_CLIENT_ID is set, so CXONE_CLIENT_SECRET (--cxone-client-secret) must be set too');
