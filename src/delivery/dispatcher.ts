@@ -6,7 +6,7 @@
  * unacked and is delivered again after the next start (at-least-once).
  */
 import { setMaxListeners } from 'node:events';
-import { Backoff, resolveBackoffPolicy, sleep as defaultSleep, type BackoffPolicy, type RandomSource, type Sleep } from '../cxone/backoff.js';
+import { Backoff, resolveBackoffPolicy, sleep as defaultSleep, type BackoffPolicy, type RandomSource, type Sleep } from '../backoff.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { DeadLetterWriter } from './dead-letter.js';
 import { describeError, oneLine, type DeliveryOutcome, type DeliverySink } from './sink.js';
@@ -24,7 +24,9 @@ export const DEFAULT_DELIVERY_MAX_AGE_MS = 86_400_000;
 export const DEFAULT_DELIVERY_BACKOFF: Readonly<BackoffPolicy> = Object.freeze({
   baseMs: 1000,
   capMs: 600_000,
+  factor: 2,
   jitter: 'full',
+  jitterMs: 0,
   maxRetryAfterMs: 3_600_000,
 });
 

@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { parseRetryAfter } from '../cxone/backoff.js';
+import { parseRetryAfter } from '../backoff.js';
 import { createSignatureVerifier, type SignatureVerifier } from '../cxone/signing.js';
 import { excerpt, safeUrl } from '../cxone/http.js';
 import { describeError, type DeliveryOutcome, type DeliverySink } from './sink.js';

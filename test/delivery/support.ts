@@ -1,5 +1,5 @@
 /** Shared test doubles for the delivery tests: a scripted sink, fake time, a dead-letter recorder. */
-import { abortError, type Sleep } from '../../src/cxone/backoff.js';
+import { abortError, type Sleep } from '../../src/backoff.js';
 import type { DeadLetter, DeadLetterWriter } from '../../src/delivery/dead-letter.js';
 import type { DeliveryOutcome, DeliverySink } from '../../src/delivery/sink.js';
 import type { DeliveryRecord, NewDeliveryRecord } from '../../src/delivery/types.js';
