@@ -51,6 +51,20 @@ function writeHead(res: HttpResponse, status: number, opts: RespondOptions): voi
  * body became its own write, and a daemon that kept up with 45,000 requests/s offered fell to
  * ~16,000 (bench/e2e.ts, paced phase).
  */
+/**
+ * uWebSockets.js's JS shim (Node.js majors the pinned build has no binary for) throws "Not
+ * implemented" from endWithoutBody before writing anything; node:http under it drops the body of
+ * an answer to HEAD by itself, so end(body) puts the same bytes on the wire there.
+ */
+function endHead(res: HttpResponse, body: string): void {
+  try {
+    res.endWithoutBody();
+  } catch (err) {
+    if (!(err instanceof Error && err.message === 'Not implemented')) throw err;
+    res.end(body);
+  }
+}
+
 export function send(res: HttpResponse, status: number, body: string, opts: RespondOptions = {}): void {
   res.cork(() => {
     writeHead(res, status, opts);
@@ -60,7 +74,7 @@ export function send(res: HttpResponse, status: number, body: string, opts: Resp
       // onAborted, aborts the process (uNetworking/uWebSockets#1855). It adds no length header.
       // (closeAfter is only for webhook answers, never HEAD.)
       res.writeHeader('Content-Length', String(Buffer.byteLength(body)));
-      res.endWithoutBody();
+      endHead(res, body);
     } else {
       res.end(body, opts.closeAfter === true);
     }

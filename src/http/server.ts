@@ -89,7 +89,8 @@ interface Reply {
 
 /** A HEAD request's answer has no body, whatever its status. */
 function isHead(req: HttpRequest): boolean {
-  return req.getMethod() === 'head';
+  // uWS gives the method in lowercase; its JS shim (Node.js 22/24 here) as sent.
+  return req.getMethod().toLowerCase() === 'head';
 }
 
 function rejection(reason: Exclude<RejectReason, 'aborted'>, message: string, field?: string, bodyUnread = false): Reply {

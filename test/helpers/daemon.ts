@@ -171,6 +171,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
 export function runCli(args: string[], options: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...options.env })) if (v !== undefined) env[k] = v;
+  if (process.env.CXONE_TEST_UWS_SHIM === '1' && options.env?.ALLOW_UWS_FALLBACK === undefined) env.ALLOW_UWS_FALLBACK = '1';
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
