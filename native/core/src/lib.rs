@@ -1,4 +1,4 @@
-//! `cxone-bloom`: the Bloom filter and the fingerprint table of cxone-dedup, without any
+//! `cxone-bloom`: the Bloom filter and the exact dedup window of cxone-dedup, without any
 //! N-API types.
 //!
 //! Sizing, hashing (hash id 2), bit layout and the snapshot formats follow
@@ -10,7 +10,7 @@
 //! `SharedArrayBuffer`) with `&self` methods only. [`BloomFilter`] and
 //! [`FingerprintTable`] are generic over where the words live: owned
 //! (`Box<[AtomicU64]>`), borrowed (`&[AtomicU64]`), `Arc<[AtomicU64]>`, or caller-mapped
-//! memory.
+//! memory. [`DedupWindow`] pairs them into two generations (window.rs).
 #![forbid(unsafe_code)]
 
 mod error;
@@ -20,6 +20,7 @@ mod fingerprint_snapshot;
 mod hash;
 mod params;
 mod snapshot;
+mod window;
 
 pub use error::{BloomError, SnapshotError, TableError, TableSnapshotError, WindowError};
 pub use filter::{zeroed_words, BloomFilter, OwnedWords};
@@ -35,4 +36,8 @@ pub use hash::{key_hash, positions, Positions, HASH_ID};
 pub use params::{Params, MAX_BITS, MAX_CAPACITY, MAX_HASHES};
 pub use snapshot::{
     from_snapshot, parse_header, snapshot_digest, snapshot_len, FORMAT_VERSION, HEADER_LEN, MAGIC,
+};
+pub use window::{
+    key_fingerprint, DedupWindow, Generation, GenerationStats, Observed, Recorded, Verdict, WindowCounters,
+    WindowParams, Which, RECORD_AT_CAPACITY, RECORD_INSERTED, RECORD_OVERFLOW,
 };
