@@ -1,10 +1,12 @@
 /**
- * The native Bloom filter: the Rust addon (`native/`, napi-rs) loaded for this platform.
+ * The native Bloom filter and dedup window: the Rust addon (`native/`, napi-rs) loaded for this
+ * platform.
  *
- * The addon's class is used as is, with no JS wrapper around each call: it already has
- * the `BloomFilterLike` shape (`kind` is `'native'` on its prototype; `capacity`,
- * `errorRate`, `bitCount`, `hashCount` are plain own properties), so `has`/`add` go
- * straight from JS into Rust. Raw addon types: `native/index.d.ts`.
+ * The addon's classes are used as they are, with no JS wrapper around each call: `BloomFilter`
+ * already has the `BloomFilterLike` shape and `DedupWindow` the `WindowLike` one (`kind` is
+ * `'native'` on their prototypes; sizes such as `capacity` are plain own properties), so
+ * `has`/`add`/`check`/`observe` go straight from JS into Rust. Raw addon types:
+ * `native/index.d.ts`.
  *
  * Shared memory: `createShared()` puts the bits in a `SharedArrayBuffer`; post
  * `filter.sharedMemory` (with capacity and errorRate) to a worker, which attaches with
@@ -13,7 +15,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { BloomFactory, BloomFilterLike, BloomKey, BloomParams } from './types.js';
+import type { BloomFactory, BloomFilterLike, BloomKey, BloomParams, WindowGenerationInput, WindowLike, WindowParams } from './types.js';
 
 /** A native filter: `BloomFilterLike` plus what only the addon has. */
 export interface NativeBloomFilter extends BloomFilterLike {
@@ -46,9 +48,29 @@ export interface NativeBloomFilterClass {
   params(capacity: number, errorRate: number): BloomParams;
 }
 
+/** A native dedup window: `WindowLike`, answered by the Rust core in one call per key. */
+export interface NativeDedupWindow extends WindowLike {
+  readonly kind: 'native';
+}
+
+/** The addon's `DedupWindow` class (see native/index.d.ts for the errors each member throws). */
+export interface NativeDedupWindowClass {
+  new (capacity: number, errorRate: number): NativeDedupWindow;
+  readonly prototype: NativeDedupWindow;
+  /**
+   * A window from two exported generations. Errors: TypeError / RangeError for malformed
+   * arguments; `Error` with code `ERR_BLOOM_SNAPSHOT`, `ERR_FINGERPRINT_SNAPSHOT` or
+   * `ERR_WINDOW_SNAPSHOT` (parts that do not fit together) for rejected content.
+   */
+  fromGenerations(active: WindowGenerationInput, previous: WindowGenerationInput): NativeDedupWindow;
+  /** Sizing, with the constructor's checks. */
+  params(capacity: number, errorRate: number): WindowParams;
+}
+
 /** The addon module's exports. */
 export interface NativeAddon {
   readonly BloomFilter: NativeBloomFilterClass;
+  readonly DedupWindow: NativeDedupWindowClass;
   /**
    * True when `signatureHex` is exactly 64 hex digits (either case) equal, in constant time, to
    * HMAC-SHA256(key, prefix ‖ message). TypeError for wrong argument types; RangeError for a
@@ -68,8 +90,12 @@ export interface NativeBloomFactory extends BloomFactory {
   readonly path: string;
   /** The addon class itself (for `instanceof`). */
   readonly BloomFilter: NativeBloomFilterClass;
+  /** The addon's window class (for `instanceof`). */
+  readonly DedupWindow: NativeDedupWindowClass;
   create(capacity: number, errorRate: number): NativeBloomFilter;
   fromBuffer(snapshot: Uint8Array): NativeBloomFilter;
+  createWindow(capacity: number, errorRate: number): NativeDedupWindow;
+  windowFromGenerations(active: WindowGenerationInput, previous: WindowGenerationInput): NativeDedupWindow;
   createShared(capacity: number, errorRate: number): NativeBloomFilter;
   fromShared(memory: SharedArrayBuffer | ArrayBufferView, capacity: number, errorRate: number): NativeBloomFilter;
   params(capacity: number, errorRate: number): BloomParams;
@@ -132,7 +158,11 @@ export function loadNativeAddon(path: string = nativeAddonPath()): NativeAddon {
   if (typeof m?.hmacSha256Verify !== 'function' || typeof m.hmacSha256Hex !== 'function') {
     throw new Error(`native addon at ${path} does not export the signature functions (rebuild it with \`npm run build:native\`)`);
   }
-  return { BloomFilter: cls, hmacSha256Verify: m.hmacSha256Verify, hmacSha256Hex: m.hmacSha256Hex };
+  const win = m.DedupWindow;
+  if (typeof win !== 'function' || typeof win.fromGenerations !== 'function' || typeof win.params !== 'function') {
+    throw new Error(`native addon at ${path} does not export the DedupWindow class (rebuild it with \`npm run build:native\`)`);
+  }
+  return { BloomFilter: cls, DedupWindow: win, hmacSha256Verify: m.hmacSha256Verify, hmacSha256Hex: m.hmacSha256Hex };
 }
 
 /** The addon for this platform, loaded once (see loadNativeAddon for the errors). */
@@ -148,13 +178,18 @@ export function nativeAddon(): NativeAddon {
 export function loadNativeFactory(): NativeBloomFactory {
   if (cachedFactory) return cachedFactory;
   const path = nativeAddonPath();
-  const { BloomFilter } = nativeAddon();
+  const { BloomFilter, DedupWindow } = nativeAddon();
   cachedFactory = Object.freeze({
     kind: 'native' as const,
     path,
     BloomFilter,
+    DedupWindow,
     create: (capacity: number, errorRate: number) => new BloomFilter(capacity, errorRate),
     fromBuffer: (snapshot: Uint8Array) => BloomFilter.fromBuffer(snapshot),
+    createWindow: (capacity: number, errorRate: number) => new DedupWindow(capacity, errorRate),
+    windowFromGenerations: (active: WindowGenerationInput, previous: WindowGenerationInput) =>
+      DedupWindow.fromGenerations(active, previous),
+    windowParams: (capacity: number, errorRate: number) => DedupWindow.params(capacity, errorRate),
     createShared: (capacity: number, errorRate: number) => BloomFilter.createShared(capacity, errorRate),
     fromShared: (memory: SharedArrayBuffer | ArrayBufferView, capacity: number, errorRate: number) =>
       BloomFilter.fromShared(memory, capacity, errorRate),
