@@ -235,7 +235,7 @@ export class FallbackDedupWindow implements WindowLike {
     const next = this.#active ^ 1;
     const g = this.#generations[next]!;
     g.bloom.clear();
-    g.table.clear();
+    if (g.table.length > 0) g.table.clear(); // an empty table has only empty slots (see window.rs)
     g.insertions = 0;
     g.exact = true;
     this.#active = next;
