@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { loadBloomFactory } from 'cxone-dedup/bloom';
+ * import { loadBloomFactory, VERDICT_MASK } from 'cxone-dedup/bloom';
  * import { readFile, writeFile } from 'node:fs/promises';
  *
  * const bloom = await loadBloomFactory();           // once; everything after is synchronous
