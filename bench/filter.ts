@@ -2,7 +2,9 @@
  * Filter micro-benchmark: `has` and `add` per operation for the native filter (single calls and
  * batches), the xxhash-wasm fallback, the npm packages `bloom-filters` and `bloomfilter`, and a
  * plain `Set` (exact, unbounded baseline), on filters of capacity n at p = 0.001 filled to
- * capacity with 36-character UUID keys. Also bytes per key.
+ * capacity with 36-character UUID keys. Also bytes per key. Next to them the exact dedup window
+ * (filter + fingerprint table per generation, native and fallback): `check` on present and absent
+ * keys, `observe` of a duplicate, bytes per key of one generation, and what a rotation costs.
  *
  *   node --expose-gc --max-old-space-size=8192 --import tsx bench/filter.ts [--quick]
  *
@@ -15,9 +17,10 @@ import bloomFilters from 'bloom-filters';
 import { BloomFilter as Bloomfilter } from 'bloomfilter';
 import { Bench } from 'tinybench';
 import { loadFallbackFactory } from '../src/bloom/fallback.js';
+import { VERDICT_DUPLICATE } from '../src/bloom/window-codes.js';
 import { loadNativeFactory } from '../src/bloom/native.js';
 import { numberArg, parseArgs } from './lib/args.js';
-import { fmtBytes, fmtNs, fmtRate, markdownTable, verdict } from './lib/format.js';
+import { fmtBytes, fmtMs, fmtNs, fmtRate, markdownTable, verdict } from './lib/format.js';
 import { batches, heapAfterGc, uuidKeys } from './lib/keys.js';
 import { machineFacts, machineLine } from './lib/machine.js';
 import { mergeSection } from './lib/results.js';
@@ -38,7 +41,7 @@ const warmupMs = quick ? 50 : 250;
 /** A structure whose fill would take longer than this is filled only as far as the budget allows. */
 const fillBudgetMs = numberArg(args, 'fill-budget', quick ? 8_000 : 60_000, 100);
 
-type Family = 'native' | 'fallback' | 'npm' | 'exact';
+type Family = 'native' | 'fallback' | 'npm' | 'exact' | 'window';
 
 interface Row {
   capacity: number;
@@ -73,6 +76,15 @@ interface Subject {
   add(key: string): void;
   size(filledKeys: number): { bytes: number; how: string };
   tasks: Array<{ operation: string; keysPerCall: number; fn: () => void }>;
+  /** Windows: one rotation (timed after the tasks: the first clears the empty generation, the second the filled one). */
+  rotate?: () => void;
+}
+
+/** The time of each of two rotations of a filled window, in ms. */
+interface RotationRow {
+  capacity: number;
+  structure: string;
+  ms: number[];
 }
 
 // Consumed by every loop so the calls cannot be optimised away.
@@ -136,6 +148,42 @@ async function subjects(capacity: number, present: string[], absent: string[], e
           { operation: 'addMany', keysPerCall: BATCH, fn: () => { sink += f.addMany(xb()).length; } },
           { operation: FLOOR, keysPerCall: 1, fn: () => { let h = 0; for (let i = 0; i < LOOP; i++) h += tiny.setBitCount(); sink += h; } },
         ],
+      };
+    },
+    (filled) => {
+      const w = nativeFactory.createWindow(capacity, ERROR_RATE);
+      const p = cursor(present, filled);
+      const a = cursor(absent);
+      return {
+        structure: 'native window (filter + table)',
+        family: 'window',
+        add: (k) => w.record(k),
+        size: () => ({
+          bytes: w.byteLength / 2,
+          how: `one generation: bitCount / 8 + 8 · (tableSlots + 1) = ${fmtBytes(w.bitCount / 8)} + ${fmtBytes(8 * (w.tableSlots + 1))} (the window holds two)`,
+        }),
+        tasks: [
+          { operation: 'check (present)', keysPerCall: 1, fn: () => { const s = p(); let h = 0; for (let i = s; i < s + LOOP; i++) if (w.check(present[i]!) === VERDICT_DUPLICATE) h++; sink += h; } },
+          { operation: 'check (absent)', keysPerCall: 1, fn: () => { const s = a(); let h = 0; for (let i = s; i < s + LOOP; i++) if (w.check(absent[i]!) === VERDICT_DUPLICATE) h++; sink += h; } },
+          { operation: 'observe (present: a duplicate)', keysPerCall: 1, fn: () => { const s = p(); let h = 0; for (let i = s; i < s + LOOP; i++) h += w.observe(present[i]!); sink += h; } },
+        ],
+        rotate: () => w.rotate(),
+      };
+    },
+    (filled) => {
+      const w = fallbackFactory.createWindow(capacity, ERROR_RATE);
+      const p = cursor(present, filled);
+      const a = cursor(absent);
+      return {
+        structure: 'fallback window (filter + table)',
+        family: 'window',
+        add: (k) => w.record(k),
+        size: () => ({ bytes: w.byteLength / 2, how: 'one generation, as above (Uint32Array bits and slots)' }),
+        tasks: [
+          { operation: 'check (present)', keysPerCall: 1, fn: () => { const s = p(); let h = 0; for (let i = s; i < s + LOOP; i++) if (w.check(present[i]!) === VERDICT_DUPLICATE) h++; sink += h; } },
+          { operation: 'check (absent)', keysPerCall: 1, fn: () => { const s = a(); let h = 0; for (let i = s; i < s + LOOP; i++) if (w.check(absent[i]!) === VERDICT_DUPLICATE) h++; sink += h; } },
+        ],
+        rotate: () => w.rotate(),
       };
     },
     (filled) => {
@@ -231,7 +279,13 @@ function fill(subject: Subject, keys: readonly string[]): { filled: number; nsPe
   return { filled: i, nsPerKey: ((performance.now() - t0) * 1e6) / i };
 }
 
-async function runCapacity(capacity: number, rows: Row[], sizes: SizeRow[], stringBytes: { capacity: number; bytesPerKey: number }[]): Promise<void> {
+async function runCapacity(
+  capacity: number,
+  rows: Row[],
+  sizes: SizeRow[],
+  stringBytes: { capacity: number; bytesPerKey: number }[],
+  rotations: RotationRow[],
+): Promise<void> {
   const probe = Math.min(capacity, PROBE_KEYS);
   process.stderr.write(`filter: generating ${capacity.toLocaleString('en-US')} + 2 × ${probe.toLocaleString('en-US')} UUID keys…\n`);
   const h0 = heapAfterGc();
@@ -273,6 +327,15 @@ async function runCapacity(capacity: number, rows: Row[], sizes: SizeRow[], stri
         opsPerSecond: (keysPerSample * 1000) / r.latency.mean,
         samples: r.latency.samplesCount,
       });
+    }
+    if (subject.rotate) {
+      const ms: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        const t0 = performance.now();
+        subject.rotate();
+        ms.push(performance.now() - t0);
+      }
+      rotations.push({ capacity, structure: subject.structure, ms });
     }
   }
 }
@@ -332,6 +395,7 @@ export function renderFilter(data: FilterData): string {
           `filling to capacity would take ${((s.fillNsPerKey * capacity) / 1e9).toFixed(0)} s. Its has(absent) exits early more often on a sparser filter, which flatters it.`,
       );
     }
+    out.push(renderWindowSummary(data, capacity));
     const ratios: string[] = [];
     for (const op of ['has (present)', 'has (absent)', 'add']) {
       const native = rows.find((r) => r.capacity === capacity && r.family === 'native' && r.operation === op);
@@ -344,6 +408,40 @@ export function renderFilter(data: FilterData): string {
   return out.join('\n');
 }
 
+/** The exact window next to the filter alone: bytes per key of one generation, check / has p50, rotation time. */
+function renderWindowSummary(data: FilterData, capacity: number): string {
+  const { rows, sizes } = data;
+  const rotations = data.rotations ?? [];
+  const p50 = (structure: string, op: string) => rows.find((r) => r.capacity === capacity && r.structure === structure && r.operation === op)?.p50Ns;
+  const pair = (structure: string, present: string, absent: string) => {
+    const a = p50(structure, present);
+    const b = p50(structure, absent);
+    return a === undefined || b === undefined ? 'n/a' : `${fmtNs(a)} / ${fmtNs(b)}`;
+  };
+  const line = (structure: string, what: string, present: string, absent: string) => {
+    const size = sizes.find((x) => x.capacity === capacity && x.structure === structure);
+    const rot = rotations.find((x) => x.capacity === capacity && x.structure === structure);
+    return [
+      structure,
+      what,
+      size ? (size.bytes / capacity).toFixed(2) : 'n/a',
+      pair(structure, present, absent),
+      rot ? rot.ms.map((ms) => fmtMs(ms)).join(', ') : '—',
+    ];
+  };
+  const table = markdownTable(
+    ['structure', 'answers', 'bytes / key of capacity (one generation)', 'p50 present / absent', 'rotate (empty gen., filled gen.)'],
+    [
+      line('native (Rust, napi-rs)', 'maybe / certainly not (has)', 'has (present)', 'has (absent)'),
+      line('native window (filter + table)', 'exact (check)', 'check (present)', 'check (absent)'),
+      line('fallback (xxhash-wasm)', 'maybe / certainly not (has)', 'has (present)', 'has (absent)'),
+      line('fallback window (filter + table)', 'exact (check)', 'check (present)', 'check (absent)'),
+    ],
+    [false, false, true, true, true],
+  );
+  return `\n#### Exact dedup window vs the filter alone, capacity ${capacity.toLocaleString('en-US')}\n\n${table}\n`;
+}
+
 export interface FilterData {
   errorRate: number;
   loop: number;
@@ -352,6 +450,8 @@ export interface FilterData {
   rows: Row[];
   sizes: SizeRow[];
   stringBytes: Array<{ capacity: number; bytesPerKey: number }>;
+  /** Absent from results written before the window rows existed. */
+  rotations?: RotationRow[];
   targets: Array<{ target: string; value: string; met: boolean }>;
 }
 
@@ -385,8 +485,9 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const sizes: SizeRow[] = [];
   const stringBytes: FilterData['stringBytes'] = [];
-  for (const capacity of capacities) await runCapacity(capacity, rows, sizes, stringBytes);
-  const data: FilterData = { errorRate: ERROR_RATE, loop: LOOP, batch: BATCH, taskMs, rows, sizes, stringBytes, targets: targets(rows) };
+  const rotations: RotationRow[] = [];
+  for (const capacity of capacities) await runCapacity(capacity, rows, sizes, stringBytes, rotations);
+  const data: FilterData = { errorRate: ERROR_RATE, loop: LOOP, batch: BATCH, taskMs, rows, sizes, stringBytes, rotations, targets: targets(rows) };
   const markdown = `${renderFilter(data)}\n${data.targets.length > 0 ? `${renderTargets(data.targets)}\n` : ''}`;
   process.stdout.write(`\n${markdown}\nMachine: ${machineLine(machineFacts())}\n`);
   if (sink === -1) process.stdout.write('');

@@ -1,5 +1,5 @@
 /**
- * Types of the native addon `cxone-dedup.<platform>.node` (hand-written: the class is
+ * Types of the native addon `cxone-dedup.<platform>.node` (hand-written: the classes are
  * defined on raw N-API for speed, so napi-rs cannot generate them). Format, sizing and
  * hashing: docs/bloom-format.md. Use it through `src/bloom/native.ts`.
  */
@@ -84,6 +84,107 @@ export declare class BloomFilter {
   static createShared(capacity: number, errorRate: number): BloomFilter;
   /** Sizing for (capacity, errorRate), with the same checks as the constructor. */
   static params(capacity: number, errorRate: number): BloomFilterParams;
+}
+
+/** Sizing of a dedup window, as `DedupWindow.params` derives it (docs/bloom-format.md, "Fingerprint table"). */
+export interface DedupWindowParams {
+  capacity: number;
+  errorRate: number;
+  /** m of each generation's filter. */
+  bitCount: number;
+  /** k of each generation's filter. */
+  hashCount: number;
+  /** Slots of each generation's fingerprint table: ceil(4 · capacity / 3). */
+  tableSlots: number;
+  /** Most fingerprints a table accepts: floor(7 · tableSlots / 8). */
+  tableLimit: number;
+  /** bitCount / 8 + 8 · (tableSlots + 1). */
+  generationByteLength: number;
+  /** 2 · generationByteLength. */
+  byteLength: number;
+}
+
+/** One generation's figures (`DedupWindow.stats`). */
+export interface DedupWindowGenerationStats {
+  insertions: number;
+  exact: boolean;
+  tableLength: number;
+  tableSlots: number;
+  fillRatio: number;
+  estimatedFalsePositiveRate: number;
+}
+
+export interface DedupWindowStats {
+  active: DedupWindowGenerationStats;
+  previous: DedupWindowGenerationStats;
+  /** Checks where a filter said "maybe" and the exact tables said no (answered 0). */
+  falsePositives: number;
+  /** Checks answered 2. */
+  unconfirmed: number;
+  /** Records refused by a full table. */
+  overflows: number;
+}
+
+/** One generation, as exported. */
+export interface DedupWindowGeneration {
+  /** Bloom filter snapshot (format version 1). */
+  bloom: Buffer;
+  /** Fingerprint table snapshot (format version 1). */
+  table: Buffer;
+  insertions: number;
+  exact: boolean;
+}
+
+/**
+ * The exact dedup window: two generations, each a Bloom filter plus a fingerprint table of the
+ * keys' XXH64. Rules and formats: docs/bloom-format.md ("Dedup window").
+ *
+ * Answers are small integers: `check` → 0 new, 1 duplicate, 2 unconfirmed; `record` → bits
+ * 4 inserted (new to the active generation), 8 overflow (its table was full; it is now inexact),
+ * 16 at capacity (rotate); `observe` → the verdict | the record bits.
+ *
+ * Errors: `TypeError` (`ERR_INVALID_ARG_TYPE`) and `RangeError` (`ERR_OUT_OF_RANGE`) for bad
+ * arguments (capacity at most 3 · 2^30); on restore, `Error` with code `ERR_BLOOM_SNAPSHOT` (a bad
+ * filter snapshot), `ERR_FINGERPRINT_SNAPSHOT` (a bad table snapshot) or `ERR_WINDOW_SNAPSHOT` (parts
+ * that do not fit together). A failed call changes nothing.
+ */
+export declare class DedupWindow {
+  /** `capacity`: keys per generation, integer 1..3·2^30; `errorRate`: 0 < p < 1. */
+  constructor(capacity: number, errorRate: number);
+
+  /** Always `'native'` (on the prototype). */
+  readonly kind: 'native';
+  readonly capacity: number;
+  readonly errorRate: number;
+  readonly bitCount: number;
+  readonly hashCount: number;
+  readonly tableSlots: number;
+  readonly tableLimit: number;
+  /** Bytes of both generations. */
+  readonly byteLength: number;
+
+  /** 0 new, 1 duplicate, 2 unconfirmed; records nothing. */
+  check(key: BloomKey): 0 | 1 | 2;
+  /** Writes the key into the active generation (duplicates too); the record bits. */
+  record(key: BloomKey): number;
+  /** check then record: verdict | record bits. */
+  observe(key: BloomKey): number;
+  /** previous ← active; active ← the old previous, cleared in place. */
+  rotate(): void;
+  activeInsertions(): number;
+  stats(): DedupWindowStats;
+  exportGeneration(which: 'active' | 'previous'): DedupWindowGeneration;
+
+  /**
+   * A window from two exported generations. `table: null` (with `exact: false`) restores a
+   * generation saved before tables existed: its keys answer 2 until it is rotated out.
+   */
+  static fromGenerations(
+    active: { bloom: Uint8Array; table: Uint8Array | null; insertions: number; exact: boolean },
+    previous: { bloom: Uint8Array; table: Uint8Array | null; insertions: number; exact: boolean },
+  ): DedupWindow;
+  /** Sizing for (capacity, errorRate), with the constructor's checks. */
+  static params(capacity: number, errorRate: number): DedupWindowParams;
 }
 
 /**

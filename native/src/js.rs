@@ -3,7 +3,7 @@
 //! napi-rs' generated class glue costs ~450 ns per method call (borrow tracking,
 //! allocations, locks), three times the budget of `has`, so the class is defined
 //! here directly on N-API. All `unsafe` of the face is in this module and in
-//! `storage.rs` (plus the class registration in `class.rs`); each block relies on the same invariant: a [`Cx`] exists only inside
+//! `storage.rs` (plus the class registrations in `class.rs` and `window.rs`); each block relies on the same invariant: a [`Cx`] exists only inside
 //! an N-API callback (or module init / finalizer) on the JS thread that owns `env`,
 //! and every `napi_value` passed to its methods was handed to, or created in, that
 //! same callback.
@@ -27,6 +27,8 @@ pub type JsResult<T> = Result<T, Thrown>;
 pub const ERR_TYPE: &str = "ERR_INVALID_ARG_TYPE";
 pub const ERR_RANGE: &str = "ERR_OUT_OF_RANGE";
 pub const ERR_SNAPSHOT: &str = "ERR_BLOOM_SNAPSHOT";
+pub const ERR_TABLE_SNAPSHOT: &str = "ERR_FINGERPRINT_SNAPSHOT";
+pub const ERR_WINDOW_SNAPSHOT: &str = "ERR_WINDOW_SNAPSHOT";
 pub const ERR_INTERNAL: &str = "ERR_BLOOM_INTERNAL";
 
 #[derive(Clone, Copy)]
@@ -248,6 +250,24 @@ impl<'a> Cx<'a> {
         let status = unsafe { sys::napi_get_value_double(self.env, v, &mut x) };
         self.check(status, "napi_get_value_double")?;
         Ok(x)
+    }
+
+    /// The boolean in `v`; the caller has checked `type_of(v)` is boolean.
+    pub fn bool_value(&self, v: Value) -> JsResult<bool> {
+        let mut b = false;
+        // SAFETY: valid env and value.
+        let status = unsafe { sys::napi_get_value_bool(self.env, v, &mut b) };
+        self.check(status, "napi_get_value_bool")?;
+        Ok(b)
+    }
+
+    /// A small integer (a JS number; V8 keeps it a Smi, no heap allocation).
+    pub fn uint32(&self, x: u32) -> JsResult<Value> {
+        let mut v = ptr::null_mut();
+        // SAFETY: valid env; out-pointer live.
+        let status = unsafe { sys::napi_create_uint32(self.env, x, &mut v) };
+        self.check(status, "napi_create_uint32")?;
+        Ok(v)
     }
 
     pub fn boolean(&self, b: bool) -> JsResult<Value> {

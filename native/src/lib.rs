@@ -1,8 +1,9 @@
-//! N-API face of the cxone-dedup native core: exports the class `BloomFilter` (typed in
-//! `index.d.ts`, wrapped by `src/bloom/native.ts`) and the webhook signature functions
-//! `hmacSha256Verify` / `hmacSha256Hex` (used by `src/http/signature.ts`).
+//! N-API face of the cxone-dedup native core: exports the classes `BloomFilter` and
+//! `DedupWindow` (typed in `index.d.ts`, wrapped by `src/bloom/native.ts`) and the webhook
+//! signature functions `hmacSha256Verify` / `hmacSha256Hex` (used by
+//! `src/http/signature.ts`).
 //!
-//! napi-rs registers the module; the class itself is defined on raw N-API (`js.rs`)
+//! napi-rs registers the module; the classes themselves are defined on raw N-API (`js.rs`)
 //! because the generated class glue costs several times the per-call budget of the
 //! hot path. Every callback runs under `js::run`, which turns a panic into a JS
 //! `Error`: no unwind ever crosses into Node.
@@ -13,6 +14,7 @@ mod js;
 mod key;
 mod signature;
 mod storage;
+mod window;
 
 use napi::bindgen_prelude::Object;
 use napi::{Env, JsValue};
@@ -24,6 +26,7 @@ pub fn init(exports: Object, env: Env) -> napi::Result<()> {
         // SAFETY: module init runs on the JS thread that owns `env`.
         let cx = unsafe { js::Cx::from_raw(env.raw()) };
         class::register(&cx, exports.raw())?;
+        window::register(&cx, exports.raw())?;
         signature::register(&cx, exports.raw())
     });
     match result {

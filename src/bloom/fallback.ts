@@ -1,13 +1,16 @@
 /**
  * The portable Bloom filter: the scheme of docs/bloom-format.md on xxhash-wasm's XXH64, used when
  * the native addon cannot load. Bit for bit the same filter as the Rust one; each loads the
- * other's snapshots.
+ * other's snapshots. Its factory also builds the fallback dedup window (window-fallback.ts).
  */
 import { endianness } from 'node:os';
 import xxhash, { type XXHashAPI } from 'xxhash-wasm';
-import { computeBloomParams, validateBitCount, validateCapacity, validateErrorRate, validateHashCount } from './params.js';
+import { computeBloomParams, computeWindowParams, validateBitCount, validateCapacity, validateErrorRate, validateHashCount } from './params.js';
 import { decodeImage, encodeImage } from './image.js';
-import type { BloomFactory, BloomFilterLike, BloomKey } from './types.js';
+import type { BloomFactory, BloomFilterLike, BloomKey, WindowGenerationInput } from './types.js';
+// A cycle (the window is built of this module's filters): harmless, neither module uses the
+// other's exports while it is being evaluated.
+import { FallbackDedupWindow } from './window-fallback.js';
 
 /** The part of xxhash-wasm the filter needs (the object `await xxhash()` resolves to). */
 export type FallbackHasher = Pick<XXHashAPI, 'h64' | 'h64Raw' | 'create64'>;
@@ -63,8 +66,11 @@ let splitH2 = 0;
 /** h1 = h mod m and h2 = ((h >> 32) mod m) | 1 of docs/bloom-format.md, into splitH1 / splitH2. */
 function splitHash(h: bigint, m: number): void {
   scratch64[0] = h;
-  const lo = scratch32[LO]!;
-  const hi = scratch32[HI]!;
+  splitHashParts(scratch32[HI]!, scratch32[LO]!, m);
+}
+
+/** splitHash for h = hi * 2^32 + lo (uint32 halves). */
+function splitHashParts(hi: number, lo: number, m: number): void {
   splitH1 = mod64(hi, lo, m);
   // r can exceed 2^31 (m up to 2^34), so | 1 is done arithmetically; r + 1 < m as m is even.
   const r = hi < m ? hi : modSmall(hi, m);
@@ -89,7 +95,8 @@ export function hashPositions(h: bigint, bitCount: number, hashCount: number): {
   return { h1, h2, positions };
 }
 
-function keyTypeError(key: unknown, what = 'key'): TypeError {
+/** The TypeError for a key that is neither a string nor bytes (shared with the fallback window). */
+export function keyTypeError(key: unknown, what = 'key'): TypeError {
   const got = key === null ? 'null' : Array.isArray(key) ? 'an array' : typeof key;
   return new TypeError(`${what} must be a string or a Uint8Array/Buffer, got ${got}`);
 }
@@ -244,6 +251,25 @@ export class FallbackBloomFilter implements BloomFilterLike {
     return this.#test();
   }
 
+  /**
+   * `add` for a key whose XXH64 is `hi * 2^32 + lo` (uint32 halves), for callers that hash each
+   * key once for several structures (the dedup window). Not validated: pass uint32 values.
+   */
+  addHash(hi: number, lo: number): boolean {
+    splitHashParts(hi, lo, this.bitCount);
+    this.#h1 = splitH1;
+    this.#h2 = splitH2;
+    return this.#set();
+  }
+
+  /** `has` for a key whose XXH64 is `hi * 2^32 + lo` (see addHash). */
+  hasHash(hi: number, lo: number): boolean {
+    splitHashParts(hi, lo, this.bitCount);
+    this.#h1 = splitH1;
+    this.#h2 = splitH2;
+    return this.#test();
+  }
+
   addMany(keys: readonly BloomKey[]): boolean[] {
     this.#checkKeys(keys);
     const out = new Array<boolean>(keys.length);
@@ -370,6 +396,8 @@ export interface FallbackBloomFactory extends BloomFactory {
   readonly hasher: FallbackHasher;
   create(capacity: number, errorRate: number, options?: FallbackFilterOptions): FallbackBloomFilter;
   fromBuffer(snapshot: Uint8Array, options?: { shared?: boolean }): FallbackBloomFilter;
+  createWindow(capacity: number, errorRate: number): FallbackDedupWindow;
+  windowFromGenerations(active: WindowGenerationInput, previous: WindowGenerationInput): FallbackDedupWindow;
 }
 
 let hasherPromise: Promise<XXHashAPI> | undefined;
@@ -391,5 +419,8 @@ export async function loadFallbackFactory(): Promise<FallbackBloomFactory> {
     hasher,
     create: (capacity, errorRate, options) => new FallbackBloomFilter(hasher, capacity, errorRate, options),
     fromBuffer: (snapshot, options) => FallbackBloomFilter.fromBuffer(hasher, snapshot, options),
+    createWindow: (capacity, errorRate) => new FallbackDedupWindow(hasher, capacity, errorRate),
+    windowFromGenerations: (active, previous) => FallbackDedupWindow.fromGenerations(hasher, active, previous),
+    windowParams: (capacity, errorRate) => computeWindowParams(capacity, errorRate),
   };
 }

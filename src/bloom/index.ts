@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { loadBloomFactory } from 'cxone-dedup/bloom';
+ * import { loadBloomFactory, VERDICT_MASK } from 'cxone-dedup/bloom';
  * import { readFile, writeFile } from 'node:fs/promises';
  *
  * const bloom = await loadBloomFactory();           // once; everything after is synchronous
@@ -14,6 +14,9 @@
  * seen.has('event-42');                             // true: maybe seen; false: certainly not
  * await writeFile('seen.bloom', seen.toBuffer());
  * const restored = bloom.fromBuffer(await readFile('seen.bloom')); // throws on a bad image
+ *
+ * const window = bloom.createWindow(1_000_000, 0.001); // two generations, exact answers
+ * window.observe('event-42') & VERDICT_MASK;        // VERDICT_NEW, then VERDICT_DUPLICATE
  * ```
  */
 import { createLogger, type Logger } from '../log.js';
@@ -21,9 +24,23 @@ import { loadFallbackFactory } from './fallback.js';
 import { computeBloomParams } from './params.js';
 import type { BloomFactory, BloomFilterLike, BloomKind } from './types.js';
 
-export type { BloomFactory, BloomFilterLike, BloomKey, BloomKind, BloomParams } from './types.js';
+export type {
+  BloomFactory,
+  BloomFilterLike,
+  BloomKey,
+  BloomKind,
+  BloomParams,
+  WindowGeneration,
+  WindowGenerationInput,
+  WindowGenerationStats,
+  WindowLike,
+  WindowParams,
+  WindowStats,
+  WindowVerdict,
+  WindowWhich,
+} from './types.js';
 // Types only: erased at run time, so importing this module never loads the addon.
-export type { NativeBloomFactory, NativeBloomFilter } from './native.js';
+export type { NativeBloomFactory, NativeBloomFilter, NativeDedupWindow } from './native.js';
 export {
   FallbackBloomFilter,
   hashPositions,
@@ -34,9 +51,35 @@ export {
   type FallbackFilterOptions,
   type FallbackHasher,
 } from './fallback.js';
-export { computeBloomParams, HASH_ID, MAX_BITS, MAX_CAPACITY, MAX_HASHES } from './params.js';
+export {
+  computeBloomParams,
+  computeWindowParams,
+  HASH_ID,
+  MAX_BITS,
+  MAX_CAPACITY,
+  MAX_HASHES,
+  MAX_TABLE_SLOTS,
+  MAX_WINDOW_CAPACITY,
+} from './params.js';
 // The package's published names: docs/bloom-format.md calls the image a snapshot.
 export { BloomSnapshotError, IMAGE_HEADER_BYTES as SNAPSHOT_HEADER_BYTES, IMAGE_VERSION as SNAPSHOT_VERSION, type ImageErrorCode as SnapshotErrorCode } from './image.js';
+export {
+  FallbackFingerprintTable,
+  FingerprintSnapshotError,
+  TABLE_SNAPSHOT_HEADER_BYTES,
+  TABLE_SNAPSHOT_VERSION,
+  type TableSnapshotErrorCode,
+} from './fingerprint.js';
+export { FallbackDedupWindow, WindowSnapshotError, type WindowSnapshotErrorCode } from './window-fallback.js';
+export {
+  RECORD_AT_CAPACITY,
+  RECORD_INSERTED,
+  RECORD_OVERFLOW,
+  VERDICT_DUPLICATE,
+  VERDICT_MASK,
+  VERDICT_NEW,
+  VERDICT_UNCONFIRMED,
+} from './window-codes.js';
 
 export interface LoadBloomFactoryOptions {
   /** 'native' (default): the addon when it loads, else the fallback. 'fallback': always the fallback. */
@@ -98,7 +141,15 @@ export async function loadBloomFactory(options?: LoadBloomFactoryOptions): Promi
   let nativeError: unknown;
   try {
     const factory = await (opts.loadNative ?? loadNativeDefault)();
-    if (factory && typeof factory.create === 'function' && typeof factory.fromBuffer === 'function') return factory;
+    if (
+      factory &&
+      typeof factory.create === 'function' &&
+      typeof factory.fromBuffer === 'function' &&
+      typeof factory.createWindow === 'function' &&
+      typeof factory.windowFromGenerations === 'function'
+    ) {
+      return factory;
+    }
     nativeError = new TypeError('the native loader returned something that is not a BloomFactory');
   } catch (err) {
     nativeError = err;

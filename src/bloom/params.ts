@@ -1,9 +1,9 @@
 /**
  * Sizing of a Bloom filter from (capacity, errorRate), exactly as docs/bloom-format.md says, so
- * the native and the fallback filters derive the same m and k. Also the validators the image
- * reader and the filters share for explicit (m, k).
+ * the native and the fallback filters derive the same m and k; the dedup window's table sizing.
+ * Also the validators the image reader and the filters share for explicit (m, k).
  */
-import type { BloomParams } from './types.js';
+import type { BloomParams, WindowParams } from './types.js';
 
 /** Largest bit count m: 2^34 bits, 2 GiB of storage. */
 export const MAX_BITS = 2 ** 34;
@@ -88,4 +88,45 @@ export function computeBloomParams(capacity: unknown, errorRate: unknown): Bloom
     );
   }
   return { capacity, errorRate, bitCount, hashCount, byteLength: bitCount / 8 };
+}
+
+/** Largest fingerprint table: 2^32 slots (keeps the home-slot arithmetic exact in doubles). */
+export const MAX_TABLE_SLOTS = 2 ** 32;
+/** Largest dedup window capacity per generation: its table takes 4/3 slots per key, at most 2^32. */
+export const MAX_WINDOW_CAPACITY = 3 * 2 ** 30;
+
+/** Fingerprint table slots for `capacity` keys at load 3/4: ceil(4n / 3) (docs/bloom-format.md, "Fingerprint table"). */
+export function tableSlotsFor(capacity: number): number {
+  const x = 4 * capacity + 2; // exact: capacity <= 3 * 2^30
+  return (x - (x % 3)) / 3;
+}
+
+/** The most fingerprints a table of `slots` slots accepts: floor(7 * slots / 8). */
+export function tableLimitFor(slots: number): number {
+  return Math.floor((7 * slots) / 8);
+}
+
+/**
+ * Sizing of a dedup window (two generations of filter + fingerprint table) for capacity n and
+ * false-positive rate p; the filter's checks, plus n <= MAX_WINDOW_CAPACITY (RangeError).
+ */
+export function computeWindowParams(capacity: unknown, errorRate: unknown): WindowParams {
+  const bloom = computeBloomParams(capacity, errorRate);
+  if (bloom.capacity > MAX_WINDOW_CAPACITY) {
+    throw new RangeError(
+      `capacity ${bloom.capacity} is above the dedup window's maximum of ${MAX_WINDOW_CAPACITY} (3 * 2^30) keys per generation`,
+    );
+  }
+  const tableSlots = tableSlotsFor(bloom.capacity);
+  const generationByteLength = bloom.byteLength + 8 * (tableSlots + 1);
+  return {
+    capacity: bloom.capacity,
+    errorRate: bloom.errorRate,
+    bitCount: bloom.bitCount,
+    hashCount: bloom.hashCount,
+    tableSlots,
+    tableLimit: tableLimitFor(tableSlots),
+    generationByteLength,
+    byteLength: 2 * generationByteLength,
+  };
 }

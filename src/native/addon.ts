@@ -14,6 +14,8 @@ export interface NativeAddon {
    * (NativeBloomFilterClass), so this module needs nothing from bloom/.
    */
   readonly BloomFilter: abstract new (...args: never[]) => unknown;
+  /** The dedup window class (bloom/native.ts: NativeDedupWindowClass). */
+  readonly DedupWindow: abstract new (...args: never[]) => unknown;
   /**
    * True when `signatureHex` is exactly 64 hex digits (either case) equal, in constant time, to
    * HMAC-SHA256(key, prefix ‖ message). TypeError for wrong argument types; RangeError for a
@@ -73,7 +75,7 @@ export function loadNativeAddon(path: string = nativeAddonPath()): NativeAddon {
       cause: err,
     });
   }
-  const m = mod as { BloomFilter?: unknown; hmacSha256Verify?: unknown; hmacSha256Hex?: unknown } | null;
+  const m = mod as { BloomFilter?: unknown; DedupWindow?: unknown; hmacSha256Verify?: unknown; hmacSha256Hex?: unknown } | null;
   const cls = m?.BloomFilter as (NativeAddon['BloomFilter'] & { fromBuffer?: unknown; fromShared?: unknown }) | undefined;
   if (typeof cls !== 'function' || typeof cls.fromBuffer !== 'function' || typeof cls.fromShared !== 'function') {
     throw new Error(`native Bloom filter addon at ${path} does not export the expected BloomFilter class`);
@@ -81,8 +83,13 @@ export function loadNativeAddon(path: string = nativeAddonPath()): NativeAddon {
   if (typeof m?.hmacSha256Verify !== 'function' || typeof m.hmacSha256Hex !== 'function') {
     throw new Error(`native addon at ${path} does not export the signature functions (rebuild it with \`npm run build:native\`)`);
   }
+  const win = m?.DedupWindow as (NativeAddon['DedupWindow'] & { fromGenerations?: unknown; params?: unknown }) | undefined;
+  if (typeof win !== 'function' || typeof win.fromGenerations !== 'function' || typeof win.params !== 'function') {
+    throw new Error(`native addon at ${path} does not export the DedupWindow class (rebuild it with \`npm run build:native\`)`);
+  }
   return {
     BloomFilter: cls,
+    DedupWindow: win,
     hmacSha256Verify: m.hmacSha256Verify as NativeAddon['hmacSha256Verify'],
     hmacSha256Hex: m.hmacSha256Hex as NativeAddon['hmacSha256Hex'],
   };

@@ -32,7 +32,7 @@ function countingFactory(inner: BloomFactory): { factory: BloomFactory; hasCalls
     return w;
   };
   return {
-    factory: { kind: inner.kind, create: (n, p) => wrap(inner.create(n, p)), fromBuffer: (b) => wrap(inner.fromBuffer(b)) },
+    factory: { ...inner, create: (n, p) => wrap(inner.create(n, p)), fromBuffer: (b) => wrap(inner.fromBuffer(b)) },
     hasCalls,
   };
 }

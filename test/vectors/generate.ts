@@ -1,5 +1,6 @@
 /**
- * Writes the shared Bloom test vectors (test/vectors/*.json) from the TypeScript implementation.
+ * Writes the shared Bloom filter and dedup window test vectors (test/vectors/*.json) from the
+ * TypeScript implementation.
  * Run: node --import tsx test/vectors/generate.ts
  * Re-run only when docs/bloom-format.md changes (and then bump its version or hash id).
  */
@@ -9,9 +10,12 @@ import path from 'node:path';
 import { hashPositions, loadFallbackFactory } from '../../src/bloom/fallback.js';
 import { computeBloomParams, HASH_ID } from '../../src/bloom/params.js';
 import { IMAGE_VERSION } from '../../src/bloom/image.js';
+import { homeSlot, TABLE_SNAPSHOT_VERSION, ZERO_FINGERPRINT_HI, ZERO_FINGERPRINT_LO } from '../../src/bloom/fingerprint.js';
+import { RECORD_AT_CAPACITY, VERDICT_MASK } from '../../src/bloom/window-codes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const hex64 = (h: bigint) => h.toString(16).padStart(16, '0');
+const ZERO_FINGERPRINT = (BigInt(ZERO_FINGERPRINT_HI) << 32n) | BigInt(ZERO_FINGERPRINT_LO);
 
 const factory = await loadFallbackFactory();
 const { hasher } = factory;
@@ -165,6 +169,100 @@ const snapshot = {
   hex: snap.toString('hex'),
 };
 
+// ── window ────────────────────────────────────────────────────────────────────────────────
+// Home slots from the closed form in BigInt (independent of homeSlot's limb arithmetic).
+const fingerprints: bigint[] = [
+  ZERO_FINGERPRINT,
+  1n,
+  0xffffffffn,
+  0x100000000n,
+  2n ** 63n,
+  2n ** 64n - 1n,
+  0xdeadbeefcafebaben,
+  ...['', 'a', 'abc', 'key-0', 'key-99', 'uuid 3f2504e0-4f89-41d3-9a0c-0305e82c3301'].map((k) => hasher.h64(k)),
+];
+const slotCounts = [1, 2, 3, 27, 134, 1334, 65_535, 65_536, 65_537, 1_333_334, 13_333_334, 2 ** 31, 2 ** 32 - 1, 2 ** 32];
+const homeSlots = fingerprints.flatMap((fp) =>
+  slotCounts.map((slots) => {
+    const home = Number((fp * BigInt(slots)) >> 64n);
+    if (homeSlot(Number(fp >> 32n), Number(fp & 0xffffffffn), slots) !== home) throw new Error(`homeSlot disagrees for ${hex64(fp)}, ${slots}`);
+    return { fingerprint: hex64(fp), slots, home };
+  }),
+);
+
+// One table: a window of capacity 100 after recording key-0 .. key-99.
+const tableWindow = factory.createWindow(100, 0.01);
+for (let i = 0; i < 100; i++) tableWindow.record(`key-${i}`);
+const tableSnap = tableWindow.exportGeneration('active').table;
+
+// A sequence of window operations: refreshes across rotations, rotations at capacity, an
+// overflowing generation, unconfirmed answers, caught false positives, forgetting.
+type Op = ['observe' | 'check' | 'record', string, number] | ['rotate'];
+const ops: Op[] = [];
+const seq = factory.createWindow(20, 0.1);
+const run = (op: 'observe' | 'check' | 'record', key: string, rotateAtCapacity: boolean) => {
+  const code = seq[op](key);
+  ops.push([op, key, code]);
+  if (rotateAtCapacity && op !== 'check' && code & RECORD_AT_CAPACITY) {
+    seq.rotate();
+    ops.push(['rotate']);
+  }
+};
+const rotate = () => {
+  seq.rotate();
+  ops.push(['rotate']);
+};
+for (let i = 0; i < 20; i++) run('observe', `key-${i}`, true);
+for (let i = 10; i < 30; i++) run('observe', `key-${i}`, true);
+for (let i = 0; i < 30; i++) run('observe', `key-${i}`, false);
+for (let i = 0; i < 30; i++) run('check', `key-${i}`, false);
+for (let i = 0; i < 40; i++) run('check', `x-${i}`, false);
+for (let i = 30; i < 35; i++) run('record', `key-${i}`, false);
+rotate();
+for (let i = 0; i < 35; i++) run('check', `key-${i}`, false);
+for (let i = 0; i < 25; i++) run('observe', `y-${i}`, false);
+rotate();
+for (let i = 0; i < 10; i++) run('check', `key-${i}`, false);
+for (let i = 0; i < 10; i++) run('observe', `z-${i}`, false);
+const counters = seq.stats();
+const verdicts = new Set(ops.filter((o) => o[0] !== 'rotate').map((o) => (o as [string, string, number])[2] & VERDICT_MASK));
+if (verdicts.size !== 3 || counters.falsePositives === 0 || counters.unconfirmed === 0 || counters.overflows === 0) {
+  throw new Error(`the window sequence no longer covers every case: ${JSON.stringify({ verdicts: [...verdicts], counters })}`);
+}
+const generation = (which: 'active' | 'previous') => {
+  const g = seq.exportGeneration(which);
+  return { insertions: g.insertions, exact: g.exact, bloomXxh64: hex64(hasher.h64Raw(g.bloom)), table: g.table.toString('hex') };
+};
+const window = {
+  description:
+    'Fingerprint table and dedup window per docs/bloom-format.md "Fingerprint table" and "Dedup window": home slots (fp * slots) >> 64, ' +
+    'one table snapshot, and a sequence of window operations with their answers and the generations they leave',
+  formatVersion: TABLE_SNAPSHOT_VERSION,
+  hashId: HASH_ID,
+  zeroFingerprint: hex64(ZERO_FINGERPRINT),
+  homeSlots,
+  table: {
+    description: 'createWindow(100, 0.01), record("key-0" .. "key-99") as strings, exportGeneration("active").table',
+    capacity: 100,
+    errorRate: 0.01,
+    keyPrefix: 'key-',
+    keyCount: 100,
+    slots: tableWindow.tableSlots,
+    count: 100,
+    hex: tableSnap.toString('hex'),
+  },
+  sequence: {
+    description:
+      'createWindow(20, 0.1), then each op in order: [method, key, answer] or ["rotate"]; afterwards stats() counters and both generations',
+    capacity: 20,
+    errorRate: 0.1,
+    ops,
+    counters: { falsePositives: counters.falsePositives, unconfirmed: counters.unconfirmed, overflows: counters.overflows },
+    active: generation('active'),
+    previous: generation('previous'),
+  },
+};
+
 const write = (name: string, value: unknown) => {
   // Arrays of numbers on one line each keeps the files readable and diffable.
   const text = JSON.stringify(value, null, 1).replace(/\[\s*(-?\d[\d.e+\-,\s]*?)\s*\]/g, (_, list: string) => `[${list.split(/,\s*/).join(', ')}]`);
@@ -174,3 +272,4 @@ const write = (name: string, value: unknown) => {
 write('sizing.json', sizing);
 write('hashing.json', hashing);
 write('snapshot.json', snapshot);
+write('window.json', window);

@@ -50,6 +50,31 @@ export interface SnapshotVector {
   hex: string;
 }
 
+export type WindowOp = ['observe' | 'check' | 'record', string, number] | ['rotate'];
+
+export interface WindowGenerationVector {
+  insertions: number;
+  exact: boolean;
+  bloomXxh64: string;
+  table: string;
+}
+
+export interface WindowVectors {
+  formatVersion: number;
+  hashId: number;
+  zeroFingerprint: string;
+  homeSlots: Array<{ fingerprint: string; slots: number; home: number }>;
+  table: { capacity: number; errorRate: number; keyPrefix: string; keyCount: number; slots: number; count: number; hex: string };
+  sequence: {
+    capacity: number;
+    errorRate: number;
+    ops: WindowOp[];
+    counters: { falsePositives: number; unconfirmed: number; overflows: number };
+    active: WindowGenerationVector;
+    previous: WindowGenerationVector;
+  };
+}
+
 function load<T>(name: string): T {
   return JSON.parse(readFileSync(new URL(name, import.meta.url), 'utf8')) as T;
 }
@@ -57,6 +82,7 @@ function load<T>(name: string): T {
 export const sizingVectors = (): SizingVectors => load('sizing.json');
 export const hashingVectors = (): HashingVectors => load('hashing.json');
 export const snapshotVector = (): SnapshotVector => load('snapshot.json');
+export const windowVectors = (): WindowVectors => load('window.json');
 
 /** The indices of the set bits of a snapshot's bit area (bit b = bit b & 7 of byte b >> 3). */
 export function setBitsOf(snapshot: Uint8Array): number[] {

@@ -129,3 +129,208 @@ impl From<SnapshotError> for BloomError {
         BloomError::Snapshot(e)
     }
 }
+
+/// Why a fingerprint table could not be sized or built.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TableError {
+    /// Capacity outside `1..=`[`crate::MAX_TABLE_CAPACITY`].
+    InvalidCapacity(u64),
+    /// Slot count outside `1..=`[`crate::MAX_SLOTS`].
+    InvalidSlotCount(u64),
+    /// Caller-provided storage does not have exactly `slots + 1` words.
+    StorageLength { expected_words: u64, actual_words: usize },
+    /// The allocator refused the slots.
+    OutOfMemory { bytes: u64 },
+    /// A snapshot was rejected; nothing was built.
+    Snapshot(TableSnapshotError),
+}
+
+/// Why a fingerprint table snapshot (docs/bloom-format.md, "Fingerprint table snapshot") was
+/// rejected.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TableSnapshotError {
+    /// Shorter than the 40-byte header.
+    Truncated { len: usize },
+    /// The first 8 bytes are not `CXFPTBL\0`.
+    BadMagic,
+    UnsupportedVersion(u16),
+    UnsupportedHashId(u16),
+    /// The reserved header field is not 0.
+    NonZeroReserved(u32),
+    /// Slot count 0 or above `MAX_SLOTS`.
+    InvalidSlotCount(u64),
+    /// The stored count exceeds what a table of this many slots may hold.
+    TooManyEntries { count: u64, limit: u64 },
+    /// Total length is not `40 + 8 * slots`.
+    LengthMismatch { expected: u64, actual: usize },
+    ChecksumMismatch { stored: u64, computed: u64 },
+    /// The number of non-empty slots differs from the stored count.
+    CountMismatch { stored: u64, counted: u64 },
+    /// A fingerprint sits where linear probing from its home slot could not have put it
+    /// (an empty slot lies between them), so lookups would miss it.
+    Misplaced { slot: u64, home: u64 },
+}
+
+/// Why a dedup window (or one of its generations) could not be built or restored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WindowError {
+    /// Sizing, or a Bloom filter snapshot, was rejected.
+    Bloom(BloomError),
+    /// A fingerprint table, or its snapshot, was rejected.
+    Table(TableError),
+    /// Capacity above what a fingerprint table can index ([`crate::MAX_TABLE_CAPACITY`]).
+    CapacityTooLarge { capacity: u64, max: u64 },
+    /// The table's slot count is not the one the filter's capacity calls for.
+    TableSizeMismatch { slots: u64, expected: u64 },
+    /// The two generations were sized differently.
+    GenerationMismatch { active: String, previous: String },
+    /// A generation restored without a table cannot be exact.
+    ExactWithoutTable,
+    /// The insertion count contradicts the table: an exact generation has exactly as many
+    /// insertions as fingerprints, an inexact one at least as many; at most 2^53 - 1.
+    InsertionCount { insertions: u64, fingerprints: u64, exact: bool },
+    /// A stored fingerprint whose Bloom bits are not all set: table and filter are not from
+    /// the same generation.
+    TableNotInFilter { slot: u64 },
+}
+
+impl fmt::Display for TableError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TableError::InvalidCapacity(n) => write!(
+                f,
+                "fingerprint table capacity must be an integer from 1 to {} (3 * 2^30), got {n}",
+                crate::MAX_TABLE_CAPACITY
+            ),
+            TableError::InvalidSlotCount(s) => write!(
+                f,
+                "fingerprint table slot count must be from 1 to 2^32, got {s}"
+            ),
+            TableError::StorageLength { expected_words, actual_words } => write!(
+                f,
+                "storage has {actual_words} 64-bit words but the table needs exactly {expected_words} (slots + 1)"
+            ),
+            TableError::OutOfMemory { bytes } => {
+                write!(f, "could not allocate {bytes} bytes for the fingerprint table")
+            }
+            TableError::Snapshot(e) => write!(f, "invalid fingerprint table snapshot: {e}"),
+        }
+    }
+}
+
+impl fmt::Display for TableSnapshotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TableSnapshotError::Truncated { len } => {
+                write!(f, "truncated: {len} bytes, shorter than the 40-byte header")
+            }
+            TableSnapshotError::BadMagic => write!(f, "bad magic (expected \"CXFPTBL\\0\")"),
+            TableSnapshotError::UnsupportedVersion(v) => {
+                write!(f, "unsupported format version {v} (expected 1)")
+            }
+            TableSnapshotError::UnsupportedHashId(h) => {
+                write!(f, "unsupported hash id {h} (expected 2)")
+            }
+            TableSnapshotError::NonZeroReserved(r) => {
+                write!(f, "reserved field is {r:#x}, expected 0")
+            }
+            TableSnapshotError::InvalidSlotCount(s) => {
+                write!(f, "slot count {s} is outside 1..=2^32")
+            }
+            TableSnapshotError::TooManyEntries { count, limit } => write!(
+                f,
+                "count {count} is above the {limit} fingerprints a table of this size may hold"
+            ),
+            TableSnapshotError::LengthMismatch { expected, actual } => write!(
+                f,
+                "length mismatch: {actual} bytes, expected 40 + 8 * slots = {expected}"
+            ),
+            TableSnapshotError::ChecksumMismatch { stored, computed } => write!(
+                f,
+                "checksum mismatch (stored {stored:#018x}, computed {computed:#018x}): the data is corrupted"
+            ),
+            TableSnapshotError::CountMismatch { stored, counted } => write!(
+                f,
+                "header says {stored} fingerprints but {counted} slots are occupied"
+            ),
+            TableSnapshotError::Misplaced { slot, home } => write!(
+                f,
+                "the fingerprint in slot {slot} cannot be reached from its home slot {home} (an empty slot lies between)"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for WindowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WindowError::Bloom(e) => e.fmt(f),
+            WindowError::Table(e) => e.fmt(f),
+            WindowError::CapacityTooLarge { capacity, max } => write!(
+                f,
+                "capacity {capacity} is above the dedup window's maximum of {max} (3 * 2^30) keys per generation"
+            ),
+            WindowError::TableSizeMismatch { slots, expected } => write!(
+                f,
+                "the fingerprint table has {slots} slots, but the filter's capacity calls for {expected}: table and filter do not belong together"
+            ),
+            WindowError::GenerationMismatch { active, previous } => write!(
+                f,
+                "the two generations are sized differently (active: {active}; previous: {previous})"
+            ),
+            WindowError::ExactWithoutTable => {
+                write!(f, "a generation restored without a fingerprint table cannot be exact")
+            }
+            WindowError::InsertionCount { insertions, fingerprints, exact } => {
+                if *exact {
+                    write!(f, "an exact generation must count as many insertions as its table holds fingerprints ({fingerprints}), got {insertions}")
+                } else {
+                    write!(f, "insertions must be from {fingerprints} (the fingerprints in the table) to 2^53-1, got {insertions}")
+                }
+            }
+            WindowError::TableNotInFilter { slot } => write!(
+                f,
+                "the fingerprint in table slot {slot} is not in the Bloom filter: table and filter are not from the same generation"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TableError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TableError::Snapshot(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl std::error::Error for TableSnapshotError {}
+
+impl std::error::Error for WindowError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            WindowError::Bloom(e) => Some(e),
+            WindowError::Table(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<TableSnapshotError> for TableError {
+    fn from(e: TableSnapshotError) -> Self {
+        TableError::Snapshot(e)
+    }
+}
+
+impl From<BloomError> for WindowError {
+    fn from(e: BloomError) -> Self {
+        WindowError::Bloom(e)
+    }
+}
+
+impl From<TableError> for WindowError {
+    fn from(e: TableError) -> Self {
+        WindowError::Table(e)
+    }
+}
