@@ -210,7 +210,7 @@ export class Outbox implements DeliverySource {
   #waiters = new Set<() => void>();
   #cursorTimer: NodeJS.Timeout | undefined;
   #cursorChain: Promise<unknown> = Promise.resolve();
-  #flushingForFull = false;
+  #fullFlushQueued = false;
 
   #full = false;
   #closed = false;
@@ -732,7 +732,7 @@ export class Outbox implements DeliverySource {
     if (s.cursor.ack(seq) && !this.#closed && this.#cursorTimer === undefined) {
       this.#cursorTimer = setTimeout(() => {
         this.#cursorTimer = undefined;
-        this.#writeCursors().catch(() => undefined); // counted and logged inside
+        this.#writeCursors(false).catch(() => undefined); // counted and logged inside
       }, this.#cursorSyncMs);
       this.#cursorTimer.unref();
     }
@@ -752,9 +752,14 @@ export class Outbox implements DeliverySource {
     return this.#writeCursors();
   }
 
-  #writeCursors(): Promise<void> {
+  /** Writes the cursors (unless `force` is false and none moved), then deletes finished segments. */
+  #writeCursors(force = true): Promise<void> {
     const run = this.#cursorChain.then(async () => {
       const lows = new Map([...this.#sinks].map(([n, s]) => [n, s.cursor.low]));
+      if (!force && [...this.#sinks.values()].every((s) => s.cursor.low === s.cursor.persisted)) {
+        await this.#deleteFinishedSegments();
+        return;
+      }
       try {
         await writeCursorFile(this.#cursorPath, this.#nextSeq, lows);
       } catch (err) {
@@ -796,15 +801,14 @@ export class Outbox implements DeliverySource {
     }
   }
 
-  /** After a 'full' rejection: write the cursors at once, which may free whole segments. */
+  /** After a 'full' rejection: write the cursors at once (once more if a write is already running), which may free whole segments. */
   #freeSpaceSoon(): void {
-    if (this.#flushingForFull || this.#closed) return;
-    this.#flushingForFull = true;
-    this.#writeCursors()
-      .catch(() => undefined)
-      .finally(() => {
-        this.#flushingForFull = false;
-      });
+    if (this.#fullFlushQueued || this.#closed) return;
+    this.#fullFlushQueued = true;
+    void this.#cursorChain.then(() => {
+      this.#fullFlushQueued = false;
+      return this.#writeCursors(false).catch(() => undefined);
+    });
   }
 
   // ── stats and life cycle ─────────────────────────────────────────────────────────────────────
