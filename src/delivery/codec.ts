@@ -3,8 +3,29 @@
  * no I/O. Every frame carries its length and a CRC-32 so a reader can tell a whole record from a
  * torn or damaged one, and a magic word so it can find the next frame after damage.
  */
-import { crc32 } from 'node:zlib';
+import * as zlib from 'node:zlib';
 import type { DeliveryRecord, NewDeliveryRecord } from './types.js';
+
+const CRC_TABLE = (() => {
+  const t = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c;
+  }
+  return t;
+})();
+
+/** CRC-32 (the zlib/PNG one) in JavaScript, for Node before 20.15, which lacks zlib.crc32. */
+export function crc32Portable(data: Uint8Array, value = 0): number {
+  let c = ~value;
+  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+// A namespace lookup, not a named import: a missing named export fails the whole module at load.
+const zlibCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+export const crc32: (data: Uint8Array, value?: number) => number = zlibCrc32 ?? crc32Portable;
 
 /** Segment header: magic, version, flags, first seq, creation time, CRC-32 of the bytes before it. */
 export const SEGMENT_MAGIC = Buffer.from('CXOUTBOX', 'latin1');

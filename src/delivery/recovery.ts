@@ -16,7 +16,7 @@
 import { copyFile, link, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.js';
-import { writeFileAtomically } from '../persist/atomic-file.js';
+import { processAlive, writeFileAtomically } from '../persist/atomic-file.js';
 import { encodeSegmentHeader, SEGMENT_HEADER_BYTES } from './codec.js';
 import { parseSegmentName, scanSegment, type ScanMark, type SegmentScan } from './segment-file.js';
 
@@ -47,7 +47,13 @@ export interface RecoveryReport {
  * the first record above each is located on the way.
  */
 export async function recoverSegments(dir: string, thresholds: readonly number[], logger: Logger): Promise<RecoveryReport> {
-  const names = (await readdir(dir))
+  const all = await readdir(dir);
+  // Temporary files of a repair interrupted by a crash (see rewrite below).
+  for (const name of all) {
+    const pid = Number(/^seg-\d{20}\.log\.tmp-(\d+)-\d+$/.exec(name)?.[1]);
+    if (pid > 0 && (pid === process.pid || !processAlive(pid))) await rm(path.join(dir, name), { force: true });
+  }
+  const names = all
     .map((name) => ({ name, seq: parseSegmentName(name) }))
     .filter((x): x is { name: string; seq: number } => x.seq !== null)
     .sort((a, b) => a.seq - b.seq);

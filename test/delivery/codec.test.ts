@@ -1,7 +1,9 @@
 /** The outbox's record framing and segment header (src/delivery/codec.ts). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import * as zlib from 'node:zlib';
 import {
+  crc32Portable,
   decodeFrame,
   decodeSegmentHeader,
   encodeFrame,
@@ -65,6 +67,16 @@ describe('outbox codec', () => {
     bad[15]! ^= 1;
     assert.match(decodeSegmentHeader(bad) as string, /checksum/);
     assert.match(decodeSegmentHeader(Buffer.alloc(32)) as string, /magic/);
+  });
+
+  it('the portable CRC-32 (for Node < 20.15) agrees with zlib.crc32, chained too', () => {
+    assert.equal(crc32Portable(Buffer.from('123456789')), 0xcbf43926);
+    const data = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 31 + 7) & 0xff));
+    for (const cut of [0, 1, 100, 4999, 5000]) {
+      const a = data.subarray(0, cut);
+      const b = data.subarray(cut);
+      assert.equal(crc32Portable(b, crc32Portable(a)), zlib.crc32(data));
+    }
   });
 
   it('prepareRecord refuses what cannot be framed', () => {
