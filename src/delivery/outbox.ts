@@ -624,7 +624,8 @@ export class Outbox implements DeliverySource {
       while (out.length < max && ordinal < stop) {
         const seg = pos.seg;
         if (pos.offset >= seg.size) {
-          const next = this.#segments[this.#segments.indexOf(seg) + 1];
+          // By seq, not by index: `seg` itself may have been deleted meanwhile (this sink had finished it).
+          const next = this.#segments.find((x) => x.firstSeq > seg.firstSeq);
           if (next === undefined) break;
           pos = { seg: next, offset: SEGMENT_HEADER_BYTES, acceptedAtMs: next.firstAcceptedAtMs };
           ordinal = next.baseOrdinal;

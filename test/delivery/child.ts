@@ -5,6 +5,9 @@
  *                         synchronous on Linux: a printed line was acknowledged before the kill)
  *   fill <dir>            appends until the disk refuses (run under `ulimit -f`), prints
  *                         `ok <seq> <id>` / `rejected <id> <reason>`, then closes and exits 0
+ *   tear <dir>            appends 50 small records (printing `ok <seq> <id>`), prints `ready <bytes
+ *                         on disk>`, then appends one 64 MB record: a kill while the segment grows
+ *                         cuts that write short
  *   hold <dir>            opens the outbox, prints `open`, and waits to be killed
  * Logs (JSON lines) go to stderr.
  */
@@ -55,6 +58,17 @@ if (mode === 'append') {
     );
   }
   await outbox.close();
+} else if (mode === 'tear') {
+  const outbox = await Outbox.open({ dir: dir!, sinks: ['s'], maxBytes: 1024 * 1024 * 1024, segmentBytes: 256 * 1024 * 1024, logger });
+  for (let i = 0; i < 50; i++) {
+    const id = `t-${i}`;
+    say(`ok ${await outbox.append(makeRecord(id, 500))} ${id}`);
+  }
+  say(`ready ${outbox.stats().bytesOnDisk}`);
+  const big = Buffer.alloc(64 * 1024 * 1024, 0x61);
+  await outbox.append({ id: 'big', status: 'processed', interactionId: 'i-big', acceptedAtMs: Date.now(), body: big });
+  say('big written');
+  setInterval(() => undefined, 60_000);
 } else if (mode === 'hold') {
   await Outbox.open({ dir: dir!, sinks: ['s'], maxBytes: 1024 * 1024, logger });
   say('open');

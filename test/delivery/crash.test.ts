@@ -16,6 +16,7 @@ import { OutboxLockedError } from '../../src/delivery/errors.js';
 import { Outbox } from '../../src/delivery/outbox.js';
 import { scanSegment } from '../../src/delivery/segment-file.js';
 import { mulberry32 } from '../helpers/prng.js';
+import { until } from '../helpers/wait.js';
 import { bodyIntact, captureLogger, segmentFiles, take, tempDir, type LogLine } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -148,6 +149,38 @@ describe('outbox crash safety (real kill -9)', () => {
       assert.deepEqual({ missing, damaged }, { missing: 0, damaged: 0 }, `${acked.size} acknowledged`);
       // Records on disk that were never acknowledged are those in flight at a kill: allowed (at-least-once).
       t.diagnostic(`${acked.size} acknowledged, all present; ${all.length - acked.size} unacknowledged also on disk; torn tails cut: ${tornSeen}`);
+    } finally {
+      await outbox.close();
+    }
+  });
+
+  it('SIGKILL in the middle of a large write: the torn record is cut off with one line, the records before it are intact', { timeout: 60_000 }, async (t) => {
+    const dir = tmp.fresh();
+    const child = startChild(['tear', dir]);
+    await child.waitFor((l) => l.startsWith('ready '));
+    const before = Number(child.lines.at(-1)!.slice(6));
+    const [segment] = segmentFiles(dir);
+    const file = path.join(dir, segment!);
+    // Killed as soon as the 64 MB write has begun to land (polling the size, no fixed sleep).
+    await until('the big write to start', () => statSync(file).size > before, 30_000, 0);
+    child.proc.kill('SIGKILL');
+    await child.exited;
+    const sizeAfterKill = statSync(file).size;
+    const torn = await newestHasTornTail(dir);
+    t.diagnostic(torn ? `killed ${sizeAfterKill - before} bytes into the write: torn` : 'the write completed before the kill landed');
+    const { logger, lines } = captureLogger();
+    const outbox = await Outbox.open({ dir, sinks: ['s'], maxBytes: 1024 * 1024 * 1024, segmentBytes: 256 * 1024 * 1024, logger });
+    try {
+      assert.equal(cutLines(lines).length, torn ? 1 : 0, JSON.stringify(lines));
+      assert.equal(lines.filter((l) => l.level === 'error').length, 0);
+      if (torn) assert.equal(statSync(file).size, before, 'cut back to the end of the last whole record');
+      const acknowledged = child.lines.filter((l) => l.startsWith('ok ')).map((l) => l.split(' ')[2]!);
+      assert.equal(acknowledged.length, 50);
+      const all = await take(outbox, 's', outbox.stats().sinks.s!.queuedRecords);
+      assert.deepEqual(all.slice(0, 50).map((r) => r.id), acknowledged);
+      assert.ok(all.slice(0, 50).every((r) => bodyIntact(r.id, r.body)));
+      assert.equal(all.length, torn ? 50 : 51);
+      assert.equal(await outbox.append({ id: 'after', status: 'update', interactionId: 'i', acceptedAtMs: Date.now(), body: Buffer.from('{}') }), all.length + 1);
     } finally {
       await outbox.close();
     }
