@@ -46,7 +46,7 @@ export interface OutboxOptions {
   maxBytes: number;
   /** A segment is closed and a new one started once it reaches this size (default maxBytes / 8, at most 32 MiB). */
   segmentBytes?: number;
-  /** Longest wait of an append for companions before its batch is written (default 1 ms; 0 = the same turn of the event loop). */
+  /** Longest wait of an append for companions before its batch is written (default 1 ms; 0 = until the I/O events of this event-loop turn are handled). */
   commitDelayMs?: number;
   /** Committed records kept in memory for sinks that keep up (default 16 MiB). */
   memoryBytes?: number;
@@ -200,12 +200,14 @@ export class Outbox implements DeliverySource {
   #pendingBytes = 0;
   #batchBytes = 0;
   #batchCount = 0;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: { cancel(): void } | undefined;
   #draining: Promise<void> | null = null;
   /** Set after a failed write: the active segment must be cut back to this size before the next one. */
   #repairAt: number | null = null;
   #lastDiskErrorLogMs = -Infinity;
   #diskErrorsUnlogged = 0;
+  /** Records rejected since the last successful commit. */
+  #diskErrorStreak = 0;
 
   #waiters = new Set<() => void>();
   #cursorTimer: NodeJS.Timeout | undefined;
@@ -434,17 +436,25 @@ export class Outbox implements DeliverySource {
     if (this.#pendingBytes >= FLUSH_BYTES || this.#pending.length >= FLUSH_RECORDS) {
       this.#drain();
     } else if (this.#timer === undefined) {
-      this.#timer = setTimeout(() => {
+      const fire = (): void => {
         this.#timer = undefined;
         this.#drain();
-      }, this.#commitDelayMs);
+      };
+      // 0: after the I/O events of this loop iteration (every request read in it), not a timer tick later.
+      if (this.#commitDelayMs === 0) {
+        const immediate = setImmediate(fire);
+        this.#timer = { cancel: () => clearImmediate(immediate) };
+      } else {
+        const timeout = setTimeout(fire, this.#commitDelayMs);
+        this.#timer = { cancel: () => clearTimeout(timeout) };
+      }
     }
   }
 
   /** Commits batches until nothing is pending; one commit at a time. */
   #drain(): void {
     if (this.#draining !== null) return;
-    clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#timer = undefined;
     this.#draining = (async () => {
       try {
@@ -533,7 +543,11 @@ export class Outbox implements DeliverySource {
     this.#commits++;
     this.#batchStat.add(n);
     this.#latencyStat.add(latencyMs);
-    this.#diskErrorsUnlogged = 0;
+    if (this.#diskErrorStreak > 0) {
+      this.#logger.info('outbox: writes succeed again', { dir: this.dir, rejectedWhileFailing: this.#diskErrorStreak });
+      this.#diskErrorStreak = 0;
+      this.#diskErrorsUnlogged = 0;
+    }
     this.#tail.trim((item) => {
       // A sink that has not been handed this record yet reads on from disk, starting here.
       for (const s of this.#sinks.values()) {
@@ -550,7 +564,7 @@ export class Outbox implements DeliverySource {
     await this.#activeFh.truncate(at);
     await this.#activeFh.datasync();
     this.#repairAt = null;
-    this.#logger.info('outbox: removed the bytes of a failed write', { segment: this.#active.name, size: at });
+    this.#logger.debug('outbox: removed the bytes of a failed write', { segment: this.#active.name, size: at });
   }
 
   /** Starts a new segment (the previous one is fully synced: commits run one at a time). */
@@ -566,6 +580,7 @@ export class Outbox implements DeliverySource {
   }
 
   #logDiskError(err: Error, records: number): void {
+    this.#diskErrorStreak += records;
     this.#diskErrorsUnlogged += records;
     const t = performance.now();
     if (t - this.#lastDiskErrorLogMs < DISK_ERROR_LOG_INTERVAL_MS) return;

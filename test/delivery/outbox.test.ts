@@ -97,6 +97,10 @@ describe('outbox: appending and reading', () => {
     // Sequential appends cannot share: one commit each.
     for (const id of ids('seq', 5)) await outbox.append(makeRecord(id));
     assert.equal(outbox.stats().commits, s.commits + 5);
+    // No delay at all still gathers what one turn of the event loop appends.
+    const immediate = await openOutbox({ dir: tmp.fresh(), commitDelayMs: 0 });
+    await appendAll(immediate, ids('z', 500));
+    assert.equal(immediate.stats().commits, 1);
   });
 
   it('group commit: a large batch is written without waiting for the commit delay', async (t) => {
