@@ -628,7 +628,11 @@ export class Outbox implements DeliverySource {
     return out;
   }
 
-  /** Reads up to `max` records at the sink's disk position, stopping where memory takes over. */
+  /**
+   * Reads up to `max` records at the sink's disk position, stopping where memory takes over. A read
+   * error rejects (next() rejects; calling it again retries the same position) unless some records
+   * were read already: those are returned.
+   */
   async #fromDisk(s: Sink, max: number): Promise<DeliveryRecord[]> {
     const out: DeliveryRecord[] = [];
     const stop = this.#tail.firstOrdinal;
@@ -699,6 +703,9 @@ export class Outbox implements DeliverySource {
           pos = { seg, offset: seg.size, acceptedAtMs: null };
         }
       }
+    } catch (err) {
+      // Records already counted as handed must reach the sink, or they would stay in flight forever.
+      if (out.length === 0) throw err;
     } finally {
       s.pos = pos;
       s.handedOrdinal = ordinal;
