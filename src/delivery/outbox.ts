@@ -18,109 +18,36 @@ import { mkdir, open, realpath, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';
-import { removeStaleTempFiles, syncDirectory } from '../persist/atomic-file.js';
+import { removeStaleTempFiles } from '../persist/atomic-file.js';
 import { LockHeldError, SnapshotLock } from '../persist/lock.js';
-import {
-  decodeFrame,
-  encodeFrame,
-  encodeSegmentHeader,
-  FRAME_HEADER_BYTES,
-  MAX_PAYLOAD_BYTES,
-  prepareRecord,
-  SEGMENT_HEADER_BYTES,
-  type EncodableRecord,
-} from './codec.js';
+import { encodeFrame, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, prepareRecord, SEGMENT_HEADER_BYTES, type EncodableRecord } from './codec.js';
 import { CURSOR_FILE, readCursorFile, SinkCursor, writeCursorFile } from './cursors.js';
+import { DiskReader } from './disk-reader.js';
 import { OutboxLockedError, OutboxOpenError, OutboxRejectedError, REJECT_REASONS, type RejectReason } from './errors.js';
+import {
+  checkOptions,
+  DEFAULT_COMMIT_DELAY_MS,
+  DEFAULT_CURSOR_SYNC_MS,
+  DEFAULT_MEMORY_BYTES,
+  type CloseOptions,
+  type OutboxOptions,
+  type OutboxStats,
+  type SinkStats,
+  type Summary,
+} from './options.js';
 import { recoverSegments, type RecoveryReport } from './recovery.js';
-import { segmentName, type LiveSegment } from './segment-file.js';
+import { createSegment, writeAll, type LiveSegment } from './segment-file.js';
 import { TailCache, type Located } from './tail-cache.js';
 import type { DeliveryRecord, DeliverySource, NewDeliveryRecord } from './types.js';
 
-export interface OutboxOptions {
-  /** Directory of the segments, the cursors and the lock; created if missing. */
-  dir: string;
-  /** Sink names, each with its own cursor (1–64 characters of [A-Za-z0-9_.-]). */
-  sinks: readonly string[];
-  /** Bound on the segment bytes on disk (OUTBOX_MAX_BYTES); an append beyond it is rejected as 'full'. */
-  maxBytes: number;
-  /** A segment is closed and a new one started once it reaches this size (default maxBytes / 8, at most 32 MiB). */
-  segmentBytes?: number;
-  /** Longest wait of an append for companions before its batch is written (default 1 ms; 0 = until the I/O events of this event-loop turn are handled). */
-  commitDelayMs?: number;
-  /** Committed records kept in memory for sinks that keep up (default 16 MiB). */
-  memoryBytes?: number;
-  /** Longest time an ack waits before the cursors are written (default 1000 ms). */
-  cursorSyncMs?: number;
-  logger: Logger;
-  /** Wall clock in ms (for ages); default Date.now. */
-  now?: () => number;
-}
+export type { CloseOptions, OutboxOptions, OutboxStats, SinkStats, Summary } from './options.js';
 
-export interface Summary {
-  last: number;
-  max: number;
-  mean: number;
-}
-
-export interface SinkStats {
-  /** Records not yet acked by this sink (handed or not). */
-  queuedRecords: number;
-  queuedBytes: number;
-  /** Handed and not yet acked. */
-  inFlight: number;
-  /** Age of the oldest record not acked by this sink (delivery lag); 0 when none is queued. */
-  oldestUnackedAgeMs: number;
-  /** Every seq up to this one is finished (in memory), and on disk. */
-  ackedSeq: number;
-  persistedSeq: number;
-}
-
-export interface OutboxStats {
-  dir: string;
-  /** Appends are being refused for lack of room (for /readyz). */
-  full: boolean;
-  maxBytes: number;
-  bytesOnDisk: number;
-  segments: number;
-  /** Records in the segments on disk (delivered ones included until their segment goes). */
-  recordsOnDisk: number;
-  /** The seq the next committed record gets. */
-  nextSeq: number;
-  /** Records committed since open. */
-  appends: number;
-  /** Group commits (one write + one fdatasync each) since open. */
-  commits: number;
-  /** Appends waiting for their commit. */
-  pending: number;
-  batchRecords: Summary;
-  /** From the start of a commit's write to the end of its fdatasync. */
-  commitLatencyMs: Summary;
-  rejected: Record<RejectReason, number>;
-  memory: { records: number; bytes: number };
-  cursorWrites: number;
-  cursorWriteFailures: number;
-  segmentsDeleted: number;
-  recovery: { tornTailsCut: number; damagedSegments: number; removedSegments: number };
-  sinks: Record<string, SinkStats>;
-}
-
-export interface CloseOptions {
-  /** Bound on flushing pending appends and writing cursors (default 10 s). */
-  timeoutMs?: number;
-}
-
-const SINK_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-const DEFAULT_MEMORY_BYTES = 16 * 1024 * 1024;
-const DEFAULT_CURSOR_SYNC_MS = 1000;
-const DEFAULT_COMMIT_DELAY_MS = 1;
 /** A batch this large is written at once instead of waiting out the commit delay. */
 const FLUSH_BYTES = 1024 * 1024;
 const FLUSH_RECORDS = 1024;
 /** One commit writes at most this much; the rest waits for the next. */
 const MAX_BATCH_BYTES = 8 * 1024 * 1024;
 const MAX_BATCH_RECORDS = 16384;
-const READ_CHUNK_BYTES = 256 * 1024;
 const DISK_ERROR_LOG_INTERVAL_MS = 10_000;
 
 /** Directories open in this process (the lock file treats our own pid as a restarted container's). */
@@ -132,24 +59,13 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-/** Where a sink reads next when its records are no longer in memory. */
-interface DiskPos {
-  seg: LiveSegment;
-  offset: number;
-  /** acceptedAtMs of the record there, when known (for the lag). */
-  acceptedAtMs: number | null;
-}
-
 interface Sink {
   readonly cursor: SinkCursor;
   /** Ordinal and logical byte position of the next record to hand. */
   handedOrdinal: number;
   handedLogical: number;
-  /** Valid while handedOrdinal is below the tail cache. */
-  pos: DiskPos | null;
-  reader: { seg: LiveSegment; fh: FileHandle } | null;
-  /** The last bytes read from disk (records are copied out of it, so it can be reused). */
-  chunk: { seg: LiveSegment; offset: number; buf: Buffer } | null;
+  /** Reads on from disk while handedOrdinal is below the in-memory tail. */
+  readonly disk: DiskReader;
   /** next() calls of one sink run one after another. */
   chain: Promise<unknown>;
 }
@@ -380,14 +296,20 @@ export class Outbox implements DeliverySource {
 
   /** Positions a sink at the first record above `start` (found by the recovery scan). */
   #placeSink(name: string, start: number, report: RecoveryReport): void {
-    const sink: Sink = { cursor: new SinkCursor(name, start), handedOrdinal: this.#endOrdinal, handedLogical: this.#logicalEnd, pos: null, reader: null, chunk: null, chain: Promise.resolve() };
+    const sink: Sink = {
+      cursor: new SinkCursor(name, start),
+      handedOrdinal: this.#endOrdinal,
+      handedLogical: this.#logicalEnd,
+      disk: new DiskReader(name, this.#logger),
+      chain: Promise.resolve(),
+    };
     for (let i = 0; i < report.segments.length; i++) {
       const mark = report.segments[i]!.marks.get(start);
       if (mark === undefined) continue;
       const seg = this.#segments[i]!;
       sink.handedOrdinal = seg.baseOrdinal + mark.index;
       sink.handedLogical = seg.baseLogical + (mark.offset - SEGMENT_HEADER_BYTES);
-      sink.pos = { seg, offset: mark.offset, acceptedAtMs: mark.acceptedAtMs };
+      sink.disk.pos = { seg, offset: mark.offset, acceptedAtMs: mark.acceptedAtMs };
       break;
     }
     this.#sinks.set(name, sink);
@@ -551,7 +473,7 @@ export class Outbox implements DeliverySource {
     this.#tail.trim((item) => {
       // A sink that has not been handed this record yet reads on from disk, starting here.
       for (const s of this.#sinks.values()) {
-        if (s.handedOrdinal === item.ordinal) s.pos = { seg: item.segment, offset: item.offset, acceptedAtMs: item.record.acceptedAtMs };
+        if (s.handedOrdinal === item.ordinal) s.disk.pos = { seg: item.segment, offset: item.offset, acceptedAtMs: item.record.acceptedAtMs };
       }
     });
     for (let i = 0; i < n; i++) batch[i]!.resolve(firstSeq + i);
@@ -628,109 +550,15 @@ export class Outbox implements DeliverySource {
     return out;
   }
 
-  /**
-   * Reads up to `max` records at the sink's disk position, stopping where memory takes over. A read
-   * error rejects (next() rejects; calling it again retries the same position) unless some records
-   * were read already: those are returned.
-   */
+  /** Reads on from disk up to where memory takes over; a read error rejects with nothing handed (see DiskReader.read). */
   async #fromDisk(s: Sink, max: number): Promise<DeliveryRecord[]> {
-    const out: DeliveryRecord[] = [];
-    const stop = this.#tail.firstOrdinal;
-    let pos = s.pos!;
-    let ordinal = s.handedOrdinal;
-    let logical = s.handedLogical;
-    try {
-      while (out.length < max && ordinal < stop) {
-        const seg = pos.seg;
-        if (pos.offset >= seg.size) {
-          // By seq, not by index: `seg` itself may have been deleted meanwhile (this sink had finished it).
-          const next = this.#segments.find((x) => x.firstSeq > seg.firstSeq);
-          if (next === undefined) break;
-          pos = { seg: next, offset: SEGMENT_HEADER_BYTES, acceptedAtMs: next.firstAcceptedAtMs };
-          ordinal = next.baseOrdinal;
-          logical = next.baseLogical;
-          continue;
-        }
-        const base = pos.offset;
-        let buf = await this.#chunkAt(s, seg, base, FRAME_HEADER_BYTES);
-        let local = 0;
-        let damaged: string | null = null;
-        while (local < buf.length) {
-          const r = decodeFrame(buf, local, buf.length);
-          if (r.kind === 'incomplete') {
-            if (local > 0) break; // read on from here
-            if (base + r.needBytes > seg.size) {
-              damaged = 'record runs past the end of the segment';
-              break;
-            }
-            buf = await this.#chunkAt(s, seg, base, r.needBytes);
-            if (buf.length < r.needBytes) {
-              damaged = 'the segment file is shorter than recorded';
-              break;
-            }
-            continue;
-          }
-          if (r.kind === 'bad') {
-            damaged = r.reason;
-            break;
-          }
-          if (out.length >= max || ordinal >= stop) {
-            pos.acceptedAtMs = r.record.acceptedAtMs;
-            break;
-          }
-          // A copy: a view would keep the whole chunk alive as long as the sink holds the record.
-          const record: DeliveryRecord = { ...r.record, body: Buffer.from(r.record.body) };
-          out.push(record);
-          s.cursor.handed(record.seq, { frameBytes: r.frameBytes, acceptedAtMs: record.acceptedAtMs });
-          ordinal++;
-          logical += r.frameBytes;
-          local += r.frameBytes;
-          pos = { seg, offset: base + local, acceptedAtMs: null };
-        }
-        if (damaged !== null) {
-          // Damage that appeared after the start (recovery checked every byte then): the rest of this
-          // segment is skipped for this sink rather than retried forever.
-          const lost = seg.baseOrdinal + seg.records - ordinal;
-          this.#logger.error('outbox: a damaged record was found while reading; the rest of its segment is skipped for this sink', {
-            sink: s.cursor.name,
-            segment: seg.name,
-            offset: pos.offset,
-            reason: damaged,
-            recordsSkipped: lost,
-          });
-          ordinal = seg.baseOrdinal + seg.records;
-          logical = seg.baseLogical + (seg.size - SEGMENT_HEADER_BYTES);
-          pos = { seg, offset: seg.size, acceptedAtMs: null };
-        }
-      }
-    } catch (err) {
-      // Records already counted as handed must reach the sink, or they would stay in flight forever.
-      if (out.length === 0) throw err;
-    } finally {
-      s.pos = pos;
-      s.handedOrdinal = ordinal;
-      s.handedLogical = logical;
-    }
-    return out;
-  }
-
-  /** Bytes of `seg` from `offset`: at least `need` of them where the segment has them (a chunk when it can). */
-  async #chunkAt(s: Sink, seg: LiveSegment, offset: number, need: number): Promise<Buffer> {
-    const c = s.chunk;
-    if (c !== null && c.seg === seg && offset >= c.offset && offset + need <= c.offset + c.buf.length) return c.buf.subarray(offset - c.offset);
-    const n = Math.min(seg.size - offset, Math.max(need, READ_CHUNK_BYTES));
-    const buf = await readAt(await this.#readHandle(s, seg), offset, n);
-    s.chunk = { seg, offset, buf };
-    return buf;
-  }
-
-  async #readHandle(s: Sink, seg: LiveSegment): Promise<FileHandle> {
-    if (s.reader?.seg === seg) return s.reader.fh;
-    await s.reader?.fh.close().catch(() => undefined);
-    s.reader = null;
-    const fh = await open(seg.path, 'r');
-    s.reader = { seg, fh };
-    return fh;
+    const from = { ordinal: s.handedOrdinal, logical: s.handedLogical };
+    const { records, end } = await s.disk.read(from, max, this.#tail.firstOrdinal, this.#segments, (record, frameBytes) =>
+      s.cursor.handed(record.seq, { frameBytes, acceptedAtMs: record.acceptedAtMs }),
+    );
+    s.handedOrdinal = end.ordinal;
+    s.handedLogical = end.logical;
+    return records;
   }
 
   /** Resolves at the next commit, at close, or when `signal` aborts. */
@@ -804,13 +632,7 @@ export class Outbox implements DeliverySource {
     for (const s of this.#sinks.values()) floor = Math.min(floor, s.cursor.persisted);
     while (this.#segments.length > 1 && this.#segments[0]!.lastSeq <= floor) {
       const seg = this.#segments[0]!;
-      for (const s of this.#sinks.values()) {
-        if (s.chunk?.seg === seg) s.chunk = null;
-        if (s.reader?.seg === seg) {
-          await s.reader.fh.close().catch(() => undefined);
-          s.reader = null;
-        }
-      }
+      for (const s of this.#sinks.values()) await s.disk.release(seg);
       try {
         await rm(seg.path, { force: true });
       } catch (err) {
@@ -843,7 +665,7 @@ export class Outbox implements DeliverySource {
       const unhanded = this.#endOrdinal - s.handedOrdinal;
       let oldest: number | null = s.cursor.oldestInFlight()?.acceptedAtMs ?? null;
       if (oldest === null && unhanded > 0) {
-        oldest = s.handedOrdinal >= this.#tail.firstOrdinal ? this.#tail.at(s.handedOrdinal)!.record.acceptedAtMs : (s.pos?.acceptedAtMs ?? s.pos?.seg.firstAcceptedAtMs ?? null);
+        oldest = s.handedOrdinal >= this.#tail.firstOrdinal ? this.#tail.at(s.handedOrdinal)!.record.acceptedAtMs : (s.disk.pos?.acceptedAtMs ?? s.disk.pos?.seg.firstAcceptedAtMs ?? null);
       }
       sinks[name] = {
         queuedRecords: s.cursor.inFlight.size + unhanded,
@@ -913,70 +735,9 @@ export class Outbox implements DeliverySource {
   }
 
   async #closeFiles(): Promise<void> {
-    for (const s of this.#sinks.values()) {
-      await s.reader?.fh.close().catch(() => undefined);
-      s.reader = null;
-    }
+    for (const s of this.#sinks.values()) await s.disk.release();
     await this.#activeFh.close().catch(() => undefined);
   }
-}
-
-/** Validates the options; returns the segment size to use. */
-function checkOptions(o: OutboxOptions): number {
-  if (typeof o.dir !== 'string' || o.dir.length === 0) throw new TypeError('outbox: dir must be a non-empty path');
-  if (!Array.isArray(o.sinks) || o.sinks.length === 0) throw new TypeError('outbox: at least one sink name is needed');
-  for (const n of o.sinks) if (typeof n !== 'string' || !SINK_NAME.test(n)) throw new TypeError(`outbox: bad sink name ${JSON.stringify(n)} (1–64 of A-Z a-z 0-9 _ . -)`);
-  if (new Set(o.sinks).size !== o.sinks.length) throw new TypeError('outbox: sink names must be unique');
-  if (!Number.isSafeInteger(o.maxBytes) || o.maxBytes < 64 * 1024) throw new TypeError('outbox: maxBytes must be an integer of at least 65536');
-  const segmentBytes = o.segmentBytes ?? Math.max(16 * 1024, Math.min(32 * 1024 * 1024, Math.floor(o.maxBytes / 8)));
-  // Finished records are freed a whole segment at a time: several must fit under maxBytes.
-  if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 4096 || segmentBytes > o.maxBytes / 4) {
-    throw new TypeError(`outbox: segmentBytes must be an integer from 4096 to maxBytes / 4 (${Math.floor(o.maxBytes / 4)})`);
-  }
-  const delay = o.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS;
-  if (typeof delay !== 'number' || !(delay >= 0 && delay <= 100)) throw new TypeError('outbox: commitDelayMs must be from 0 to 100');
-  const memory = o.memoryBytes ?? DEFAULT_MEMORY_BYTES;
-  if (!Number.isSafeInteger(memory) || memory < 0) throw new TypeError('outbox: memoryBytes must be a non-negative integer');
-  const sync = o.cursorSyncMs ?? DEFAULT_CURSOR_SYNC_MS;
-  if (typeof sync !== 'number' || !(sync >= 0 && sync <= 60_000)) throw new TypeError('outbox: cursorSyncMs must be from 0 to 60000');
-  return segmentBytes;
-}
-
-/** Creates an empty segment for `firstSeq`, synced with its directory entry. */
-async function createSegment(dir: string, firstSeq: number, nowMs: number): Promise<{ fh: FileHandle; segment: Omit<LiveSegment, 'baseOrdinal' | 'baseLogical'> }> {
-  const name = segmentName(firstSeq);
-  const file = path.join(dir, name);
-  // 'w': a file of this name can only be left by an earlier failed attempt to create it.
-  const fh = await open(file, 'w', 0o600);
-  try {
-    await writeAll(fh, encodeSegmentHeader({ firstSeq, createdAtMs: nowMs }), 0);
-    await fh.datasync();
-    await syncDirectory(dir);
-  } catch (err) {
-    await fh.close().catch(() => undefined);
-    await rm(file, { force: true }).catch(() => undefined);
-    throw err;
-  }
-  return { fh, segment: { name, path: file, firstSeq, size: SEGMENT_HEADER_BYTES, records: 0, lastSeq: firstSeq - 1, firstAcceptedAtMs: null } };
-}
-
-async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
-  let off = 0;
-  while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
-    off += bytesWritten;
-  }
-}
-
-async function readAt(fh: FileHandle, position: number, n: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(n);
-  let got = 0;
-  while (got < n) {
-    const { bytesRead } = await fh.read(buf, got, n - got, position + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  return got === n ? buf : buf.subarray(0, got);
 }
 
 /** Whether `p` settled before `deadline` (performance.now() ms); its rejection propagates. */

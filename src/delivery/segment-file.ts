@@ -2,8 +2,10 @@
  * Segment files: their names, reading them in bounded chunks, and checking one from end to end
  * (recovery). A segment is `seg-<first seq, 20 digits>.log`, so names sort in seq order.
  */
-import type { FileHandle } from 'node:fs/promises';
-import { decodeFrame, decodeSegmentHeader, findFrameMagic, FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES } from './codec.js';
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { syncDirectory } from '../persist/atomic-file.js';
+import { decodeFrame, decodeSegmentHeader, encodeSegmentHeader, findFrameMagic, FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES } from './codec.js';
 
 const NAME = /^seg-(\d{20})\.log$/;
 
@@ -207,4 +209,41 @@ export interface LiveSegment {
   readonly baseOrdinal: number;
   readonly baseLogical: number;
   firstAcceptedAtMs: number | null;
+}
+
+/** Creates an empty segment for `firstSeq`, synced with its directory entry. */
+export async function createSegment(dir: string, firstSeq: number, nowMs: number): Promise<{ fh: FileHandle; segment: Omit<LiveSegment, 'baseOrdinal' | 'baseLogical'> }> {
+  const name = segmentName(firstSeq);
+  const file = path.join(dir, name);
+  // 'w': a file of this name can only be left by an earlier failed attempt to create it.
+  const fh = await open(file, 'w', 0o600);
+  try {
+    await writeAll(fh, encodeSegmentHeader({ firstSeq, createdAtMs: nowMs }), 0);
+    await fh.datasync();
+    await syncDirectory(dir);
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await rm(file, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  return { fh, segment: { name, path: file, firstSeq, size: SEGMENT_HEADER_BYTES, records: 0, lastSeq: firstSeq - 1, firstAcceptedAtMs: null } };
+}
+
+export async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
+    off += bytesWritten;
+  }
+}
+
+export async function readAt(fh: FileHandle, position: number, n: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(n);
+  let got = 0;
+  while (got < n) {
+    const { bytesRead } = await fh.read(buf, got, n - got, position + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got === n ? buf : buf.subarray(0, got);
 }
