@@ -41,6 +41,10 @@ export interface AcquireOptions {
   onTakeover?: (previous: LockOwner | null, why: string) => void;
   /** The pid to hold the lock as (tests pose as another process); default process.pid. */
   pid?: number;
+  /** What a refusal calls the locked thing (default `snapshotPath`; the outbox names its directory). */
+  name?: string;
+  /** The setting a refusal suggests changing (default SNAPSHOT_PATH). */
+  setting?: string;
 }
 
 export const lockPathFor = (snapshotPath: string): string => `${snapshotPath}.lock`;
@@ -108,9 +112,9 @@ export class SnapshotLock {
         const who = `pid ${held!.pid} on ${held!.host === owner.host ? 'this host' : `host ${held!.host}`}, since ${held!.startedAt}`;
         const remedy =
           held!.host === owner.host
-            ? 'stop it first, or give this daemon another SNAPSHOT_PATH'
+            ? `stop it first, or give this daemon another ${options.setting ?? 'SNAPSHOT_PATH'}`
             : `stop it first; if it is gone, its lock is taken over ${Math.round(STALE_MS / 1000)} s after its last refresh`;
-        throw new LockHeldError(`${snapshotPath} is in use by another cxone-dedup (${who}): ${remedy}`);
+        throw new LockHeldError(`${options.name ?? snapshotPath} is in use by another cxone-dedup (${who}): ${remedy}`);
       }
       options.onTakeover?.(held, stale);
       await unlink(path).catch((err: NodeJS.ErrnoException) => {
