@@ -6,6 +6,7 @@
 import { computeBloomParams } from './bloom/params.js';
 import { KEY_FIELDS, type KeyField } from './dedup/key.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
+import { DEFAULT_KEY_PREFIX, parseClusterNodes, parseKeyPrefix, parseRedisUrl, resolveTarget } from './store/redis/settings.js';
 
 export type UnconfirmedPolicy = 'duplicate' | 'new';
 export type BloomPreference = 'auto' | 'native' | 'fallback';
@@ -48,6 +49,15 @@ export interface Config {
   snapshotPath: string | undefined;
   snapshotIntervalSeconds: number;
   strictSnapshot: boolean;
+  /** `redis://` or `rediss://` URL of one Redis server (may carry user and password). */
+  redisUrl: string | undefined;
+  /** Used when the URL or the cluster nodes carry none. */
+  redisPassword: string | undefined;
+  /** Redis Cluster nodes to discover the topology from (`host:port` or `redis[s]://[user@]host:port`). */
+  redisClusterNodes: string[] | undefined;
+  redisKeyPrefix: string;
+  redisTimeoutMs: number;
+  stateTtlSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -169,6 +179,25 @@ const keyFields: Parser<KeyField[]> = (raw) => {
 
 const headerName: Parser<string> = (raw) => text(128, /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'an HTTP header name')(raw).toLowerCase();
 
+const redisUrl: Parser<string | undefined> = (raw) => {
+  const s = raw.trim();
+  if (s === '') return undefined;
+  parseRedisUrl(s);
+  return s;
+};
+
+const redisPassword: Parser<string | undefined> = (raw) => {
+  if (raw === '') return undefined;
+  if (raw.length > 4096) fail('must be at most 4096 characters');
+  return raw;
+};
+
+const redisClusterNodes: Parser<string[] | undefined> = (raw) => {
+  if (raw.trim() === '') return undefined;
+  parseClusterNodes(raw);
+  return raw.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+};
+
 const host: Parser<string> = (raw) => text(255, /^[A-Za-z0-9.:[\]%_-]+$/, 'a host name or IP address')(raw);
 
 function def<K extends keyof Config>(s: Setting<K>): Setting<K> {
@@ -212,6 +241,12 @@ export const SETTINGS: readonly Setting[] = [
   def({ key: 'snapshotPath', env: 'SNAPSHOT_PATH', flag: '--snapshot-path', arg: 'FILE', help: 'persist both Bloom generations and the state cache here (unset → no persistence)', default: undefined, parse: optionalText(4096) }),
   def({ key: 'snapshotIntervalSeconds', env: 'SNAPSHOT_INTERVAL_SECONDS', flag: '--snapshot-interval', arg: 'SECONDS', help: 'write a snapshot this often (and at shutdown)', default: 60, parse: float(0.05, 24 * 3600) }),
   def({ key: 'strictSnapshot', env: 'STRICT_SNAPSHOT', flag: '--strict-snapshot', help: 'refuse to start when the snapshot cannot be restored (default: log and start empty)', default: false, parse: bool, switch: true }),
+  def({ key: 'redisUrl', env: 'REDIS_URL', flag: '--redis-url', arg: 'URL', help: 'redis://[user[:password]@]host[:port][/db] or rediss:// (TLS) of one Redis server (prefer the env var when it carries a password)', default: undefined, parse: redisUrl, secret: true }),
+  def({ key: 'redisPassword', env: 'REDIS_PASSWORD', flag: '--redis-password', arg: 'S', help: 'Redis password when REDIS_URL carries none, and for REDIS_CLUSTER_NODES (prefer the env var)', default: undefined, parse: redisPassword, secret: true }),
+  def({ key: 'redisClusterNodes', env: 'REDIS_CLUSTER_NODES', flag: '--redis-cluster-nodes', arg: 'LIST', help: 'Redis Cluster nodes to discover the cluster from: host:port,... (or redis[s]://[user@]host:port,... for TLS or an ACL user); instead of REDIS_URL', default: undefined, parse: redisClusterNodes }),
+  def({ key: 'redisKeyPrefix', env: 'REDIS_KEY_PREFIX', flag: '--redis-key-prefix', arg: 'PREFIX', help: 'prefix of every Redis key (printable ASCII, no spaces or braces); deployments sharing it share the window and states', default: DEFAULT_KEY_PREFIX, parse: parseKeyPrefix }),
+  def({ key: 'redisTimeoutMs', env: 'REDIS_TIMEOUT_MS', flag: '--redis-timeout', arg: 'MS', help: 'bound on every Redis command, queue wait included; past it the command fails as unavailable', default: 1000, parse: int(1, 60_000) }),
+  def({ key: 'stateTtlSeconds', env: 'STATE_TTL_SECONDS', flag: '--state-ttl', arg: 'SECONDS', help: 'a state kept in Redis expires this long after its last update', default: 86_400, parse: int(1, 366 * 86_400) }),
 ];
 
 export function defaultConfig(): Config {
@@ -278,6 +313,15 @@ function checkCombinations(c: Config): void {
     if (c.cxoneClientSecret === undefined) throw new ConfigError('CXONE_CLIENT_ID is set, so CXONE_CLIENT_SECRET (--cxone-client-secret) must be set too');
     if (c.cxoneWebhookUrl === undefined) throw new ConfigError('CXONE_CLIENT_ID is set, so CXONE_WEBHOOK_URL (--cxone-webhook-url) must be set too');
     if (c.webhookSecret === undefined) throw new ConfigError('CXONE_CLIENT_ID is set, so CXONE_WEBHOOK_SECRET must be set too (an ephemeral secret would not survive a restart)');
+  }
+  if (c.redisUrl !== undefined || c.redisClusterNodes !== undefined) {
+    try {
+      resolveTarget(c.redisUrl, c.redisClusterNodes, c.redisPassword);
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+  } else if (c.redisPassword !== undefined) {
+    throw new ConfigError('REDIS_PASSWORD (--redis-password) is set, but neither REDIS_URL nor REDIS_CLUSTER_NODES');
   }
 }
 
