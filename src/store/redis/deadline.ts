@@ -51,9 +51,8 @@ export class DeadlineGuard {
   }
 
   #arm(delayMs: number): void {
-    const timer = setTimeout(this.#onTimer, Math.max(1, Math.ceil(delayMs)));
-    timer.unref();
-    this.#timer = timer;
+    // Not unref'd: an operation in flight keeps the process alive until it settles or expires.
+    this.#timer = setTimeout(this.#onTimer, Math.max(1, Math.ceil(delayMs)));
   }
 
   readonly #onTimer = (): void => {
