@@ -351,8 +351,10 @@ async function launchServer(spec: LaunchSpec): Promise<RedisServer> {
     for (;;) {
       if (exitedEarly) throw new Error(`${SERVER} on port ${spec.port} exited during start-up:\n${log.slice(-2000)}`);
       try {
-        // PING answers -LOADING while an AOF or RDB is being read: not ready yet.
-        if ((await rawCommand(spec.port, ['PING'], 1000)) === 'PONG') return;
+        // PING answers -LOADING while an AOF or RDB is being read: not ready yet. A server with
+        // a password answers -NOAUTH: it is up (this helper's command() does not log in).
+        const reply = await rawCommand(spec.port, ['PING'], 1000);
+        if (reply === 'PONG' || (reply instanceof Error && reply.message.startsWith('NOAUTH'))) return;
       } catch {
         // not listening yet
       }

@@ -424,3 +424,33 @@ describe('RedisStore when Redis goes away', { timeout: 120_000 }, () => {
     }
   });
 });
+
+describe('RedisStore credentials', { timeout: 60_000 }, () => {
+  it('logs in with a password in the URL, in REDIS_PASSWORD, or as an ACL user; a wrong one is unavailable', async () => {
+    const server = await startRedis({ args: ['--requirepass', 'default-pass-1234', '--user', 'app', 'on', '>app-pass-5678', '~*', '+@all'] });
+    const stores: RedisStore[] = [];
+    const make = (url: string, password?: string) => {
+      const connection = new RedisConnection({ target: resolveTarget(url, undefined, password), timeoutMs: 2000 });
+      const store = new RedisStore({ connection, keyFields: ['interactionId'], windowMs: 60_000 });
+      stores.push(store);
+      return store;
+    };
+    try {
+      const viaUrl = make(`redis://:default-pass-1234@127.0.0.1:${server.port}`);
+      await viaUrl.open(5000);
+      assert.equal((await viaUrl.observe(event('auth-1', '2024-01-15T10:30:00Z'))).status, 'new');
+      const viaSetting = make(server.url, 'default-pass-1234');
+      await viaSetting.open(5000);
+      assert.equal((await viaSetting.observe(event('auth-1', '2024-01-15T10:30:00Z'))).status, 'duplicate');
+      const aclUser = make(`redis://app:app-pass-5678@127.0.0.1:${server.port}`);
+      await aclUser.open(5000);
+      assert.equal((await aclUser.observe(event('auth-1', '2024-01-15T10:30:00Z'))).status, 'duplicate');
+      const wrong = make(server.url, 'not-the-password');
+      await assert.rejects(wrong.open(1000), (err: Error) => err instanceof RedisUnavailableError && !err.message.includes('not-the-password'));
+      await assert.rejects(wrong.observe(event('auth-2', '2024-01-15T10:30:00Z')), RedisUnavailableError);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+      await server.dispose();
+    }
+  });
+});

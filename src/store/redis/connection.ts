@@ -74,7 +74,8 @@ export class RedisConnection {
     const socket = (e: RedisEndpoint) => ({
       host: e.host,
       port: e.port,
-      ...(e.tls ? { tls: true as const, servername: e.host } : {}),
+      // TLS verifies the server's certificate against `host` (Node's default servername).
+      ...(e.tls ? { tls: true as const } : {}),
       connectTimeout: Math.max(timeoutMs, 1000),
       reconnectStrategy: reconnectDelay,
     });
@@ -128,7 +129,14 @@ export class RedisConnection {
    */
   async connect(waitMs = this.timeoutMs): Promise<void> {
     if (this.#closed) throw new RedisUnavailableError('connect', 'the connection is closed');
-    this.#connecting ??= this.#startConnecting();
+    if (this.#connecting === undefined) {
+      const attempt = this.#startConnecting();
+      this.#connecting = attempt;
+      // A refused start (e.g. wrong credentials) may be tried again by a later connect().
+      attempt.catch(() => {
+        if (this.#connecting === attempt) this.#connecting = undefined;
+      });
+    }
     const guard = new DeadlineGuard(Math.max(1, waitMs));
     await guard.run(this.#connecting, () => new RedisUnavailableError('connect', `${this.description} not reachable within ${waitMs} ms; still trying`));
   }
