@@ -119,3 +119,19 @@ describe('config rows', () => {
     assert.equal(r.redisPassword, 'unset');
   });
 });
+
+describe('createRedisStore', () => {
+  it('builds the store from the configuration (window = two compaction intervals)', async () => {
+    const { createRedisStore } = await import('../../src/store/redis/index.js');
+    const config = loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', COMPACTION_INTERVAL_SECONDS: '1.5', STATE_TTL_SECONDS: '30', REDIS_KEY_PREFIX: 'x:', REDIS_TIMEOUT_MS: '250', DEDUP_KEY_FIELDS: 'interactionId,updatedTimestamp' });
+    const store = createRedisStore(config, { stream: { name: 'ev', maxLen: 100, deliver: 'updates' } });
+    assert.equal(store.windowMs, 3000);
+    assert.equal(store.stateTtlMs, 30_000);
+    assert.equal(store.connection.kind, 'cluster');
+    assert.equal(store.connection.timeoutMs, 250);
+    assert.equal(store.layout.prefix, 'x:');
+    assert.equal(store.layout.partitions, 16, 'a stream in Cluster is partitioned by default');
+    await store.close();
+    assert.throws(() => createRedisStore(defaultConfig()), /neither REDIS_URL nor REDIS_CLUSTER_NODES/);
+  });
+});

@@ -4,6 +4,7 @@
  */
 export { RedisUnavailableError } from './errors.js';
 export { RedisConnection, type RedisConnectionOptions } from './connection.js';
+export { createRedisStore, type CreateRedisStoreOptions, type RedisStoreConfig } from './factory.js';
 export { KeyLayout, escapeTag, fnv1a32 } from './keys.js';
 export {
   RedisStore,
