@@ -153,7 +153,7 @@ describe('RedisStore on a three-master Redis Cluster', { timeout: 180_000 }, () 
     await victim.stop();
     const t0 = performance.now();
     const outcomes = await Promise.all(ids.map((id) => store.observe(event(id, '2024-01-15T10:30:00Z')).then((r) => r.status, (err: Error) => err.name)));
-    assert.ok(performance.now() - t0 < 500 + 300, 'every call settled within the timeout');
+    assert.ok(performance.now() - t0 < 500 + 500, 'every call settled within the timeout (500 ms; margin for a busy machine)');
     ids.forEach((id, i) => assert.equal(outcomes[i], onVictim.has(id) ? 'RedisUnavailableError' : 'new', id));
     await victim.restart();
     await until('the restarted master to serve again', async () => {

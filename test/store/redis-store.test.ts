@@ -347,7 +347,8 @@ describe('RedisStore when Redis goes away', { timeout: 120_000 }, () => {
         const t0 = performance.now();
         await assert.rejects(op(), RedisUnavailableError);
         const ms = performance.now() - t0;
-        assert.ok(ms <= TIMEOUT_MS + 150, `rejected after ${ms.toFixed(0)} ms, bound ${TIMEOUT_MS} ms`);
+        // Margin for a busy machine: the bound is TIMEOUT_MS.
+        assert.ok(ms <= TIMEOUT_MS + 300, `rejected after ${ms.toFixed(0)} ms, bound ${TIMEOUT_MS} ms`);
       }
       const [commit] = await store.commit([{ event: event('down-4', '2024-01-15T10:30:00Z'), token: 'x' }]);
       assert.ok(commit && !commit.ok && commit.error instanceof RedisUnavailableError);
@@ -376,15 +377,19 @@ describe('RedisStore when Redis goes away', { timeout: 120_000 }, () => {
         Array.from({ length: 1000 }, (_, i) =>
           store.observe(event(`burst-${i}`, '2024-01-15T10:30:00Z')).then(
             () => 'ok' as const,
-            (err: unknown) => ({ err, ms: performance.now() - t0 }),
+            (err: unknown) => err,
           ),
         ),
       );
-      assert.ok(outcomes.every((o) => o !== 'ok' && o.err instanceof RedisUnavailableError));
-      const fast = outcomes.filter((o) => o !== 'ok' && o.ms < TIMEOUT_MS / 2).length;
-      assert.ok(fast >= 800, `${fast} of 1000 refused at once (queue full)`);
-      const slowest = Math.max(...outcomes.map((o) => (o === 'ok' ? 0 : o.ms)));
-      assert.ok(slowest <= TIMEOUT_MS + 200, `slowest rejection after ${slowest.toFixed(0)} ms`);
+      const elapsed = performance.now() - t0;
+      assert.ok(outcomes.every((o) => o instanceof RedisUnavailableError), 'every call fails as unavailable');
+      const causes = (outcomes as RedisUnavailableError[]).map((e) => String((e.cause as Error | undefined)?.message ?? e.message));
+      const full = causes.filter((m) => /queue is full/i.test(m)).length;
+      const timedOut = causes.filter((m) => /timed out|no answer within/i.test(m)).length;
+      // At most 200 commands wait (the bound); the other 800 are refused without queueing.
+      assert.ok(full >= 800 && full + timedOut === 1000, `queue full: ${full}, timed out: ${timedOut}, other: ${1000 - full - timedOut}`);
+      // Margin for a busy machine: the bound is TIMEOUT_MS.
+      assert.ok(elapsed <= TIMEOUT_MS + 500, `all settled after ${elapsed.toFixed(0)} ms`);
       await server.restart();
       await until('recovery', () => store.observe(event('burst-0', '2024-01-15T10:30:00Z')).then((r) => r.status === 'new', () => false), 10_000, 50);
     } finally {
