@@ -6,6 +6,7 @@
 import { computeBloomParams } from './bloom/params.js';
 import { KEY_FIELDS, type KeyField } from './dedup/key.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
+import { DEFAULT_KEY_PREFIX, parseClusterNodes, parseKeyPrefix, parseRedisUrl, resolveTarget } from './store/redis/settings.js';
 
 export type UnconfirmedPolicy = 'duplicate' | 'new';
 export type BloomPreference = 'auto' | 'native' | 'fallback';
@@ -56,6 +57,15 @@ export interface Config {
   deliveryMaxAttempts: number;
   deliveryMaxAgeSeconds: number;
   deliveryTimeoutMs: number;
+  /** `redis://` or `rediss://` URL of one Redis server (may carry user and password). */
+  redisUrl: string | undefined;
+  /** Used when the URL or the cluster nodes carry none. */
+  redisPassword: string | undefined;
+  /** Redis Cluster nodes to discover the topology from (`host:port` or `redis[s]://[user@]host:port`). */
+  redisClusterNodes: string[] | undefined;
+  redisKeyPrefix: string;
+  redisTimeoutMs: number;
+  stateTtlSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -193,6 +203,25 @@ const keyFields: Parser<KeyField[]> = (raw) => {
 
 const headerName: Parser<string> = (raw) => text(128, /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'an HTTP header name')(raw).toLowerCase();
 
+const redisUrl: Parser<string | undefined> = (raw) => {
+  const s = raw.trim();
+  if (s === '') return undefined;
+  parseRedisUrl(s);
+  return s;
+};
+
+const redisPassword: Parser<string | undefined> = (raw) => {
+  if (raw === '') return undefined;
+  if (raw.length > 4096) fail('must be at most 4096 characters');
+  return raw;
+};
+
+const redisClusterNodes: Parser<string[] | undefined> = (raw) => {
+  if (raw.trim() === '') return undefined;
+  parseClusterNodes(raw);
+  return raw.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+};
+
 const host: Parser<string> = (raw) => text(255, /^[A-Za-z0-9.:[\]%_-]+$/, 'a host name or IP address')(raw);
 
 function def<K extends keyof Config>(s: Setting<K>): Setting<K> {
@@ -242,6 +271,12 @@ export const SETTINGS: readonly Setting[] = [
   def({ key: 'deliveryMaxAttempts', env: 'DELIVERY_MAX_ATTEMPTS', flag: '--delivery-max-attempts', arg: 'N', help: 'attempts per event before it goes to the dead-letter file', default: 20, parse: int(1, 1_000_000) }),
   def({ key: 'deliveryMaxAgeSeconds', env: 'DELIVERY_MAX_AGE_SECONDS', flag: '--delivery-max-age', arg: 'SECONDS', help: 'no retry starts later than this after the event was accepted; it goes to the dead-letter file instead', default: 86_400, parse: float(1, 365 * 24 * 3600) }),
   def({ key: 'deliveryTimeoutMs', env: 'DELIVERY_TIMEOUT_MS', flag: '--delivery-timeout-ms', arg: 'MS', help: 'one delivery attempt (connect, send, answer) is given up and retried after this', default: 10_000, parse: int(100, 600_000) }),
+  def({ key: 'redisUrl', env: 'REDIS_URL', flag: '--redis-url', arg: 'URL', help: 'redis://[user[:password]@]host[:port][/db] or rediss:// (TLS) of one Redis server (prefer the env var when it carries a password)', default: undefined, parse: redisUrl, secret: true }),
+  def({ key: 'redisPassword', env: 'REDIS_PASSWORD', flag: '--redis-password', arg: 'S', help: 'Redis password when REDIS_URL carries none, and for REDIS_CLUSTER_NODES (prefer the env var)', default: undefined, parse: redisPassword, secret: true }),
+  def({ key: 'redisClusterNodes', env: 'REDIS_CLUSTER_NODES', flag: '--redis-cluster-nodes', arg: 'LIST', help: 'Redis Cluster nodes to discover the cluster from: host:port,... (or redis[s]://[user@]host:port,... for TLS or an ACL user); instead of REDIS_URL', default: undefined, parse: redisClusterNodes }),
+  def({ key: 'redisKeyPrefix', env: 'REDIS_KEY_PREFIX', flag: '--redis-key-prefix', arg: 'PREFIX', help: 'prefix of every Redis key (printable ASCII, no spaces or braces); deployments sharing it share the window and states', default: DEFAULT_KEY_PREFIX, parse: parseKeyPrefix }),
+  def({ key: 'redisTimeoutMs', env: 'REDIS_TIMEOUT_MS', flag: '--redis-timeout', arg: 'MS', help: 'bound on every Redis command, queue wait included; past it the command fails as unavailable', default: 1000, parse: int(1, 60_000) }),
+  def({ key: 'stateTtlSeconds', env: 'STATE_TTL_SECONDS', flag: '--state-ttl', arg: 'SECONDS', help: 'a state kept in Redis expires this long after its last update', default: 86_400, parse: int(1, 366 * 86_400) }),
 ];
 
 export function defaultConfig(): Config {
@@ -311,6 +346,15 @@ function checkCombinations(c: Config): void {
     if (c.cxoneClientSecret === undefined) throw new ConfigError('CXONE_CLIENT_ID is set, so CXONE_CLIENT_SECRET (--cxone-client-secret) must be set too');
     if (c.cxoneWebhookUrl === undefined) throw new ConfigError('CXONE_CLIENT_ID is set, so CXONE_WEBHOOK_URL (--cxone-webhook-url) must be set too');
     if (c.webhookSecret === undefined) throw new ConfigError('CXONE_CLIENT_ID is set, so CXONE_WEBHOOK_SECRET must be set too (an ephemeral secret would not survive a restart)');
+  }
+  if (c.redisUrl !== undefined || c.redisClusterNodes !== undefined) {
+    try {
+      resolveTarget(c.redisUrl, c.redisClusterNodes, c.redisPassword);
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+  } else if (c.redisPassword !== undefined) {
+    throw new ConfigError('REDIS_PASSWORD (--redis-password) is set, but neither REDIS_URL nor REDIS_CLUSTER_NODES');
   }
 }
 

@@ -1,0 +1,41 @@
+/**
+ * A RedisStore from the daemon's configuration: the connection from REDIS_URL or
+ * REDIS_CLUSTER_NODES (+ REDIS_PASSWORD, REDIS_TIMEOUT_MS), keys under REDIS_KEY_PREFIX with
+ * DEDUP_KEY_FIELDS, a window of two compaction intervals, states kept STATE_TTL_SECONDS.
+ * The stream (delivery settings) is the caller's to pass. Nothing connects until `open()`.
+ */
+import type { Config } from '../../config.js';
+import type { Logger } from '../../log.js';
+import { RedisConnection } from './connection.js';
+import { resolveTarget } from './settings.js';
+import { RedisStore, type StreamOptions } from './store.js';
+
+export type RedisStoreConfig = Pick<
+  Config,
+  'redisUrl' | 'redisClusterNodes' | 'redisPassword' | 'redisKeyPrefix' | 'redisTimeoutMs' | 'stateTtlSeconds' | 'compactionIntervalSeconds' | 'dedupKeyFields'
+>;
+
+export interface CreateRedisStoreOptions {
+  stream?: StreamOptions;
+  claimTtlMs?: number;
+  logger?: Logger;
+}
+
+/** Throws (a plain Error naming the settings) when neither REDIS_URL nor REDIS_CLUSTER_NODES is set. */
+export function createRedisStore(config: RedisStoreConfig, options: CreateRedisStoreOptions = {}): RedisStore {
+  const connection = new RedisConnection({
+    target: resolveTarget(config.redisUrl, config.redisClusterNodes, config.redisPassword),
+    timeoutMs: config.redisTimeoutMs,
+    ...(options.logger !== undefined && { logger: options.logger }),
+  });
+  return new RedisStore({
+    connection,
+    keyPrefix: config.redisKeyPrefix,
+    keyFields: config.dedupKeyFields,
+    // The memory store's window: remembered while events are < 1 interval apart, gone after 2 idle.
+    windowMs: Math.max(1, Math.round(2 * config.compactionIntervalSeconds * 1000)),
+    stateTtlMs: config.stateTtlSeconds * 1000,
+    ...(options.claimTtlMs !== undefined && { claimTtlMs: options.claimTtlMs }),
+    ...(options.stream !== undefined && { stream: options.stream }),
+  });
+}
