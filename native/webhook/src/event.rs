@@ -4,12 +4,18 @@
 //! document's JSON syntax → a top-level object → interactionId → dataActionId →
 //! updatedTimestamp (string rules, then RFC 3339) → payload. A field's value is its last
 //! occurrence at the top level (JSON.parse keeps the last duplicate); `__proto__` is a plain key.
+//!
+//! The pre-scan and the syntax check run as one pass: on valid JSON the parser's nesting is the
+//! pre-scan's count byte for byte, so the parser stops at the same too-deep bracket. Only a
+//! malformed body needs the separate byte scan, which may still find too deep a nesting after
+//! the syntax error (the TypeScript would have reported that first).
 
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
-use crate::json::{Kind, Scanner, Str, Syntax};
+use crate::depth::nesting_within;
+use crate::json::{Kind, Scanner, Stop, Str};
 use crate::key::{write_key, KeyFields};
 use crate::strings::decode;
 use crate::timestamp::{parse_with_utf16_len, Timestamp, TimestampFault};
@@ -249,29 +255,52 @@ pub fn parse_event(body: &[u8]) -> Result<Event<'_>, EventError> {
     let Ok(text) = std::str::from_utf8(body) else {
         return Err(NOT_UTF8);
     };
-    // The top-level object is one level, so payload may use MAX_PAYLOAD_DEPTH more.
-    if !crate::depth::nesting_within(body, MAX_PAYLOAD_DEPTH + 1) {
-        return Err(TOO_DEEP);
+    match scan_document(body, text) {
+        Ok(Some(top)) => validate(text, top),
+        Ok(None) => Err(NOT_AN_OBJECT),
+        Err(Stop::TooDeep) => Err(TOO_DEEP),
+        // The TypeScript scans the raw bytes for depth before parsing: a malformed body that
+        // also nests too deep somewhere (even after the syntax error) is "too deep".
+        Err(Stop::Syntax) if !nesting_within(body, MAX_DEPTH as usize) => Err(TOO_DEEP),
+        Err(Stop::Syntax) => Err(MALFORMED),
     }
-    let mut s = Scanner::new(body);
+}
+
+/// The top-level object is one level, so payload may use MAX_PAYLOAD_DEPTH more.
+const MAX_DEPTH: u32 = MAX_PAYLOAD_DEPTH as u32 + 1;
+
+/// What the scan of a top-level object keeps.
+struct TopLevel {
+    slots: [Slot; 4],
+    object: Range<usize>,
+    unknown_fields: u32,
+}
+
+/// Checks the whole document's syntax and depth (JSON.parse and the pre-scan, in one pass):
+/// the top-level object's layout, or None for a valid document that is not an object.
+fn scan_document(body: &[u8], text: &str) -> Result<Option<TopLevel>, Stop> {
+    let mut s = Scanner::new(body, MAX_DEPTH);
     s.skip_ws();
-    if s.peek() != Some(b'{') {
-        // JSON.parse must succeed first: only a valid non-object is "not a JSON object".
-        s.value(0).map_err(|Syntax| MALFORMED)?;
-        s.skip_ws();
-        return Err(if s.pos == body.len() {
-            NOT_AN_OBJECT
-        } else {
-            MALFORMED
-        });
-    }
-    let (slots, object, unknown_fields) =
-        scan_top_object(&mut s, text).map_err(|Syntax| MALFORMED)?;
+    let top = if s.peek() == Some(b'{') {
+        Some(scan_top_object(&mut s, text)?)
+    } else {
+        s.value(0)?;
+        None
+    };
     s.skip_ws();
     if s.pos != body.len() {
-        return Err(MALFORMED);
+        return Err(Stop::Syntax);
     }
+    Ok(top)
+}
 
+/// The field rules, in the TypeScript order, on the last value of each field.
+fn validate(text: &str, top: TopLevel) -> Result<Event<'_>, EventError> {
+    let TopLevel {
+        slots,
+        object,
+        unknown_fields,
+    } = top;
     let interaction_id = id_value(text, &slots[INTERACTION], &INTERACTION_ID)?.0;
     let data_action_id = id_value(text, &slots[DATA_ACTION], &DATA_ACTION_ID)?.0;
     let (updated_timestamp, units) = id_value(text, &slots[TIMESTAMP], &UPDATED_TIMESTAMP)?;
@@ -300,10 +329,7 @@ pub fn parse_event(body: &[u8]) -> Result<Event<'_>, EventError> {
 /// The top-level object at `s.pos`: the contract fields' last values, the object's range and
 /// the number of other members. Every value is validated; only the contract fields are kept.
 /// `text` is the whole body (`s.b`) as a string.
-fn scan_top_object(
-    s: &mut Scanner<'_>,
-    text: &str,
-) -> Result<([Slot; 4], Range<usize>, u32), Syntax> {
+fn scan_top_object(s: &mut Scanner<'_>, text: &str) -> Result<TopLevel, Stop> {
     let text_start = s.pos;
     let mut slots = [Slot::default(); 4];
     let mut unknown = 0u32;
@@ -311,11 +337,15 @@ fn scan_top_object(
     s.skip_ws();
     if s.peek() == Some(b'}') {
         s.pos += 1;
-        return Ok((slots, text_start..s.pos, 0));
+        return Ok(TopLevel {
+            slots,
+            object: text_start..s.pos,
+            unknown_fields: 0,
+        });
     }
     loop {
         if s.peek() != Some(b'"') {
-            return Err(Syntax);
+            return Err(Stop::Syntax);
         }
         let key = s.string()?;
         s.skip_ws();
@@ -335,9 +365,13 @@ fn scan_top_object(
             }
             Some(b'}') => {
                 s.pos += 1;
-                return Ok((slots, text_start..s.pos, unknown));
+                return Ok(TopLevel {
+                    slots,
+                    object: text_start..s.pos,
+                    unknown_fields: unknown,
+                });
             }
-            _ => return Err(Syntax),
+            _ => return Err(Stop::Syntax),
         }
     }
 }
@@ -498,6 +532,23 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn depth_is_found_on_either_side_of_a_syntax_error() {
+        let deep = "[".repeat(34);
+        // Too deep before the error: the parser stops at the 34th bracket.
+        let b = format!(r#"{{"a":{deep}x"#);
+        assert_eq!(err(&b).1, "payload must not nest deeper than 32 levels");
+        // Too deep only after the error: the byte scan finds it.
+        let b = format!(r#"{{"a":x,"b":{deep}"#);
+        assert_eq!(err(&b).1, "payload must not nest deeper than 32 levels");
+        // Inside an unterminated string the brackets do not count for either.
+        let b = format!(r#"{{"a":"{deep}"#);
+        assert_eq!(err(&b).1, "malformed JSON");
+        // A valid document nesting 34 levels in an unknown field.
+        let b = body("\"i\"", &format!(r#","x":{deep}{}"#, "]".repeat(34)));
+        assert_eq!(err(&b).1, "payload must not nest deeper than 32 levels");
     }
 
     #[test]

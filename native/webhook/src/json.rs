@@ -8,9 +8,16 @@
 //!
 //! It builds nothing: values are skipped, strings reported as byte ranges.
 
-/// Any syntax error: the body is malformed JSON.
+/// Why a scan stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Syntax;
+pub(crate) enum Stop {
+    /// A syntax error: the body is not JSON.
+    Syntax,
+    /// An object or array opened deeper than the scanner's `max_depth`. Everything before it
+    /// was valid JSON, so `nesting_within` (the TypeScript pre-scan) counts the same depth at
+    /// the same byte and fails there too.
+    TooDeep,
+}
 
 /// A string token: the bytes between its quotes, and whether any escape occurs in them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,13 +37,12 @@ pub(crate) enum Kind {
     Scalar,
 }
 
-/// Deeper than the pre-scan lets through (33 levels); kept as a guard so a bug could never
-/// recurse without bound. Valid prefixes nest exactly as the pre-scan counts, so it never fires.
-const MAX_RECURSION: u32 = 64;
-
 pub(crate) struct Scanner<'a> {
     pub b: &'a [u8],
     pub pos: usize,
+    /// Deepest nesting allowed (the top-level value's own brackets are level 1); also bounds
+    /// the recursion.
+    max_depth: u32,
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -58,8 +64,12 @@ fn is_special(c: u8) -> bool {
 }
 
 impl<'a> Scanner<'a> {
-    pub fn new(b: &'a [u8]) -> Self {
-        Scanner { b, pos: 0 }
+    pub fn new(b: &'a [u8], max_depth: u32) -> Self {
+        Scanner {
+            b,
+            pos: 0,
+            max_depth,
+        }
     }
 
     #[inline(always)]
@@ -76,18 +86,18 @@ impl<'a> Scanner<'a> {
 
     /// Consumes `c` or fails.
     #[inline(always)]
-    pub fn expect(&mut self, c: u8) -> Result<(), Syntax> {
+    pub fn expect(&mut self, c: u8) -> Result<(), Stop> {
         if self.peek() == Some(c) {
             self.pos += 1;
             Ok(())
         } else {
-            Err(Syntax)
+            Err(Stop::Syntax)
         }
     }
 
     /// A string starting at `pos` (which must hold `"`); leaves `pos` after the closing quote.
-    #[inline]
-    pub fn string(&mut self) -> Result<Str, Syntax> {
+    #[inline(always)]
+    pub fn string(&mut self) -> Result<Str, Stop> {
         let b = self.b;
         let start = self.pos + 1;
         let mut i = start;
@@ -122,19 +132,19 @@ impl<'a> Scanner<'a> {
                         Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
                         Some(b'u') => match b.get(i + 2..i + 6) {
                             Some(hex) if hex.iter().all(u8::is_ascii_hexdigit) => i += 6,
-                            _ => return Err(Syntax),
+                            _ => return Err(Stop::Syntax),
                         },
-                        _ => return Err(Syntax),
+                        _ => return Err(Stop::Syntax),
                     }
                 }
                 // A raw control character, or the end of the body inside the string.
-                _ => return Err(Syntax),
+                _ => return Err(Stop::Syntax),
             }
         }
     }
 
     /// Any value starting at `pos` (after whitespace); `depth` is the nesting it sits in.
-    pub fn value(&mut self, depth: u32) -> Result<Kind, Syntax> {
+    pub fn value(&mut self, depth: u32) -> Result<Kind, Stop> {
         match self.peek() {
             Some(b'"') => self.string().map(Kind::String),
             Some(b'{') => self.object(depth + 1).map(|()| Kind::Object),
@@ -143,20 +153,20 @@ impl<'a> Scanner<'a> {
             Some(b'f') => self.literal(b"false"),
             Some(b'n') => self.literal(b"null"),
             Some(b'-' | b'0'..=b'9') => self.number(),
-            _ => Err(Syntax),
+            _ => Err(Stop::Syntax),
         }
     }
 
-    fn literal(&mut self, word: &[u8]) -> Result<Kind, Syntax> {
+    fn literal(&mut self, word: &[u8]) -> Result<Kind, Stop> {
         if self.b.get(self.pos..self.pos + word.len()) == Some(word) {
             self.pos += word.len();
             Ok(Kind::Scalar)
         } else {
-            Err(Syntax)
+            Err(Stop::Syntax)
         }
     }
 
-    fn number(&mut self) -> Result<Kind, Syntax> {
+    fn number(&mut self) -> Result<Kind, Stop> {
         let b = self.b;
         let mut i = self.pos;
         if b.get(i) == Some(&b'-') {
@@ -165,12 +175,12 @@ impl<'a> Scanner<'a> {
         match b.get(i) {
             Some(b'0') => i += 1,
             Some(b'1'..=b'9') => i = skip_digits(b, i + 1),
-            _ => return Err(Syntax),
+            _ => return Err(Stop::Syntax),
         }
         if b.get(i) == Some(&b'.') {
             let end = skip_digits(b, i + 1);
             if end == i + 1 {
-                return Err(Syntax);
+                return Err(Stop::Syntax);
             }
             i = end;
         }
@@ -181,7 +191,7 @@ impl<'a> Scanner<'a> {
             }
             let end = skip_digits(b, i);
             if end == i {
-                return Err(Syntax);
+                return Err(Stop::Syntax);
             }
             i = end;
         }
@@ -191,9 +201,9 @@ impl<'a> Scanner<'a> {
     }
 
     /// An object at `pos` (`{`), nested `depth` levels deep counting itself.
-    pub fn object(&mut self, depth: u32) -> Result<(), Syntax> {
-        if depth > MAX_RECURSION {
-            return Err(Syntax);
+    pub fn object(&mut self, depth: u32) -> Result<(), Stop> {
+        if depth > self.max_depth {
+            return Err(Stop::TooDeep);
         }
         self.pos += 1;
         self.skip_ws();
@@ -203,7 +213,7 @@ impl<'a> Scanner<'a> {
         }
         loop {
             if self.peek() != Some(b'"') {
-                return Err(Syntax);
+                return Err(Stop::Syntax);
             }
             self.string()?;
             self.skip_ws();
@@ -220,14 +230,14 @@ impl<'a> Scanner<'a> {
                     self.pos += 1;
                     return Ok(());
                 }
-                _ => return Err(Syntax),
+                _ => return Err(Stop::Syntax),
             }
         }
     }
 
-    fn array(&mut self, depth: u32) -> Result<(), Syntax> {
-        if depth > MAX_RECURSION {
-            return Err(Syntax);
+    fn array(&mut self, depth: u32) -> Result<(), Stop> {
+        if depth > self.max_depth {
+            return Err(Stop::TooDeep);
         }
         self.pos += 1;
         self.skip_ws();
@@ -247,7 +257,7 @@ impl<'a> Scanner<'a> {
                     self.pos += 1;
                     return Ok(());
                 }
-                _ => return Err(Syntax),
+                _ => return Err(Stop::Syntax),
             }
         }
     }
@@ -264,7 +274,7 @@ fn skip_digits(b: &[u8], mut i: usize) -> usize {
 /// (what `JSON.parse` accepts).
 #[cfg(test)]
 pub(crate) fn is_valid_json(text: &[u8]) -> bool {
-    let mut s = Scanner::new(text);
+    let mut s = Scanner::new(text, 64);
     s.skip_ws();
     if s.value(0).is_err() {
         return false;
@@ -377,7 +387,7 @@ mod tests {
 
     #[test]
     fn strings_report_their_content_range_and_escapes() {
-        let mut s = Scanner::new(b"\"abc\" ");
+        let mut s = Scanner::new(b"\"abc\" ", 64);
         assert_eq!(
             s.string(),
             Ok(Str {
@@ -387,7 +397,7 @@ mod tests {
             })
         );
         assert_eq!(s.pos, 5);
-        let mut s = Scanner::new(b"\"a\\nb\"");
+        let mut s = Scanner::new(b"\"a\\nb\"", 64);
         assert_eq!(
             s.string(),
             Ok(Str {
@@ -399,7 +409,7 @@ mod tests {
         // Long enough for the eight-byte path, with the quote at each position of a word.
         for n in 0..40 {
             let text = format!("\"{}\"", "x".repeat(n));
-            let mut s = Scanner::new(text.as_bytes());
+            let mut s = Scanner::new(text.as_bytes(), 64);
             assert_eq!(
                 s.string(),
                 Ok(Str {
@@ -410,14 +420,14 @@ mod tests {
                 "{n}"
             );
             let text = format!("\"{}\\\"{}\"", "é".repeat(n), "y".repeat(n));
-            let mut s = Scanner::new(text.as_bytes());
+            let mut s = Scanner::new(text.as_bytes(), 64);
             assert_eq!(
                 s.string().map(|t| (t.end, t.escaped)),
                 Ok((text.len() - 1, true)),
                 "{n}"
             );
             let text = format!("\"{}\u{1f}\"", "z".repeat(n));
-            assert!(Scanner::new(text.as_bytes()).string().is_err(), "{n}");
+            assert!(Scanner::new(text.as_bytes(), 64).string().is_err(), "{n}");
         }
     }
 

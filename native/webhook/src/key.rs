@@ -152,12 +152,10 @@ pub fn write_key(
             KeyField::InteractionId => interaction_id,
             KeyField::DataActionId => data_action_id,
             KeyField::UpdatedTimestamp => {
-                // ASCII: its byte length is its UTF-16 length. Written, then prefixed.
-                let mut part = Vec::with_capacity(24);
-                timestamp.write_key(&mut part);
-                push_decimal(out, part.len() as i64);
+                // ASCII, so its byte length is its UTF-16 length.
+                push_decimal(out, timestamp.key_len() as i64);
                 out.push(b':');
-                out.extend_from_slice(&part);
+                timestamp.write_key(out);
                 continue;
             }
         };

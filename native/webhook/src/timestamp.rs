@@ -40,6 +40,14 @@ impl Timestamp {
         push_decimal(out, i64::from(self.nanos));
     }
 
+    /// Length of the key `write_key` writes (ASCII: bytes and UTF-16 units alike).
+    pub fn key_len(&self) -> usize {
+        decimal_len(self.epoch_seconds)
+            + 1
+            + usize::from(self.leap)
+            + decimal_len(i64::from(self.nanos))
+    }
+
     /// TS `timestampKey` as a string.
     pub fn key(&self) -> String {
         let mut out = Vec::with_capacity(24);
@@ -47,6 +55,17 @@ impl Timestamp {
         // Only ASCII digits, '-', '.' and 'L' were written.
         String::from_utf8(out).unwrap_or_default()
     }
+}
+
+/// Characters of `v` in decimal, with its sign.
+fn decimal_len(v: i64) -> usize {
+    let mut n = v.unsigned_abs();
+    let mut len = usize::from(v < 0) + 1;
+    while n >= 10 {
+        n /= 10;
+        len += 1;
+    }
+    len
 }
 
 /// Appends `v` in decimal, as JavaScript writes a safe integer.
@@ -434,6 +453,15 @@ mod tests {
         assert_eq!(ok("2024-01-15T10:30:00.000000001Z").key(), "1705314600.1");
         assert_eq!(ok("1969-12-31T23:59:59.5Z").key(), "-1.500000000");
         assert_eq!(ok("0000-01-01T00:00:00Z").key(), "-62167219200.0");
+        for s in [
+            "2016-12-31T23:59:60.5Z",
+            "1969-12-31T23:59:59.5Z",
+            "1970-01-01T00:00:00Z",
+            "9999-12-31T23:59:59.999999999Z",
+        ] {
+            let t = ok(s);
+            assert_eq!(t.key_len(), t.key().len(), "{s}");
+        }
     }
 
     #[test]
@@ -496,6 +524,7 @@ mod tests {
             let mut out = Vec::new();
             push_decimal(&mut out, v);
             assert_eq!(String::from_utf8(out).unwrap(), v.to_string());
+            assert_eq!(decimal_len(v), v.to_string().len());
         }
     }
 }

@@ -9,14 +9,22 @@ use cxone_webhook::{parse_event, parse_timestamp, write_key, KeyField, KeyFields
 use serde_json::Value;
 
 fn load() -> Value {
-    let path = std::env::var("WEBHOOK_VECTORS")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../test/vectors/webhook.json").to_owned());
+    let path = std::env::var("WEBHOOK_VECTORS").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../test/vectors/webhook.json"
+        )
+        .to_owned()
+    });
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {path}: {e}"))
 }
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
 }
 
 fn field_lists(v: &Value) -> Vec<KeyFields> {
@@ -25,7 +33,12 @@ fn field_lists(v: &Value) -> Vec<KeyFields> {
         .expect("keyFieldLists")
         .iter()
         .map(|list| {
-            let names: Vec<&str> = list.as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+            let names: Vec<&str> = list
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_str().unwrap())
+                .collect();
             KeyFields::from_names(&names).expect("a valid field list")
         })
         .collect()
@@ -54,7 +67,11 @@ fn xxh64_hex(bytes: &[u8]) -> String {
 }
 
 /// Runs `check` on every case, then fails once with the first disagreements listed.
-fn each<'v>(cases: &'v [Value], what: &str, mut check: impl FnMut(&'v Value) -> Result<(), String>) {
+fn each<'v>(
+    cases: &'v [Value],
+    what: &str,
+    mut check: impl FnMut(&'v Value) -> Result<(), String>,
+) {
     let mut failures = Vec::new();
     for case in cases {
         if let Err(why) = check(case) {
@@ -62,7 +79,11 @@ fn each<'v>(cases: &'v [Value], what: &str, mut check: impl FnMut(&'v Value) -> 
         }
     }
     if !failures.is_empty() {
-        let mut msg = format!("{} of {} {what} disagree with the TypeScript:\n", failures.len(), cases.len());
+        let mut msg = format!(
+            "{} of {} {what} disagree with the TypeScript:\n",
+            failures.len(),
+            cases.len()
+        );
         for f in failures.iter().take(25) {
             let _ = writeln!(msg, "  {f}");
         }
@@ -73,7 +94,10 @@ fn each<'v>(cases: &'v [Value], what: &str, mut check: impl FnMut(&'v Value) -> 
 macro_rules! same {
     ($name:expr, $what:literal, $ours:expr, $theirs:expr) => {
         if $ours != $theirs {
-            return Err(format!("{}: {}: ours {:?}, TypeScript {:?}", $name, $what, $ours, $theirs));
+            return Err(format!(
+                "{}: {}: ours {:?}, TypeScript {:?}",
+                $name, $what, $ours, $theirs
+            ));
         }
     };
 }
@@ -96,31 +120,104 @@ fn events_agree_with_parse_event() {
         };
         match (parse_event(&body), case["ok"].as_bool().unwrap()) {
             (Err(e), false) => {
-                same!(name, "reason", e.reason.as_str(), case["reason"].as_str().unwrap());
-                same!(name, "message", e.message, case["message"].as_str().unwrap());
-                same!(name, "field", e.field.map(|f| f.name()), case["field"].as_str());
+                same!(
+                    name,
+                    "reason",
+                    e.reason.as_str(),
+                    case["reason"].as_str().unwrap()
+                );
+                same!(
+                    name,
+                    "message",
+                    e.message,
+                    case["message"].as_str().unwrap()
+                );
+                same!(
+                    name,
+                    "field",
+                    e.field.map(|f| f.name()),
+                    case["field"].as_str()
+                );
             }
             (Ok(e), true) => {
-                same!(name, "interactionId", &*e.interaction_id, case["interactionId"].as_str().unwrap());
-                same!(name, "dataActionId", &*e.data_action_id, case["dataActionId"].as_str().unwrap());
-                same!(name, "updatedTimestamp", &*e.updated_timestamp, case["updatedTimestamp"].as_str().unwrap());
-                same!(name, "instant", ours(&e.timestamp), instant(&case["timestamp"]));
-                same!(name, "payload range", e.payload.clone(), range(&case["payload"]));
-                same!(name, "object range", Some(e.object.clone()), range(&case["object"]));
-                same!(name, "canonical", e.canonical, case["canonical"].as_bool().unwrap());
-                same!(name, "unknownFields", u64::from(e.unknown_fields), case["unknownFields"].as_u64().unwrap());
-                same!(name, "repeatedFields", e.repeated_fields, case["repeatedFields"].as_bool().unwrap());
+                same!(
+                    name,
+                    "interactionId",
+                    &*e.interaction_id,
+                    case["interactionId"].as_str().unwrap()
+                );
+                same!(
+                    name,
+                    "dataActionId",
+                    &*e.data_action_id,
+                    case["dataActionId"].as_str().unwrap()
+                );
+                same!(
+                    name,
+                    "updatedTimestamp",
+                    &*e.updated_timestamp,
+                    case["updatedTimestamp"].as_str().unwrap()
+                );
+                same!(
+                    name,
+                    "instant",
+                    ours(&e.timestamp),
+                    instant(&case["timestamp"])
+                );
+                same!(
+                    name,
+                    "payload range",
+                    e.payload.clone(),
+                    range(&case["payload"])
+                );
+                same!(
+                    name,
+                    "object range",
+                    Some(e.object.clone()),
+                    range(&case["object"])
+                );
+                same!(
+                    name,
+                    "canonical",
+                    e.canonical,
+                    case["canonical"].as_bool().unwrap()
+                );
+                same!(
+                    name,
+                    "unknownFields",
+                    u64::from(e.unknown_fields),
+                    case["unknownFields"].as_u64().unwrap()
+                );
+                same!(
+                    name,
+                    "repeatedFields",
+                    e.repeated_fields,
+                    case["repeatedFields"].as_bool().unwrap()
+                );
                 for k in case["keys"].as_array().unwrap() {
                     let fields = &lists[k[0].as_u64().unwrap() as usize];
                     let key = e.key(fields, &mut scratch);
-                    same!(name, "key", String::from_utf8_lossy(key), k[1].as_str().unwrap());
+                    same!(
+                        name,
+                        "key",
+                        String::from_utf8_lossy(key),
+                        k[1].as_str().unwrap()
+                    );
                     same!(name, "key hash", xxh64_hex(key), k[2].as_str().unwrap());
                 }
             }
             (Ok(e), false) => {
-                return Err(format!("{name}: accepted ({:?}), TypeScript: {}", e.interaction_id, case["message"]))
+                return Err(format!(
+                    "{name}: accepted ({:?}), TypeScript: {}",
+                    e.interaction_id, case["message"]
+                ))
             }
-            (Err(e), true) => return Err(format!("{name}: rejected ({}), TypeScript accepted it", e.message)),
+            (Err(e), true) => {
+                return Err(format!(
+                    "{name}: rejected ({}), TypeScript accepted it",
+                    e.message
+                ))
+            }
         }
         Ok(())
     });
@@ -130,7 +227,11 @@ fn events_agree_with_parse_event() {
 fn timestamps_agree_with_parse_timestamp() {
     let v = load();
     let cases = v["timestamps"].as_array().expect("timestamps");
-    assert!(cases.len() >= 1000, "only {} timestamp vectors", cases.len());
+    assert!(
+        cases.len() >= 1000,
+        "only {} timestamp vectors",
+        cases.len()
+    );
     each(cases, "timestamps", |case| {
         let input = case["input"].as_str().unwrap();
         let name = format!("{input:?}");
@@ -140,7 +241,12 @@ fn timestamps_agree_with_parse_timestamp() {
                 same!(name, "timestampKey", t.key(), case["key"].as_str().unwrap());
             }
             (Err(f), false) => same!(name, "fault", f.as_str(), case["fault"].as_str().unwrap()),
-            (Ok(t), false) => return Err(format!("{name}: parsed as {t:?}, TypeScript: {}", case["fault"])),
+            (Ok(t), false) => {
+                return Err(format!(
+                    "{name}: parsed as {t:?}, TypeScript: {}",
+                    case["fault"]
+                ))
+            }
             (Err(f), true) => return Err(format!("{name}: {f}, TypeScript parsed it")),
         }
         Ok(())
@@ -160,13 +266,24 @@ fn keys_agree_with_key_builder_for_every_field_list() {
     each(cases, "key inputs", |case| {
         let id = case["interactionId"].as_str().unwrap();
         let da = case["dataActionId"].as_str().unwrap();
-        let ts = parse_timestamp(case["updatedTimestamp"].as_str().unwrap()).map_err(|f| f.to_string())?;
+        let ts = parse_timestamp(case["updatedTimestamp"].as_str().unwrap())
+            .map_err(|f| f.to_string())?;
         for (fields, expected) in lists.iter().zip(case["keys"].as_array().unwrap()) {
             let name = format!("{id:?}/{da:?} {:?}", fields.as_slice());
             let mut out = Vec::new();
             write_key(fields, id, da, &ts, &mut out);
-            same!(name, "key", String::from_utf8_lossy(&out), expected[0].as_str().unwrap());
-            same!(name, "key hash", xxh64_hex(&out), expected[1].as_str().unwrap());
+            same!(
+                name,
+                "key",
+                String::from_utf8_lossy(&out),
+                expected[0].as_str().unwrap()
+            );
+            same!(
+                name,
+                "key hash",
+                xxh64_hex(&out),
+                expected[1].as_str().unwrap()
+            );
         }
         Ok(())
     });
