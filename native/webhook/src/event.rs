@@ -220,7 +220,7 @@ impl Slot {
     #[inline(always)]
     fn set(&mut self, kind: Kind, start: usize, end: usize) {
         self.last = Some((kind, start, end));
-        self.count += 1;
+        self.count = self.count.saturating_add(1);
     }
 }
 
@@ -355,7 +355,7 @@ fn scan_top_object(s: &mut Scanner<'_>, text: &str) -> Result<TopLevel, Stop> {
         let kind = s.value(1)?;
         match contract_field(text, key) {
             Some(i) => slots[i].set(kind, start, s.pos),
-            None => unknown += 1,
+            None => unknown = unknown.saturating_add(1),
         }
         s.skip_ws();
         match s.peek() {
