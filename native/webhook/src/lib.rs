@@ -11,6 +11,26 @@
 //! - [`write_key`] / [`Event::key`]: the dedup key's UTF-8 bytes for a [`KeyFields`] list, whose
 //!   `cxone_bloom::key_hash` is the hash the TypeScript engine uses.
 //!
+//! ```
+//! use cxone_webhook::{parse_event, Field, KeyFields, Reason};
+//!
+//! let body = br#"{"interactionId":"i-1","dataActionId":"da-9","updatedTimestamp":"2026-01-15T12:30:00+02:00","payload":{"a":1}}"#;
+//! let event = parse_event(body).unwrap();
+//! assert_eq!(event.interaction_id, "i-1");
+//! assert_eq!(event.timestamp.key(), "1768473000.0"); // the instant: 10:30:00Z
+//! assert_eq!(&body[event.payload.clone().unwrap()], br#"{"a":1}"#);
+//! assert!(event.canonical);
+//!
+//! let fields = KeyFields::from_names(&["interactionId", "updatedTimestamp"]).unwrap();
+//! let mut scratch = Vec::new();
+//! assert_eq!(event.key(&fields, &mut scratch), b"3:i-112:1768473000.0");
+//!
+//! let err = parse_event(br#"{"interactionId":""}"#).unwrap_err();
+//! assert_eq!(err.reason, Reason::InvalidEvent);
+//! assert_eq!(err.message, "interactionId must not be empty");
+//! assert_eq!(err.field, Some(Field::InteractionId));
+//! ```
+//!
 //! `test/vectors/webhook.json`, generated from the TypeScript, holds the differential cases
 //! (`tests/vectors.rs`); `examples/parse_speed.rs` measures a parse.
 #![forbid(unsafe_code)]
