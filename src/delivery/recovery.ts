@@ -16,7 +16,8 @@
 import { copyFile, link, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.js';
-import { processAlive, writeFileAtomically } from '../persist/atomic-file.js';
+import { writeFileAtomically } from '../persist/atomic-file.js';
+import { processAlive } from '../persist/lock.js';
 import { encodeSegmentHeader, SEGMENT_HEADER_BYTES } from './codec.js';
 import { parseSegmentName, scanSegment, type ScanMark, type SegmentScan } from './segment-file.js';
 
