@@ -1,38 +1,42 @@
 /**
  * The dedup engine: decides for each validated event whether it is new ("processed") or a
- * duplicate ("deduplicated"), keeps the latest state per interaction, and compacts the Bloom
- * window on a timer or when the active generation is full.
+ * duplicate ("deduplicated"), keeps the latest state per interaction, and compacts the window on
+ * a timer or when the active generation is full.
  *
- * Decision for an event with dedup key K (see key.ts):
- *   1. K is written into the active Bloom generation (always: this is what slides the window).
- *   2. Bloom "certainly not seen in the window" → processed.
- *   3. Bloom "maybe" → the exact check: the interaction's cache entry remembers the keys it was
- *      recorded under and their generation (seen.ts). Recorded within the window → a duplicate
- *      for sure. Otherwise (a false positive, or the interaction was evicted from the cache, or
- *      K spans interactions, e.g. keyFields = ['dataActionId']) the event is *unconfirmed*:
- *      counted in eventsUnconfirmed and resolved by `unconfirmedPolicy` ('duplicate': drop it,
- *      'new': process it).
- *   4. The cache is updated for duplicates too: the newest updatedTimestamp wins, ties go to the
+ * Decision for an event with dedup key K (see key.ts), in one call into the window (window.ts):
+ *   1. The Bloom filters of both generations: "certainly not seen in the window" → processed.
+ *   2. A "maybe" is settled by the generations' fingerprint tables, which hold every key recorded
+ *      in the window: found → a duplicate; not found → processed (a Bloom false positive,
+ *      counted). The state cache plays no part: it only holds states.
+ *   3. Only a generation whose table overflowed (or one restored from a format-1 snapshot, which
+ *      had no tables) cannot settle a "maybe": such an event is *unconfirmed*, counted in
+ *      eventsUnconfirmed and resolved by `unconfirmedPolicy` ('duplicate': drop it, 'new':
+ *      process it).
+ *   4. K is (re)written into the active generation, duplicates included: that slides the window.
+ *   5. The cache is updated for duplicates too: the newest updatedTimestamp wins, ties go to the
  *      later arrival, an older event arriving late never replaces a newer state.
+ *
+ * `process` does it all at once. `decide` + `commit` split it for callers that must first make the
+ * event durable (delivery): `decide` records nothing, `commit` applies what it decided. The caller
+ * keeps other events of the same interaction and key out of the gap between the two.
  *
  * The engine keeps the caller's event object as the state (no copy): do not mutate it afterwards.
  * Counters are cumulative for the life of the engine (never reset by compaction).
  */
 import { performance } from 'node:perf_hooks';
-import type { BloomFactory } from '../bloom/types.js';
+import type { BloomFactory, WindowGenerationStats } from '../bloom/types.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { DataActionEvent } from './event.js';
-import { GenerationalFilter } from './generations.js';
 import { DEFAULT_KEY_FIELDS, keyBuilder, validateKeyFields, type KeyField } from './key.js';
 import { StateCache } from './state-cache.js';
-import { SeenKeys } from './seen.js';
-import { CapturedInteractions, checkEngineState, type CapturedState, type EngineState } from './state.js';
+import { checkEngineState, type CapturedState, type EngineState, type EngineStateV1 } from './state.js';
 import type { CompactionRecord, EngineStats, GenerationStats } from './stats.js';
-import { parseTimestamp, timestampFault, TIMESTAMP_FORMAT_HINT, type ParsedTimestamp } from './timestamp.js';
+import { compareTimestamps, parseTimestamp, timestampFault, TIMESTAMP_FORMAT_HINT, type ParsedTimestamp } from './timestamp.js';
+import { GenerationalWindow, RECORD_AT_CAPACITY, VERDICT_DUPLICATE, VERDICT_MASK, VERDICT_UNCONFIRMED } from './window.js';
 
 export type { DataActionEvent } from './event.js';
 export type { KeyField } from './key.js';
-export type { CapturedState, EngineState, InteractionRecord } from './state.js';
+export type { CapturedState, EngineState, EngineStateV1 } from './state.js';
 export type { ParsedTimestamp } from './timestamp.js';
 
 export type UnconfirmedPolicy = 'duplicate' | 'new';
@@ -43,9 +47,9 @@ export type CompactionReason = CompactionRecord['reason'];
 
 export interface DedupEngineOptions {
   factory: BloomFactory;
-  /** Keys per Bloom generation before it is compacted early. */
+  /** Keys per generation before it is compacted early. */
   capacity: number;
-  /** Target false-positive rate of each generation at capacity. */
+  /** Target Bloom false-positive rate of each generation at capacity. */
   errorRate: number;
   /** Lifetime of a generation; a key is remembered while its events are closer than this. */
   compactionIntervalSeconds: number;
@@ -54,9 +58,8 @@ export interface DedupEngineOptions {
   /** Bound on the summed weights (see `process`) of the cached states; default unbounded. */
   stateCacheMaxBytes?: number;
   keyFields?: readonly KeyField[];
+  /** What an unconfirmed "maybe" counts as (only an inexact generation gives one). */
   unconfirmedPolicy?: UnconfirmedPolicy;
-  /** Dedup keys remembered per interaction for the exact check with multi-field keys (default 16). */
-  maxKeysPerInteraction?: number;
   /** Wall clock in ms (tests inject one); default Date.now. */
   now?: () => number;
   /** Called after each compaction; exceptions are caught and logged. */
@@ -70,10 +73,24 @@ export interface ProcessResult {
   key: string;
   /** The interaction's latest state after this event (a newer event's, when this one was stale). */
   state: DataActionEvent;
-  /** Bloom said "maybe" and the exact cache could not confirm; `status` came from the policy. */
+  /** The window could not settle a Bloom "maybe" (an inexact generation); `status` came from the policy. */
   unconfirmed: boolean;
   /** This event was older than the cached state, so it did not replace it. */
   stale: boolean;
+}
+
+/** What `decide` concluded about an event, for `commit` to apply. */
+export interface Decision {
+  readonly event: DataActionEvent;
+  readonly timestamp: ParsedTimestamp;
+  readonly key: string;
+  readonly status: 'processed' | 'deduplicated';
+  readonly unconfirmed: boolean;
+  /**
+   * The event would change the interaction's cached state: there is none, or it is older, or it
+   * is as old with other content. False for a stale or repeated event (as far as the cache knows).
+   */
+  readonly advances: boolean;
 }
 
 /** Thrown by `process` for an event that does not have the shape it requires; nothing changes. */
@@ -83,17 +100,15 @@ export class InvalidEventError extends TypeError {
 
 // setTimeout's limit: longer delays fire immediately.
 const MAX_INTERVAL_SECONDS = 2_147_483.647;
-const DEFAULT_MAX_KEYS_PER_INTERACTION = 16;
 
 export class DedupEngine {
   readonly keyFields: readonly KeyField[];
   readonly unconfirmedPolicy: UnconfirmedPolicy;
   readonly compactionIntervalSeconds: number;
-  readonly #filter: GenerationalFilter;
-  readonly #cache: StateCache<DataActionEvent, SeenKeys>;
+  readonly #window: GenerationalWindow;
+  readonly #cache: StateCache<DataActionEvent, undefined>;
   readonly #keyOf: (event: DataActionEvent, timestamp: ParsedTimestamp) => string;
   readonly #keyIsInteractionId: boolean;
-  readonly #maxKeys: number;
   readonly #dropUnconfirmed: boolean;
   readonly #now: () => number;
   readonly #onCompaction: ((record: CompactionRecord) => void) | undefined;
@@ -110,7 +125,7 @@ export class DedupEngine {
   constructor(options: DedupEngineOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('DedupEngine options are required');
     const { factory, capacity, errorRate, compactionIntervalSeconds, stateCacheSize } = options;
-    if (typeof factory?.create !== 'function') throw new TypeError('DedupEngine: options.factory must be a BloomFactory');
+    if (typeof factory?.createWindow !== 'function') throw new TypeError('DedupEngine: options.factory must be a BloomFactory');
     if (
       typeof compactionIntervalSeconds !== 'number' ||
       !(compactionIntervalSeconds > 0 && compactionIntervalSeconds <= MAX_INTERVAL_SECONDS)
@@ -123,10 +138,6 @@ export class DedupEngine {
     if (!UNCONFIRMED_POLICIES.includes(policy)) {
       throw new TypeError(`unconfirmedPolicy must be one of ${UNCONFIRMED_POLICIES.join(', ')}, got ${String(policy)}`);
     }
-    const maxKeys = options.maxKeysPerInteraction ?? DEFAULT_MAX_KEYS_PER_INTERACTION;
-    if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) {
-      throw new RangeError(`maxKeysPerInteraction must be an integer >= 1, got ${String(maxKeys)}`);
-    }
     if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('now must be a function');
     if (options.onCompaction !== undefined && typeof options.onCompaction !== 'function') {
       throw new TypeError('onCompaction must be a function');
@@ -138,17 +149,16 @@ export class DedupEngine {
     this.unconfirmedPolicy = policy;
     this.#dropUnconfirmed = policy === 'duplicate';
     this.compactionIntervalSeconds = compactionIntervalSeconds;
-    this.#maxKeys = maxKeys;
     this.#now = options.now ?? (() => Date.now());
     this.#onCompaction = options.onCompaction;
     this.#log = options.logger ?? silentLogger;
-    this.#cache = new StateCache<DataActionEvent, SeenKeys>(stateCacheSize, () => new SeenKeys(), {
+    this.#cache = new StateCache<DataActionEvent, undefined>(stateCacheSize, () => undefined, {
       ...(options.stateCacheMaxBytes !== undefined && { maxBytes: options.stateCacheMaxBytes }),
       // Restored states come without their body length: measure them once.
       weigh: (event) => JSON.stringify(event).length,
     });
-    // Last: the factory validates capacity and errorRate and allocates the two filters.
-    this.#filter = new GenerationalFilter(factory, capacity, errorRate, this.#now());
+    // Last: the factory validates capacity and errorRate and allocates the two generations.
+    this.#window = new GenerationalWindow(factory, capacity, errorRate, this.#now());
   }
 
   /**
@@ -159,34 +169,61 @@ export class DedupEngine {
    */
   process(event: DataActionEvent, timestamp?: ParsedTimestamp, weight = 0): ProcessResult {
     const ts = timestamp ?? this.#parseTimestamp(event);
+    const key = this.#key(event, ts);
+    const code = this.#window.observe(key);
+    return this.#apply(event, ts, key, code & VERDICT_MASK, code, weight);
+  }
+
+  /**
+   * What `process` would decide for `event`, recording nothing: the window is only read (its
+   * false-positive counter aside) and the cache not touched. `commit` applies it.
+   */
+  decide(event: DataActionEvent, timestamp?: ParsedTimestamp): Decision {
+    const ts = timestamp ?? this.#parseTimestamp(event);
+    const key = this.#key(event, ts);
+    const verdict = this.#window.check(key);
+    const unconfirmed = verdict === VERDICT_UNCONFIRMED;
+    const duplicate = verdict === VERDICT_DUPLICATE || (unconfirmed && this.#dropUnconfirmed);
+    const cached = this.#cache.peek(event.interactionId);
+    let advances = true;
+    if (cached !== undefined) {
+      const order = compareTimestamps(ts, cached.timestamp);
+      // A tie replaces the state (the later arrival wins): it changes it only if the content differs.
+      advances = order > 0 || (order === 0 && cached.value !== event && JSON.stringify(cached.value) !== JSON.stringify(event));
+    }
+    return { event, timestamp: ts, key, status: duplicate ? 'deduplicated' : 'processed', unconfirmed, advances };
+  }
+
+  /**
+   * Applies a decision of `decide`: records the key and offers the state, as `process` would
+   * have. The decision stands even if another event of the key was committed since (the caller
+   * is meant to prevent that).
+   */
+  commit(decision: Decision, weight = 0): ProcessResult {
+    const code = this.#window.record(decision.key);
+    const verdict = decision.unconfirmed ? VERDICT_UNCONFIRMED : decision.status === 'deduplicated' ? VERDICT_DUPLICATE : 0;
+    return this.#apply(decision.event, decision.timestamp, decision.key, verdict, code, weight);
+  }
+
+  #key(event: DataActionEvent, ts: ParsedTimestamp): string {
     const id = event.interactionId;
     if (typeof id !== 'string' || id.length === 0) throw new InvalidEventError('interactionId must be a non-empty string');
-    if (!this.#keyIsInteractionId && typeof event.dataActionId !== 'string') {
-      throw new InvalidEventError('dataActionId must be a string');
-    }
-    const key = this.#keyIsInteractionId ? id : this.#keyOf(event, ts);
+    if (this.#keyIsInteractionId) return id;
+    if (typeof event.dataActionId !== 'string') throw new InvalidEventError('dataActionId must be a string');
+    return this.#keyOf(event, ts);
+  }
 
-    const maybeSeen = this.#filter.observe(key);
-    const entry = this.#cache.offer(id, ts, event, weight);
-    const seen = entry.meta;
-    const epoch = this.#epoch;
-    let duplicate = false;
-    let unconfirmed = false;
-    if (maybeSeen) {
-      if (seen.seenSince(key, epoch - 1)) {
-        duplicate = true;
-      } else {
-        unconfirmed = true;
-        duplicate = this.#dropUnconfirmed;
-        this.#unconfirmed++;
-      }
+  #apply(event: DataActionEvent, ts: ParsedTimestamp, key: string, verdict: number, recordBits: number, weight: number): ProcessResult {
+    let duplicate = verdict === VERDICT_DUPLICATE;
+    const unconfirmed = verdict === VERDICT_UNCONFIRMED;
+    if (unconfirmed) {
+      duplicate = this.#dropUnconfirmed;
+      this.#unconfirmed++;
     }
-    seen.mark(key, epoch, epoch - 1, this.#maxKeys);
     if (duplicate) this.#deduplicated++;
     else this.#processed++;
-
-    const state = entry.value;
-    if (this.#filter.activeFull) this.#compactSafely('capacity');
+    const state = this.#cache.offer(event.interactionId, ts, event, weight).value;
+    if ((recordBits & RECORD_AT_CAPACITY) !== 0) this.#compactSafely('capacity');
     return { status: duplicate ? 'deduplicated' : 'processed', key, state, unconfirmed, stale: state !== event };
   }
 
@@ -201,7 +238,7 @@ export class DedupEngine {
     this.#started = true;
     // A generation lives one interval from its activation, also across restarts (importState).
     const intervalMs = this.compactionIntervalSeconds * 1000;
-    const age = this.#now() - this.#filter.activeSinceMs;
+    const age = this.#now() - this.#window.activeSinceMs;
     this.#arm(Math.min(intervalMs, Math.max(0, intervalMs - age)));
   }
 
@@ -221,10 +258,10 @@ export class DedupEngine {
    * re-armed so the new generation gets a full interval (early compactions never shorten the next).
    */
   compact(reason: CompactionReason = 'manual'): CompactionRecord {
-    const retired = this.#filter.measureActive();
+    const retired = this.#window.measureActive();
     const nowMs = this.#now();
     const t0 = performance.now();
-    this.#filter.rotate(nowMs);
+    this.#window.rotate(nowMs);
     const durationUs = (performance.now() - t0) * 1000;
     this.#epoch++;
     this.#compactions++;
@@ -254,22 +291,27 @@ export class DedupEngine {
   }
 
   stats(): EngineStats {
-    const f = this.#filter;
+    const w = this.#window;
+    const ws = w.stats();
     const nowMs = this.#now();
+    const window = w.window;
     return {
       eventsProcessed: this.#processed,
       eventsDeduplicated: this.#deduplicated,
       eventsUnconfirmed: this.#unconfirmed,
       compactions: this.#compactions,
       filter: {
-        kind: f.kind,
-        capacity: f.capacity,
-        errorRate: f.errorRate,
-        bitCount: f.active.bitCount,
-        hashCount: f.active.hashCount,
-        activeInsertions: f.activeInsertions,
-        active: generationStats(f.active, f.activeSinceMs, nowMs),
-        previous: generationStats(f.previous, f.previousSinceMs, nowMs),
+        kind: w.kind,
+        capacity: w.capacity,
+        errorRate: w.errorRate,
+        bitCount: window.bitCount,
+        hashCount: window.hashCount,
+        activeInsertions: ws.active.insertions,
+        tableSlots: window.tableSlots,
+        falsePositivesCaught: ws.falsePositives,
+        tableOverflows: ws.overflows,
+        active: generationStats(ws.active, window.bitCount, window.hashCount, w.activeSinceMs, nowMs),
+        previous: generationStats(ws.previous, window.bitCount, window.hashCount, w.previousSinceMs, nowMs),
       },
       stateCache: {
         size: this.#cache.size,
@@ -281,57 +323,39 @@ export class DedupEngine {
     };
   }
 
-  /** A copy of everything the engine remembers (filters as images), for persistence. */
+  /** A copy of everything the engine remembers (the window as images), for persistence. */
   exportState(): EngineState {
-    const { interactions, ...rest } = this.captureState();
-    return { ...rest, interactions: Array.from({ length: interactions.length }, (_, i) => interactions.at(i)!) };
+    return this.captureState();
   }
 
   /**
-   * `exportState` for a snapshot writer: one consistent picture, taken synchronously (so as
-   * cheaply as possible: copies of the two filters and of references into columns), with the
-   * records built later, while the snapshot is written, by `interactions.at(i)`.
+   * `exportState` for a snapshot writer: one consistent picture, taken synchronously and as
+   * cheaply as possible (copies of the window's images, references to the states).
    */
   captureState(): CapturedState {
-    const minEpoch = this.#epoch - 1;
-    const interactions = new CapturedInteractions(this.#cache.size, minEpoch);
-    const { states, newestKeys, newestEpochs, older } = interactions;
+    const states = new Array<DataActionEvent>(this.#cache.size);
     let i = 0;
     this.#cache.forEachEntry((_id, entry) => {
-      const seen = entry.meta;
-      states[i] = entry.value;
-      newestKeys[i] = seen.newestKey;
-      newestEpochs[i] = seen.newestEpoch;
-      const rest = seen.olderSince(minEpoch);
-      if (rest !== undefined) older.set(i, rest);
-      i++;
+      states[i++] = entry.value;
     });
-    return {
-      version: 1,
-      keyFields: [...this.keyFields],
-      epoch: this.#epoch,
-      generations: this.#filter.exportState(),
-      interactions,
-    };
+    return { version: 2, keyFields: [...this.keyFields], epoch: this.#epoch, generations: this.#window.exportState(), states };
   }
 
   /**
-   * Restores what `exportState` produced, after checking all of it (format, key fields, filter
-   * sizing and checksums, every state's fields and timestamp). Throws a clear error and changes
-   * nothing on any problem. Counters are not restored: they count this process's events.
-   * More interactions than `stateCacheSize` → the least recent are dropped (counted as evictions).
+   * Restores what `exportState` produced (or a format-1 state of an older snapshot), after
+   * checking all of it (format, key fields, window images and tables, every state's fields and
+   * timestamp). Throws a clear error and changes nothing on any problem. Counters are not
+   * restored: they count this process's events. More interactions than `stateCacheSize` → the
+   * least recent are dropped (counted as evictions).
    */
-  importState(state: EngineState): void {
-    const { epoch, records } = checkEngineState(state, {
-      keyFields: this.keyFields,
-      keyIsInteractionId: this.#keyIsInteractionId,
-      maxKeysPerInteraction: this.#maxKeys,
-    });
-
-    // Validates the filter images before replacing anything; throws without change.
-    this.#filter.importState(state.generations);
-    this.#cache.load(records);
-    this.#epoch = epoch;
+  importState(state: EngineState | EngineStateV1): void {
+    const checked = checkEngineState(state, { keyFields: this.keyFields, keyIsInteractionId: this.#keyIsInteractionId });
+    // Validates the window before replacing anything; throws without change.
+    this.#window.importState(checked.generations);
+    this.#cache.load(checked.records);
+    this.#epoch = checked.epoch;
+    // Format 1 had no tables: what its cache knew was seen goes into the active table.
+    for (const key of checked.knownKeys) this.#window.record(key);
     if (this.#started) {
       this.stop();
       this.start();
@@ -374,15 +398,16 @@ export class DedupEngine {
   }
 }
 
-function generationStats(
-  filter: { fillRatio(): number; estimatedFalsePositiveRate(): number; estimatedCardinality(): number },
-  sinceMs: number,
-  nowMs: number,
-): GenerationStats {
+
+function generationStats(g: WindowGenerationStats, bitCount: number, hashCount: number, sinceMs: number, nowMs: number): GenerationStats {
   return {
-    fillRatio: filter.fillRatio(),
-    estimatedFalsePositiveRate: filter.estimatedFalsePositiveRate(),
-    estimatedCardinality: filter.estimatedCardinality(),
+    fillRatio: g.fillRatio,
+    estimatedFalsePositiveRate: g.estimatedFalsePositiveRate,
+    // -(m / k) · ln(1 − fill): distinct keys behind a fill ratio.
+    estimatedCardinality: g.fillRatio >= 1 ? Infinity : (-bitCount / hashCount) * Math.log(1 - g.fillRatio),
     ageSeconds: Math.max(0, (nowMs - sinceMs) / 1000),
+    insertions: g.insertions,
+    tableLength: g.tableLength,
+    exact: g.exact,
   };
 }

@@ -1,137 +1,126 @@
 /**
- * The engine's memory as persistence sees it: the exported state (EngineState), the cheaper
- * capture a snapshot writer takes (CapturedState), and the check a state must pass before the
- * engine takes it back (checkEngineState).
+ * The engine's memory as persistence sees it: the exported state (EngineState, format 2), the
+ * format-1 state older snapshots hold (EngineStateV1, still restored), and the check a state must
+ * pass before the engine takes it back (checkEngineState).
  */
 import type { DataActionEvent } from './event.js';
-import type { GenerationsState } from './generations.js';
 import type { KeyField } from './key.js';
-import { SeenKeys } from './seen.js';
 import { parseTimestamp, TIMESTAMP_FORMAT_HINT, type ParsedTimestamp } from './timestamp.js';
-
-/** One cached interaction: its latest state and the [dedup key, epoch] pairs still within the window. */
-export interface InteractionRecord {
-  state: DataActionEvent;
-  seen: Array<[string, number]>;
-}
+import type { GenerationsState } from './window.js';
 
 /** Everything needed to restore the engine's memory (persistence). */
 export interface EngineState {
-  version: 1;
+  version: 2;
   keyFields: KeyField[];
-  /** Generation number (compactions since the window began); seen-key epochs refer to it. */
+  /** Compactions since the window began. */
   epoch: number;
+  /** Both generations: Bloom filters, fingerprint tables, counts, activation times. */
   generations: GenerationsState;
-  /** Least recently updated first. */
-  interactions: InteractionRecord[];
-}
-
-/** `EngineState` as `captureState` takes it: the same, with the interactions still in columns. */
-export interface CapturedState extends Omit<EngineState, 'interactions'> {
-  interactions: CapturedInteractions;
+  /** The latest state of each cached interaction, least recently updated first. */
+  states: DataActionEvent[];
 }
 
 /**
- * The state cache as captured for a snapshot, column-wise: the capture runs synchronously on the
- * request thread, and an object or two per interaction (100,000 of them by default) made it
- * ~5× slower. Records are built one at a time by `at(i)` while the snapshot is written.
- * States are shared, never copied: the engine never mutates a state it keeps.
+ * Format 1 (before fingerprint tables): each generation is a Bloom image alone, and each cached
+ * interaction carries the [dedup key, epoch] pairs it was seen under within the window.
  */
-export class CapturedInteractions {
-  readonly length: number;
-  readonly states: DataActionEvent[];
-  /** Each interaction's newest key and its epoch (undefined key or epoch < minEpoch: none). */
-  readonly newestKeys: Array<string | undefined>;
-  readonly newestEpochs: number[];
-  /** Older keys within the window, by index (only interactions with multi-field keys have any). */
-  readonly older: Map<number, Array<[string, number]>>;
-  readonly minEpoch: number;
-
-  constructor(length: number, minEpoch: number) {
-    this.length = length;
-    this.minEpoch = minEpoch;
-    this.states = new Array<DataActionEvent>(length);
-    this.newestKeys = new Array<string | undefined>(length);
-    this.newestEpochs = new Array<number>(length);
-    this.older = new Map();
-  }
-
-  /** The record of interaction `i` (least recently updated first), as EngineState holds it. */
-  at(i: number): InteractionRecord | undefined {
-    if (!(i >= 0 && i < this.length)) return undefined;
-    const seen = this.older.get(i)?.slice() ?? [];
-    const key = this.newestKeys[i];
-    const epoch = this.newestEpochs[i]!;
-    if (key !== undefined && epoch >= this.minEpoch) seen.push([key, epoch]);
-    return { state: this.states[i]!, seen };
-  }
+export interface EngineStateV1 {
+  version: 1;
+  keyFields: KeyField[];
+  epoch: number;
+  generations: Record<'active' | 'previous', { image: Uint8Array; activatedAtMs: number; insertions: number }>;
+  interactions: Array<{ state: DataActionEvent; seen: Array<[string, number]> }>;
 }
+
+/**
+ * `EngineState` as `captureState` takes it for a snapshot writer: the same shape, taken
+ * synchronously. States are shared, never copied: the engine never mutates a state it keeps.
+ */
+export type CapturedState = EngineState;
 
 /** What a state must agree with: the restoring engine's settings. */
 export interface StateExpectations {
   readonly keyFields: readonly KeyField[];
   /** The dedup key is the interactionId alone, so every seen key must equal it. */
   readonly keyIsInteractionId: boolean;
-  readonly maxKeysPerInteraction: number;
 }
 
-/** A checked state, ready for the engine: its epoch and the cache records, least recent first. */
+/** A checked state, ready for the engine. */
 export interface CheckedState {
   epoch: number;
-  records: Array<readonly [string, { timestamp: ParsedTimestamp; value: DataActionEvent; meta: SeenKeys }]>;
+  generations: GenerationsState;
+  /** Cache records, least recent first. */
+  records: Array<readonly [string, { timestamp: ParsedTimestamp; value: DataActionEvent; meta: undefined }]>;
+  /**
+   * Format 1 only: keys the old snapshot knew were seen within the window. Its generations have
+   * no tables (inexact), so the engine records these into the active generation's table, which
+   * keeps the cached interactions' repeats exact duplicates.
+   */
+  knownKeys: string[];
+}
+
+function checkState(ev: unknown, where: string): { id: string; ts: ParsedTimestamp; value: DataActionEvent } {
+  if (typeof ev !== 'object' || ev === null) throw new TypeError(`${where} must be an object`);
+  const e = ev as Partial<DataActionEvent>;
+  if (typeof e.interactionId !== 'string' || e.interactionId.length === 0) throw new TypeError(`${where}.interactionId must be a non-empty string`);
+  if (typeof e.dataActionId !== 'string') throw new TypeError(`${where}.dataActionId must be a string`);
+  if (typeof e.payload !== 'object' || e.payload === null || Array.isArray(e.payload)) throw new TypeError(`${where}.payload must be an object`);
+  const ts = parseTimestamp(e.updatedTimestamp);
+  if (ts === null) throw new TypeError(`${where}.updatedTimestamp is not ${TIMESTAMP_FORMAT_HINT}`);
+  return { id: e.interactionId, ts, value: ev as DataActionEvent };
+}
+
+function checkKeyFields(saved: unknown, expect: StateExpectations): void {
+  if (!Array.isArray(saved) || saved.length !== expect.keyFields.length || saved.some((f, i) => f !== expect.keyFields[i])) {
+    throw new TypeError(
+      `engine state: saved with keyFields ${JSON.stringify(saved)}, but this engine uses ${JSON.stringify(expect.keyFields)}; the saved keys would not match`,
+    );
+  }
 }
 
 /**
- * Checks everything of `state` but its Bloom generations (the generational filter checks those):
- * format, key fields, epoch, every state's fields and timestamp, every seen key. Throws a clear
- * TypeError or RangeError on the first problem.
+ * Checks everything of `state` but the window's images (the factory checks those): format, key
+ * fields, epoch, every state's fields and timestamp, and for format 1 every seen key. Throws a
+ * clear TypeError or RangeError on the first problem.
  */
-export function checkEngineState(state: EngineState, expect: StateExpectations): CheckedState {
+export function checkEngineState(state: EngineState | EngineStateV1, expect: StateExpectations): CheckedState {
   if (typeof state !== 'object' || state === null) throw new TypeError('engine state must be an object');
-  if (state.version !== 1) throw new TypeError(`engine state: unsupported version ${String(state.version)}`);
-  if (
-    !Array.isArray(state.keyFields) ||
-    state.keyFields.length !== expect.keyFields.length ||
-    state.keyFields.some((f, i) => f !== expect.keyFields[i])
-  ) {
-    throw new TypeError(
-      `engine state: saved with keyFields ${JSON.stringify(state.keyFields)}, but this engine uses ` +
-        `${JSON.stringify(expect.keyFields)}; the saved keys would not match`,
-    );
-  }
+  if (state.version !== 1 && state.version !== 2) throw new TypeError(`engine state: unsupported version ${String((state as { version?: unknown }).version)}`);
+  checkKeyFields(state.keyFields, expect);
   const epoch = state.epoch;
   if (!Number.isSafeInteger(epoch) || epoch < 0) throw new RangeError('engine state: epoch must be an integer >= 0');
-  if (!Array.isArray(state.interactions)) throw new TypeError('engine state: interactions must be an array');
-
+  if (typeof state.generations !== 'object' || state.generations === null) throw new TypeError('engine state: generations must be an object');
   const records: CheckedState['records'] = [];
+
+  if (state.version === 2) {
+    if (!Array.isArray(state.states)) throw new TypeError('engine state: states must be an array');
+    state.states.forEach((ev, i) => {
+      const { id, ts, value } = checkState(ev, `engine state: states[${i}]`);
+      records.push([id, { timestamp: ts, value, meta: undefined }]);
+    });
+    return { epoch, generations: state.generations, records, knownKeys: [] };
+  }
+
+  if (!Array.isArray(state.interactions)) throw new TypeError('engine state: interactions must be an array');
+  const knownKeys: string[] = [];
   state.interactions.forEach((item, i) => {
     const where = `engine state: interactions[${i}]`;
     if (typeof item !== 'object' || item === null) throw new TypeError(`${where} must be an object`);
-    const ev = item.state;
-    if (typeof ev !== 'object' || ev === null) throw new TypeError(`${where}.state must be an object`);
-    if (typeof ev.interactionId !== 'string' || ev.interactionId.length === 0) {
-      throw new TypeError(`${where}.state.interactionId must be a non-empty string`);
-    }
-    if (typeof ev.dataActionId !== 'string') throw new TypeError(`${where}.state.dataActionId must be a string`);
-    if (typeof ev.payload !== 'object' || ev.payload === null || Array.isArray(ev.payload)) {
-      throw new TypeError(`${where}.state.payload must be an object`);
-    }
-    const ts = parseTimestamp(ev.updatedTimestamp);
-    if (ts === null) throw new TypeError(`${where}.state.updatedTimestamp is not ${TIMESTAMP_FORMAT_HINT}`);
+    const { id, ts, value } = checkState(item.state, `${where}.state`);
     if (!Array.isArray(item.seen)) throw new TypeError(`${where}.seen must be an array`);
-    const meta = new SeenKeys();
     for (const pair of item.seen) {
-      if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string') {
-        throw new TypeError(`${where}.seen must hold [key, epoch] pairs`);
-      }
+      if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string') throw new TypeError(`${where}.seen must hold [key, epoch] pairs`);
       const [key, e] = pair;
       if (!Number.isSafeInteger(e) || e < 0 || e > epoch) throw new RangeError(`${where}.seen epoch must be in 0..${epoch}`);
-      if (expect.keyIsInteractionId && key !== ev.interactionId) {
-        throw new TypeError(`${where}.seen key does not match its interactionId`);
-      }
-      meta.mark(key, e, epoch - 1, expect.maxKeysPerInteraction);
+      if (expect.keyIsInteractionId && key !== id) throw new TypeError(`${where}.seen key does not match its interactionId`);
+      // Within the window: the current or the previous generation.
+      if (e >= epoch - 1) knownKeys.push(key);
     }
-    records.push([ev.interactionId, { timestamp: ts, value: ev, meta }]);
+    records.push([id, { timestamp: ts, value, meta: undefined }]);
   });
-  return { epoch, records };
+  const gen = (g: EngineStateV1['generations']['active'] | undefined, name: string) => {
+    if (typeof g !== 'object' || g === null) throw new TypeError(`engine state: generations.${name} must be an object`);
+    return { bloom: g.image, table: null, insertions: g.insertions, exact: false, activatedAtMs: g.activatedAtMs };
+  };
+  return { epoch, generations: { active: gen(state.generations.active, 'active'), previous: gen(state.generations.previous, 'previous') }, records, knownKeys };
 }

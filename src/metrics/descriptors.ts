@@ -92,7 +92,7 @@ export const METRICS: readonly MetricDescriptor[] = [
   {
     kind: 'counter',
     unit: 'count',
-    help: 'Events the Bloom filter flagged but the exact cache did not know (counted inside processed or deduplicated).',
+    help: 'Events a Bloom filter flagged in a generation whose fingerprint table is inexact (overflowed, or restored from a format-1 snapshot), decided by UNCONFIRMED_POLICY (counted inside processed or deduplicated).',
     stats: 'eventsUnconfirmed',
     prometheus: 'events_unconfirmed_total',
     influx: 'events_unconfirmed',
@@ -135,6 +135,19 @@ export const METRICS: readonly MetricDescriptor[] = [
   }),
   ...perGeneration('estimatedCardinality', 'filter_estimated_cardinality', 'count', 'Estimated distinct keys, per generation.', {}),
   ...perGeneration('ageSeconds', 'filter_generation_age_seconds', 'seconds', 'Seconds since the generation was last cleared.', { active: 'filter_age_seconds' }),
+  { kind: 'gauge', unit: 'count', help: 'Slots of each generation\'s fingerprint table.', stats: 'filter.tableSlots', prometheus: 'fingerprint_table_slots', read: (s) => s.engine.filter.tableSlots },
+  ...perGeneration('tableLength', 'fingerprint_table_keys', 'count', 'Key fingerprints in each generation\'s table.', { active: 'fingerprint_table_keys' }),
+  ...perGeneration('exact', 'fingerprint_table_exact', 'boolean', 'The generation\'s table holds every key recorded in it (0 after an overflow).', {}),
+  {
+    kind: 'counter',
+    unit: 'count',
+    help: 'Bloom "maybe" answers the fingerprint tables settled as new: fresh events no longer dropped as false positives.',
+    stats: 'filter.falsePositivesCaught',
+    prometheus: 'filter_false_positives_caught_total',
+    influx: 'filter_false_positives_caught',
+    read: (s) => s.engine.filter.falsePositivesCaught,
+  },
+  { kind: 'counter', unit: 'count', help: 'Keys a full fingerprint table could not take (its generation became inexact).', stats: 'filter.tableOverflows', prometheus: 'fingerprint_table_overflows_total', influx: 'fingerprint_table_overflows', read: (s) => s.engine.filter.tableOverflows },
 
   // ── the latest-state cache ──
   { kind: 'gauge', unit: 'count', help: 'Interactions in the latest-state cache.', stats: 'stateCache.size', prometheus: 'state_cache_entries', influx: 'state_cache_size', read: (s) => s.engine.stateCache.size },

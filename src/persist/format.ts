@@ -1,24 +1,33 @@
 /**
- * The snapshot container of docs/snapshot-format.md (format version 1): a fixed 64-byte header,
- * the key fields, both Bloom generations as filter images (docs/bloom-format.md), the state cache as
- * length-prefixed JSON records, and a SHA-256 trailer over everything before it.
+ * The snapshot container of docs/snapshot-format.md (format version 2): a fixed 64-byte header,
+ * the key fields, both generations of the dedup window (each a Bloom filter image and a
+ * fingerprint table image, docs/bloom-format.md), the state cache as length-prefixed JSON records,
+ * and a SHA-256 trailer over everything before it. Version 1 files (no tables, records that carry
+ * their seen keys) are still read.
  *
  * Pure codec, no I/O. Encoding is split into pieces (header, generation blocks, record chunks) so
  * the writer can produce the file incrementally; decoding takes the whole file and checks it all
  * before anything is handed to the engine.
  */
 import { createHash } from 'node:crypto';
-import type { EngineState } from '../dedup/state.js';
-import type { GenerationState } from '../dedup/generations.js';
+import type { EngineState, EngineStateV1 } from '../dedup/state.js';
+import type { GenerationState } from '../dedup/window.js';
 import { MAX_PAYLOAD_DEPTH, nestingWithin } from '../json-depth.js';
 
 /** "CXDSNAP" followed by one zero byte. */
 export const SNAPSHOT_MAGIC = Buffer.from('CXDSNAP\0', 'latin1');
-export const SNAPSHOT_FORMAT_VERSION = 1;
+/** What this build writes. */
+export const SNAPSHOT_FORMAT_VERSION = 2;
+/** What this build reads. */
+export const SNAPSHOT_READABLE_VERSIONS: readonly number[] = [1, 2];
 export const HEADER_BYTES = 64;
 export const CHECKSUM_BYTES = 32;
-/** activatedAtMs (f64), insertions (u64), image length (u64). */
-export const GENERATION_META_BYTES = 24;
+/** Version 1: activatedAtMs (f64), insertions (u64), image length (u64). */
+export const GENERATION_META_BYTES_V1 = 24;
+/** Version 2: activatedAtMs (f64), insertions (u64), flags (u32: bit 0 exact), reserved (u32), Bloom image length (u64), table image length (u64). */
+export const GENERATION_META_BYTES = 40;
+/** Bloom image header bytes (docs/bloom-format.md). */
+const BLOOM_IMAGE_HEADER_BYTES = 48;
 export const MAX_KEY_FIELDS_BYTES = 1024;
 /** Larger than any state the daemon can hold (MAX_BODY_BYTES is at most 64 MiB) plus its seen keys. */
 export const MAX_RECORD_BYTES = 65 * 1024 * 1024;
@@ -80,13 +89,17 @@ export function encodeHeader(h: Omit<SnapshotHeader, 'version'>): Buffer {
   return out;
 }
 
-/** One generation: its 24-byte metadata block, then the filter image as is. */
-export function encodeGeneration(g: GenerationState): [Buffer, Uint8Array] {
+/** One generation: its 40-byte metadata block, then the Bloom image and the table image as they are. */
+export function encodeGeneration(g: GenerationState): Uint8Array[] {
+  if (g.table === null) throw new RangeError('snapshot: a generation without its fingerprint table cannot be written');
   const meta = Buffer.alloc(GENERATION_META_BYTES);
   meta.writeDoubleLE(g.activatedAtMs, 0);
   meta.writeBigUInt64LE(BigInt(g.insertions), 8);
-  meta.writeBigUInt64LE(BigInt(g.image.byteLength), 16);
-  return [meta, g.image];
+  meta.writeUInt32LE(g.exact ? 1 : 0, 16);
+  meta.writeUInt32LE(0, 20);
+  meta.writeBigUInt64LE(BigInt(g.bloom.byteLength), 24);
+  meta.writeBigUInt64LE(BigInt(g.table.byteLength), 32);
+  return [meta, g.bloom, g.table];
 }
 
 /** Already-serialised records (JSON text) → one chunk of `u32 length, UTF-8 bytes` entries. */
@@ -122,8 +135,8 @@ function checkPreamble(buf: Buffer): void {
   // An empty file, or one cut inside the header (a prefix of the magic counts as ours).
   if (buf.length < HEADER_BYTES + CHECKSUM_BYTES) throw new SnapshotFormatError('truncated', `snapshot is truncated (${buf.length} bytes)`);
   const version = buf.readUInt16LE(8);
-  if (version !== SNAPSHOT_FORMAT_VERSION) {
-    throw new SnapshotFormatError('version', `snapshot format version ${version} is not supported (this build reads version ${SNAPSHOT_FORMAT_VERSION})`);
+  if (!SNAPSHOT_READABLE_VERSIONS.includes(version)) {
+    throw new SnapshotFormatError('version', `snapshot format version ${version} is not supported (this build reads versions ${SNAPSHOT_READABLE_VERSIONS.join(' and ')})`);
   }
 }
 
@@ -137,7 +150,7 @@ export function decodeHeader(buf: Buffer): SnapshotHeader {
   const interactionCount = buf.readUInt32LE(56);
   if (interactionCount > MAX_INTERACTIONS) throw new SnapshotFormatError('corrupt', 'snapshot: interaction count is out of range');
   return {
-    version: SNAPSHOT_FORMAT_VERSION,
+    version: buf.readUInt16LE(8),
     hashCount: buf.readUInt32LE(12),
     bitCount: u64(buf, 16, 'bit count'),
     capacity: u64(buf, 24, 'capacity'),
@@ -171,7 +184,7 @@ function sameParams(a: SnapshotParams, b: SnapshotParams): boolean {
  * Records are parsed with JSON.parse after a nesting check; their content is validated by the
  * engine. Throws SnapshotFormatError.
  */
-export function decodeSnapshot(buf: Buffer, expected: SnapshotParams): { header: SnapshotHeader; state: EngineState } {
+export function decodeSnapshot(buf: Buffer, expected: SnapshotParams): { header: SnapshotHeader; state: EngineState | EngineStateV1 } {
   checkPreamble(buf);
   const end = buf.length - CHECKSUM_BYTES;
   if (!checksumOf(buf).equals(buf.subarray(end))) {
@@ -185,27 +198,42 @@ export function decodeSnapshot(buf: Buffer, expected: SnapshotParams): { header:
         '(restart with the old DEDUP_CAPACITY / DEDUP_ERROR_RATE / DEDUP_KEY_FIELDS, or remove the file)',
     );
   }
+  const v1 = header.version === 1;
   let at = HEADER_BYTES + Buffer.byteLength(header.keyFields.join(','), 'utf8');
   const need = (n: number, what: string) => {
     if (n > end - at) throw new SnapshotFormatError('corrupt', `snapshot: ${what} runs past the end of the file`);
   };
+  const bloomLength = BLOOM_IMAGE_HEADER_BYTES + expected.bitCount / 8;
 
   const generation = (name: string): GenerationState => {
-    need(GENERATION_META_BYTES, `${name} generation`);
+    need(v1 ? GENERATION_META_BYTES_V1 : GENERATION_META_BYTES, `${name} generation`);
     const activatedAtMs = buf.readDoubleLE(at);
     const insertions = u64(buf, at + 8, `${name} insertions`);
-    const length = u64(buf, at + 16, `${name} snapshot length`);
+    if (v1) {
+      const length = u64(buf, at + 16, `${name} image length`);
+      at += GENERATION_META_BYTES_V1;
+      if (length !== bloomLength) throw new SnapshotFormatError('corrupt', `snapshot: ${name} generation has a wrong length`);
+      need(length, `${name} generation`);
+      const bloom = buf.subarray(at, (at += length));
+      return { bloom, table: null, insertions, exact: false, activatedAtMs };
+    }
+    const flags = buf.readUInt32LE(at + 16);
+    if ((flags & ~1) !== 0 || buf.readUInt32LE(at + 20) !== 0) throw new SnapshotFormatError('corrupt', `snapshot: ${name} generation has unknown flags`);
+    const length = u64(buf, at + 24, `${name} image length`);
+    const tableLength = u64(buf, at + 32, `${name} table length`);
     at += GENERATION_META_BYTES;
-    if (length !== 48 + expected.bitCount / 8) throw new SnapshotFormatError('corrupt', `snapshot: ${name} generation has a wrong length`);
+    if (length !== bloomLength) throw new SnapshotFormatError('corrupt', `snapshot: ${name} generation has a wrong length`);
     need(length, `${name} generation`);
-    const image = buf.subarray(at, at + length);
-    at += length;
-    return { image, activatedAtMs, insertions };
+    const bloom = buf.subarray(at, (at += length));
+    // The table's own header says its size; the window checks it against the sizing.
+    need(tableLength, `${name} fingerprint table`);
+    const table = buf.subarray(at, (at += tableLength));
+    return { bloom, table, insertions, exact: (flags & 1) === 1, activatedAtMs };
   };
   const active = generation('active');
   const previous = generation('previous');
 
-  const interactions: EngineState['interactions'] = [];
+  const records: unknown[] = [];
   // Each record is at least its 4-byte length: a count beyond that cannot be honest.
   if (header.interactionCount > (end - at) / 4) throw new SnapshotFormatError('corrupt', 'snapshot: interaction count exceeds the file');
   for (let i = 0; i < header.interactionCount; i++) {
@@ -216,8 +244,9 @@ export function decodeSnapshot(buf: Buffer, expected: SnapshotParams): { header:
     need(length, `record ${i}`);
     const bytes = buf.subarray(at, at + length);
     at += length;
-    // The record and its state are two levels; the payload (itself included) may use MAX_PAYLOAD_DEPTH.
-    if (!nestingWithin(bytes, MAX_PAYLOAD_DEPTH + 2)) throw new SnapshotFormatError('corrupt', `snapshot: record ${i} nests too deep`);
+    // A format-1 record wraps the state (two levels); a format-2 record is the state. The payload
+    // (itself included) may use MAX_PAYLOAD_DEPTH.
+    if (!nestingWithin(bytes, MAX_PAYLOAD_DEPTH + (v1 ? 2 : 1))) throw new SnapshotFormatError('corrupt', `snapshot: record ${i} nests too deep`);
     let item: unknown;
     try {
       item = JSON.parse(bytes.toString('utf8'));
@@ -225,22 +254,29 @@ export function decodeSnapshot(buf: Buffer, expected: SnapshotParams): { header:
       throw new SnapshotFormatError('corrupt', `snapshot: record ${i} is not valid JSON`);
     }
     if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new SnapshotFormatError('corrupt', `snapshot: record ${i} is not an object`);
-    const { state, seen } = item as { state?: unknown; seen?: unknown };
-    if (typeof state !== 'object' || state === null || !Array.isArray(seen)) {
-      throw new SnapshotFormatError('corrupt', `snapshot: record ${i} lacks its state or seen keys`);
+    if (v1) {
+      const { state, seen } = item as { state?: unknown; seen?: unknown };
+      if (typeof state !== 'object' || state === null || !Array.isArray(seen)) {
+        throw new SnapshotFormatError('corrupt', `snapshot: record ${i} lacks its state or seen keys`);
+      }
     }
-    interactions.push(item as EngineState['interactions'][number]);
+    records.push(item);
   }
   if (at !== end) throw new SnapshotFormatError('corrupt', `snapshot: ${end - at} unexpected bytes after the last record`);
 
-  return {
-    header,
-    state: {
-      version: 1,
-      keyFields: [...header.keyFields] as EngineState['keyFields'],
-      epoch: header.epoch,
-      generations: { active, previous },
-      interactions,
-    },
-  };
+  const keyFields = [...header.keyFields] as EngineState['keyFields'];
+  if (v1) {
+    const image = (g: GenerationState) => ({ image: g.bloom, activatedAtMs: g.activatedAtMs, insertions: g.insertions });
+    return {
+      header,
+      state: {
+        version: 1,
+        keyFields,
+        epoch: header.epoch,
+        generations: { active: image(active), previous: image(previous) },
+        interactions: records as EngineStateV1['interactions'],
+      },
+    };
+  }
+  return { header, state: { version: 2, keyFields, epoch: header.epoch, generations: { active, previous }, states: records as EngineState['states'] } };
 }

@@ -9,7 +9,7 @@ import { constants as fsConstants } from 'node:fs';
 import { access, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { EngineState } from '../dedup/state.js';
+import type { EngineState, EngineStateV1 } from '../dedup/state.js';
 import type { EngineStats } from '../dedup/stats.js';
 import { decodeSnapshot, SnapshotFormatError, type SnapshotErrorCode } from './format.js';
 
@@ -17,7 +17,7 @@ import { decodeSnapshot, SnapshotFormatError, type SnapshotErrorCode } from './f
 export interface RestoreTarget {
   readonly keyFields: readonly string[];
   stats(): EngineStats;
-  importState(state: EngineState): void;
+  importState(state: EngineState | EngineStateV1): void;
 }
 
 export type RestoreOutcome =
@@ -90,7 +90,7 @@ export async function restoreSnapshot(file: string, engine: RestoreTarget): Prom
   return {
     status: 'restored',
     bytes: buf.length,
-    interactions: decoded.state.interactions.length,
+    interactions: decoded.state.version === 1 ? decoded.state.interactions.length : decoded.state.states.length,
     createdAtMs: decoded.header.createdAtMs,
     durationMs: Math.round((performance.now() - started) * 100) / 100,
   };

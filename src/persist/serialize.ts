@@ -38,14 +38,14 @@ export async function* snapshotChunks(state: CapturedState, info: CaptureInfo, o
       ...info.params,
       createdAtMs: info.createdAtMs,
       epoch: state.epoch,
-      interactionCount: state.interactions.length,
+      interactionCount: state.states.length,
     }),
   );
   for (const g of [state.generations.active, state.generations.previous]) {
     for (const part of encodeGeneration(g)) yield emit(part);
   }
 
-  const items = state.interactions;
+  const items = state.states;
   let i = 0;
   while (i < items.length) {
     const started = performance.now();
@@ -53,7 +53,7 @@ export async function* snapshotChunks(state: CapturedState, info: CaptureInfo, o
     let chars = 0;
     // Check the clock every 64 records: reading it costs more than one small stringify.
     while (i < items.length && chars < chunkChars && ((jsons.length & 63) !== 0 || performance.now() - started < sliceMs)) {
-      const json = JSON.stringify(items.at(i++));
+      const json = JSON.stringify(items[i++]);
       jsons.push(json);
       chars += json.length;
     }

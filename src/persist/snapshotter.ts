@@ -200,7 +200,7 @@ export class Snapshotter {
         at: new Date(createdAtMs).toISOString(),
         reason,
         bytes,
-        interactions: state.interactions.length,
+        interactions: state.states.length,
         durationMs: round(performance.now() - started),
         captureMs: round(captureMs),
         maxEventLoopDelayMs: round(Math.max(captureDelayMs, delay.max / 1e6)),

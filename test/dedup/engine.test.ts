@@ -7,6 +7,7 @@ import {
   type DataActionEvent,
   type DedupEngineOptions,
   type EngineState,
+  type EngineStateV1,
 } from '../../src/dedup/engine.js';
 import { parseTimestamp } from '../../src/dedup/timestamp.js';
 import { createLogger } from '../../src/log.js';
@@ -71,7 +72,6 @@ for (const kind of FACTORY_KINDS) {
         assert.throws(() => engine({ keyFields: ['interactionId', 'interactionId'] }), /listed twice/);
         assert.throws(() => engine({ capacity: 0 }), RangeError);
         assert.throws(() => engine({ errorRate: 1 }), RangeError);
-        assert.throws(() => engine({ maxKeysPerInteraction: 0 }), /maxKeysPerInteraction/);
       });
     });
 
@@ -152,7 +152,7 @@ for (const kind of FACTORY_KINDS) {
         assert.equal(e.process(ev('i-2', '2024-01-15T10:00:00Z')).status, 'processed', 'another interaction');
         const retry = e.process(ev('i-1', '2024-01-15T10:00:00Z'));
         assert.equal(retry.status, 'deduplicated');
-        assert.equal(retry.unconfirmed, false, 'confirmed by the exact cache');
+        assert.equal(retry.unconfirmed, false, 'settled by the fingerprint tables');
         assert.equal(retry.stale, true);
         // The same instant spelled differently is the same update.
         assert.equal(e.process(ev('i-1', '2024-01-15T11:00:01.000+01:00')).status, 'deduplicated');
@@ -170,74 +170,117 @@ for (const kind of FACTORY_KINDS) {
         assert.equal(e.process(ev('a', '2024-01-15T12:00:00Z', { dataActionId: '1:b' })).status, 'deduplicated');
       });
 
-      it('a key dropped from the per-interaction memory is unconfirmed', () => {
-        const e = engine({ keyFields: ['interactionId', 'updatedTimestamp'], maxKeysPerInteraction: 1, unconfirmedPolicy: 'new' });
-        e.process(ev('i-1', '2024-01-15T10:00:00Z'));
-        e.process(ev('i-1', '2024-01-15T10:00:01Z'));
-        const r = e.process(ev('i-1', '2024-01-15T10:00:00Z'));
-        assert.equal(r.unconfirmed, true);
-        assert.equal(r.status, 'processed');
-        assert.equal(e.process(ev('i-1', '2024-01-15T10:00:00Z')).unconfirmed, false, 'remembered again');
+      it('every key of an interaction is remembered exactly, however many it has', () => {
+        const e = engine({ keyFields: ['interactionId', 'updatedTimestamp'], unconfirmedPolicy: 'new' });
+        const stamps = Array.from({ length: 50 }, (_, i) => new Date(Date.UTC(2024, 0, 15, 10, 0, i)).toISOString());
+        for (const t of stamps) assert.equal(e.process(ev('i-1', t)).status, 'processed');
+        for (const t of stamps) {
+          const r = e.process(ev('i-1', t));
+          assert.deepEqual([r.status, r.unconfirmed], ['deduplicated', false], t);
+        }
+        assert.equal(e.stats().eventsUnconfirmed, 0);
       });
 
-      it('keys spanning interactions cannot be confirmed and follow the policy', () => {
-        const e = engine({ keyFields: ['dataActionId'] });
+      it('keys spanning interactions are settled exactly too', () => {
+        const e = engine({ keyFields: ['dataActionId'], unconfirmedPolicy: 'new' });
         e.process(ev('i-1', undefined, { dataActionId: 'd-1' }));
         const r = e.process(ev('i-2', undefined, { dataActionId: 'd-1' }));
-        assert.equal(r.status, 'deduplicated');
-        assert.equal(r.unconfirmed, true);
+        assert.deepEqual([r.status, r.unconfirmed], ['deduplicated', false]);
+        assert.equal(e.process(ev('i-3', undefined, { dataActionId: 'd-2' })).status, 'processed');
       });
     });
 
-    describe('unconfirmed policy (deterministic false positive on a saturated filter)', () => {
-      it("'duplicate' (default): reported as a duplicate and counted", () => {
-        const e = engine({ ...TINY });
-        assert.equal(e.unconfirmedPolicy, 'duplicate');
-        saturate(e);
-        const before = e.stats();
-        const r = e.process(ev('fresh'));
-        assert.equal(r.status, 'deduplicated');
-        assert.equal(r.unconfirmed, true);
-        assert.equal(r.state.interactionId, 'fresh', 'the state is still recorded');
-        const after = e.stats();
-        assert.equal(after.eventsUnconfirmed, before.eventsUnconfirmed + 1);
-        assert.equal(after.eventsDeduplicated, before.eventsDeduplicated + 1);
-        assert.equal(after.eventsProcessed, before.eventsProcessed);
-        assert.equal(e.stats().compactions, 0);
-        // Now the cache knows it: a real repeat is confirmed.
-        assert.equal(e.process(ev('fresh')).unconfirmed, false);
-      });
+    describe('Bloom false positives (deterministic on a saturated filter)', () => {
+      for (const policy of ['duplicate', 'new'] as const) {
+        it(`a fresh event is processed whatever the filter says (policy '${policy}'), and counted as caught`, () => {
+          const e = engine({ ...TINY, unconfirmedPolicy: policy });
+          saturate(e);
+          const before = e.stats();
+          const r = e.process(ev('fresh'));
+          assert.deepEqual([r.status, r.unconfirmed], ['processed', false]);
+          const after = e.stats();
+          assert.equal(after.filter.falsePositivesCaught, before.filter.falsePositivesCaught + 1);
+          assert.equal(after.eventsUnconfirmed, 0);
+          assert.equal(after.eventsProcessed, before.eventsProcessed + 1);
+          const again = e.process(ev('fresh'));
+          assert.deepEqual([again.status, again.unconfirmed], ['deduplicated', false]);
+        });
+      }
 
-      it("'new': processed as new and counted", () => {
-        const e = engine({ ...TINY, unconfirmedPolicy: 'new' });
-        saturate(e);
-        const before = e.stats();
-        const r = e.process(ev('fresh'));
-        assert.equal(r.status, 'processed');
-        assert.equal(r.unconfirmed, true);
-        const after = e.stats();
-        assert.equal(after.eventsUnconfirmed, before.eventsUnconfirmed + 1);
-        assert.equal(after.eventsProcessed, before.eventsProcessed + 1);
-        const again = e.process(ev('fresh'));
-        assert.deepEqual([again.status, again.unconfirmed], ['deduplicated', false]);
-      });
-
-      it('an interaction evicted from the cache cannot be confirmed', () => {
+      it('an interaction evicted from the state cache is still a duplicate', () => {
         const e = engine({ stateCacheSize: 1, unconfirmedPolicy: 'new' });
         e.process(ev('a'));
-        e.process(ev('b')); // evicts a
+        e.process(ev('b')); // evicts a's state
+        assert.equal(e.getState('a'), undefined);
         const r = e.process(ev('a'));
-        assert.deepEqual([r.status, r.unconfirmed], ['processed', true]);
+        assert.deepEqual([r.status, r.unconfirmed], ['deduplicated', false]);
       });
 
-      it('a key seen before the window is not confirmed even though the cache still has it', () => {
-        const e = engine({ ...TINY, unconfirmedPolicy: 'new' });
+      it('a key seen before the window is new, though the cache still has its state and the filter says maybe', () => {
+        const e = engine({ ...TINY });
         e.process(ev('old'));
         e.compact();
         e.compact(); // 'old' has left both generations
         saturate(e);
+        assert.ok(e.getState('old'));
         const r = e.process(ev('old', '2024-01-15T10:00:09Z'));
-        assert.deepEqual([r.status, r.unconfirmed], ['processed', true]);
+        assert.deepEqual([r.status, r.unconfirmed], ['processed', false]);
+      });
+    });
+
+    describe('unconfirmed policy (generations restored from a format-1 snapshot have no tables)', () => {
+      /** A format-1 engine state: two saturated tiny Bloom images, and the cache's seen keys. */
+      function formatOne(seen: Array<[string, number]>): EngineStateV1 {
+        const full = factory.create(TINY.capacity, TINY.errorRate);
+        for (let i = 0; i < 5000 && full.fillRatio() < 1; i++) full.add(`old-filler-${i}`);
+        const empty = factory.create(TINY.capacity, TINY.errorRate);
+        return {
+          version: 1,
+          keyFields: ['interactionId'],
+          epoch: 3,
+          generations: {
+            active: { image: full.toBuffer(), activatedAtMs: 2_000, insertions: 64 },
+            previous: { image: empty.toBuffer(), activatedAtMs: 1_000, insertions: 0 },
+          },
+          interactions: seen.map(([id, epoch]) => ({ state: ev(id), seen: [[id, epoch] as [string, number]] })),
+        };
+      }
+
+      for (const [policy, status] of [['duplicate', 'deduplicated'], ['new', 'processed']] as const) {
+        it(`'${policy}': a "maybe" the old generation cannot settle is ${status}, and counted`, () => {
+          const e = engine({ ...TINY, unconfirmedPolicy: policy });
+          e.importState(formatOne([]));
+          assert.equal(e.stats().filter.active.exact, false);
+          const r = e.process(ev('fresh'));
+          assert.deepEqual([r.status, r.unconfirmed], [status, true]);
+          assert.equal(e.stats().eventsUnconfirmed, 1);
+          const again = e.process(ev('fresh'));
+          assert.deepEqual([again.status, again.unconfirmed], ['deduplicated', false], 'recorded since: exact');
+        });
+      }
+
+      it("keys the old snapshot's cache knew within the window stay exact duplicates", () => {
+        const e = engine({ ...TINY, unconfirmedPolicy: 'new' });
+        e.importState(formatOne([['recent', 3], ['last-generation', 2], ['too-old', 1]]));
+        for (const id of ['recent', 'last-generation']) {
+          const r = e.process(ev(id, '2024-01-15T11:00:00Z'));
+          assert.deepEqual([r.status, r.unconfirmed], ['deduplicated', false], id);
+        }
+        assert.deepEqual(
+          ((r) => [r.status, r.unconfirmed])(e.process(ev('too-old', '2024-01-15T11:00:00Z'))),
+          ['processed', true],
+          'outside the window by its epoch: only the inexact filter answers',
+        );
+      });
+
+      it('two compactions later every generation is exact again', () => {
+        const e = engine({ ...TINY, unconfirmedPolicy: 'new' });
+        e.importState(formatOne([]));
+        e.compact();
+        e.compact();
+        assert.deepEqual([e.stats().filter.active.exact, e.stats().filter.previous.exact], [true, true]);
+        saturate(e);
+        assert.deepEqual(((r) => [r.status, r.unconfirmed])(e.process(ev('fresh'))), ['processed', false]);
       });
     });
 
@@ -270,7 +313,7 @@ for (const kind of FACTORY_KINDS) {
         const records: CompactionRecord[] = [];
         const clock = manualClock();
         const e = engine({ now: clock.now, stateCacheSize: 3, onCompaction: (r) => records.push(r) });
-        for (const id of ['a', 'b', 'c', 'd', 'a', 'e']) e.process(ev(id)); // 'a' was evicted: unconfirmed
+        for (const id of ['a', 'b', 'c', 'd', 'a', 'e']) e.process(ev(id)); // a's state was evicted: still a duplicate
         clock.advance(1234);
         const rec = e.compact();
         assert.equal(records.length, 1);
@@ -282,7 +325,7 @@ for (const kind of FACTORY_KINDS) {
           compactionCount: 1,
           eventsProcessed: 5,
           eventsDeduplicated: 1,
-          eventsUnconfirmed: 1,
+          eventsUnconfirmed: 0,
           stateCacheSize: 3,
           stateEvictions: 3,
           retiredInsertions: 5,
@@ -425,11 +468,14 @@ for (const kind of FACTORY_KINDS) {
           'bitCount',
           'capacity',
           'errorRate',
+          'falsePositivesCaught',
           'hashCount',
           'kind',
           'previous',
+          'tableOverflows',
+          'tableSlots',
         ]);
-        assert.deepEqual(gen(s.filter.active), ['ageSeconds', 'estimatedCardinality', 'estimatedFalsePositiveRate', 'fillRatio']);
+        assert.deepEqual(gen(s.filter.active), ['ageSeconds', 'estimatedCardinality', 'estimatedFalsePositiveRate', 'exact', 'fillRatio', 'insertions', 'tableLength']);
         assert.deepEqual(gen(s.filter.previous), gen(s.filter.active));
         assert.deepEqual(s.stateCache, { size: 1, capacity: 50, evictions: 0, bytes: 0, maxBytes: null });
         assert.equal(s.filter.kind, kind);
@@ -437,6 +483,9 @@ for (const kind of FACTORY_KINDS) {
         assert.equal(s.filter.errorRate, 0.01);
         assert.equal(s.filter.bitCount, factory.create(1000, 0.01).bitCount);
         assert.equal(s.filter.activeInsertions, 1);
+        assert.deepEqual([s.filter.active.insertions, s.filter.active.tableLength, s.filter.active.exact], [1, 1, true]);
+        assert.equal(s.filter.tableSlots, Math.ceil((4 * 1000) / 3));
+        assert.deepEqual([s.filter.falsePositivesCaught, s.filter.tableOverflows], [0, 0]);
         assert.equal(s.filter.active.ageSeconds, 2.5);
         assert.ok(s.filter.active.fillRatio > 0);
         assert.ok(Math.abs(s.filter.active.estimatedCardinality - 1) < 0.5);
@@ -460,8 +509,9 @@ for (const kind of FACTORY_KINDS) {
       it('round-trips the window, the states and their recency', () => {
         const src = filled();
         const saved = src.exportState();
-        assert.equal(saved.version, 1);
-        assert.deepEqual(saved.interactions.map((i) => i.state.interactionId), ['old', 'b', 'a']);
+        assert.equal(saved.version, 2);
+        assert.deepEqual(saved.states.map((state) => state.interactionId), ['old', 'b', 'a']);
+        assert.equal(saved.generations.active.exact, true);
 
         const dst = engine({ stateCacheSize: 2 });
         dst.importState(saved);
@@ -485,33 +535,26 @@ for (const kind of FACTORY_KINDS) {
         e.compact(); // epoch 1
         e.process(ev('a', '2024-01-15T10:00:01Z'));
         e.process(ev('b', '2024-01-15T10:00:00Z'));
-        e.compact(); // epoch 2: a's first key (epoch 0) has left the window
+        e.compact(); // epoch 2
         e.process(ev('a', '2024-01-15T10:00:02Z'));
         const capture = e.captureState();
-        const exported = e.exportState();
-        // Oldest update first; a's first key (epoch 0) is outside the window, its other two are in.
+        const exported = structuredClone(e.exportState());
+        // Least recently updated first.
         assert.deepEqual(
-          exported.interactions.map((r) => [r.state.interactionId, r.state.updatedTimestamp, r.seen.map(([, epoch]) => epoch)]),
+          capture.states.map((st) => [st.interactionId, st.updatedTimestamp]),
           [
-            ['b', '2024-01-15T10:00:00Z', [1]],
-            ['a', '2024-01-15T10:00:02Z', [1, 2]],
+            ['b', '2024-01-15T10:00:00Z'],
+            ['a', '2024-01-15T10:00:02Z'],
           ],
         );
-        const [older, newest] = exported.interactions[1]!.seen;
-        assert.notEqual(older![0], newest![0]);
 
         // Change everything the capture refers to: new keys, new states, a compaction.
         e.process(ev('b', '2024-01-15T10:00:05Z', { payload: { n: 2 } }));
         e.process(ev('a', '2024-01-15T10:00:06Z'));
         e.compact();
         e.process(ev('c'));
-        const later = Array.from({ length: capture.interactions.length }, (_, i) => capture.interactions.at(i)!);
-        assert.deepEqual(later, exported.interactions, 'the capture still shows the moment it was taken');
-        assert.deepEqual(capture.interactions.at(1), later[1], 'reading a record again gives the same record');
-        assert.equal(capture.interactions.at(2), undefined);
-        assert.equal(capture.interactions.at(-1), undefined);
+        assert.deepEqual(structuredClone(capture), exported, 'the capture still shows the moment it was taken');
         assert.equal(capture.epoch, 2);
-        assert.deepEqual(capture.generations, exported.generations);
       });
 
       it('rejects bad or foreign state and changes nothing', () => {
@@ -522,19 +565,21 @@ for (const kind of FACTORY_KINDS) {
         const badState = (f: (s: EngineState) => unknown) => f(structuredClone(saved));
         const cases: Array<[string, unknown, RegExp]> = [
           ['null', null, /must be an object/],
-          ['version', { ...saved, version: 2 }, /unsupported version/],
+          ['version', { ...saved, version: 3 }, /unsupported version/],
           ['keyFields', { ...saved, keyFields: ['interactionId', 'updatedTimestamp'] }, /keyFields/],
           ['epoch', { ...saved, epoch: -1 }, /epoch/],
-          ['interactions', { ...saved, interactions: {} }, /interactions must be an array/],
+          ['states', { ...saved, states: {} }, /states must be an array/],
           [
             'timestamp',
-            badState((s) => ((s.interactions[0]!.state as { updatedTimestamp: string }).updatedTimestamp = '2024-13-01T00:00:00Z') && s),
-            /interactions\[0\]\.state\.updatedTimestamp/,
+            badState((s) => ((s.states[0] as { updatedTimestamp: string }).updatedTimestamp = '2024-13-01T00:00:00Z') && s),
+            /states\[0\]\.updatedTimestamp/,
           ],
-          ['payload', badState((s) => ((s.interactions[1]!.state as { payload: unknown }).payload = null) || s), /payload/],
-          ['seen epoch', badState((s) => (s.interactions[2]!.seen = [['a', 99]]) && s), /seen epoch/],
-          ['seen key', badState((s) => (s.interactions[2]!.seen = [['zzz', 1]]) && s), /does not match/],
-          ['generations', { ...saved, generations: undefined }, /generations state/],
+          ['payload', badState((s) => ((s.states[1] as { payload: unknown }).payload = null) || s), /payload/],
+          ['generations', { ...saved, generations: undefined }, /generations must be an object/],
+          ['exact flag', badState((s) => ((s.generations.active as { exact: unknown }).exact = 'yes') && s), /exact must be a boolean/],
+          ['table of another generation', badState((s) => (s.generations.active.table = s.generations.previous.table) && s), /generations state rejected/],
+          ['format 1 seen epoch', { version: 1, keyFields: ['interactionId'], epoch: 1, generations: {}, interactions: [{ state: ev('a'), seen: [['a', 99]] }] }, /seen epoch/],
+          ['format 1 seen key', { version: 1, keyFields: ['interactionId'], epoch: 1, generations: {}, interactions: [{ state: ev('a'), seen: [['zzz', 1]] }] }, /does not match/],
           [
             'snapshot size',
             { ...saved, generations: engine({ capacity: 5 }).exportState().generations },

@@ -24,8 +24,11 @@ export function engineStatsFixture(overrides: EngineStatsOverrides = {}): Engine
       bitCount: 14_377_600,
       hashCount: 10,
       activeInsertions: 4321,
-      active: { fillRatio: 0.0125, estimatedFalsePositiveRate: 9.3e-20, estimatedCardinality: 4300, ageSeconds: 12.5, ...active },
-      previous: { fillRatio: 0.5, estimatedFalsePositiveRate: 0.0009765625, estimatedCardinality: 998_000, ageSeconds: 312.25 },
+      tableSlots: 1_333_334,
+      falsePositivesCaught: 2,
+      tableOverflows: 0,
+      active: { fillRatio: 0.0125, estimatedFalsePositiveRate: 9.3e-20, estimatedCardinality: 4300, ageSeconds: 12.5, insertions: 4321, tableLength: 4321, exact: true, ...active },
+      previous: { fillRatio: 0.5, estimatedFalsePositiveRate: 0.0009765625, estimatedCardinality: 998_000, ageSeconds: 312.25, insertions: 1_000_000, tableLength: 1_000_000, exact: true },
     },
     stateCache: { size: 4100, capacity: 100_000, evictions: 17, bytes: 2_500_000, maxBytes: 268_435_456 },
   };

@@ -356,9 +356,12 @@ describe('GET /stats document', () => {
       bitCount: 14_377_600,
       hashCount: 10,
       activeInsertions: 4321,
+      tableSlots: 1_333_334,
+      falsePositivesCaught: 2,
+      tableOverflows: 0,
       generations: {
-        active: { fillRatio: 0.0125, estimatedFalsePositiveRate: 9.3e-20, estimatedCardinality: 4300, ageSeconds: 12.5 },
-        previous: { fillRatio: 0.5, estimatedFalsePositiveRate: 0.0009765625, estimatedCardinality: 998_000, ageSeconds: 312.25 },
+        active: { fillRatio: 0.0125, estimatedFalsePositiveRate: 9.3e-20, estimatedCardinality: 4300, ageSeconds: 12.5, tableLength: 4321, exact: true },
+        previous: { fillRatio: 0.5, estimatedFalsePositiveRate: 0.0009765625, estimatedCardinality: 998_000, ageSeconds: 312.25, tableLength: 1_000_000, exact: true },
       },
     });
     assert.deepEqual(doc.stateCache, { size: 4100, capacity: 100_000, evictions: 17, bytes: 2_500_000, maxBytes: 268_435_456 });

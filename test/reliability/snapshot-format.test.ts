@@ -14,7 +14,7 @@ import { DedupEngine, type DataActionEvent } from '../../src/dedup/engine.js';
 import type { KeyField } from '../../src/dedup/key.js';
 import { createLogger } from '../../src/log.js';
 import { removeStaleTempFiles, writeFileAtomically } from '../../src/persist/atomic-file.js';
-import { CHECKSUM_BYTES, HEADER_BYTES } from '../../src/persist/format.js';
+import { CHECKSUM_BYTES, GENERATION_META_BYTES, HEADER_BYTES } from '../../src/persist/format.js';
 import { restoreSnapshot } from '../../src/persist/restore.js';
 import { Snapshotter } from '../../src/persist/snapshotter.js';
 import { loadFactory } from '../dedup/factories.js';
@@ -83,12 +83,12 @@ function reseal(buf: Buffer): Buffer {
 /** Offset of the first interaction record (after header, key fields and both generations). */
 function recordsOffset(buf: Buffer): number {
   let at = HEADER_BYTES + buf.readUInt16LE(60);
-  for (let g = 0; g < 2; g++) at += 24 + Number(buf.readBigUInt64LE(at + 16));
+  for (let g = 0; g < 2; g++) at += GENERATION_META_BYTES + Number(buf.readBigUInt64LE(at + 24)) + Number(buf.readBigUInt64LE(at + 32));
   return at;
 }
 
 describe('snapshot round trip', () => {
-  it('restores states, seen keys, generations and their ages: the same events are duplicates afterwards', async () => {
+  it('restores states, generations with their fingerprint tables and their ages: the same events are duplicates afterwards', async () => {
     const a = engine();
     const events = [
       ev(),
@@ -113,6 +113,7 @@ describe('snapshot round trip', () => {
       [sb.activeInsertions, sb.active.fillRatio, sb.active.ageSeconds, sb.previous.fillRatio, sb.previous.ageSeconds],
       [sa.activeInsertions, sa.active.fillRatio, sa.active.ageSeconds, sa.previous.fillRatio, sa.previous.ageSeconds],
     );
+    assert.deepEqual([sb.active.tableLength, sb.previous.tableLength, sb.active.exact, sb.previous.exact], [1, events.length, true, true]);
     for (const e of [...events, late]) {
       assert.deepEqual(b.getState(e.interactionId), e);
       assert.equal(b.process(e).status, 'deduplicated', e.interactionId);
@@ -134,6 +135,36 @@ describe('snapshot round trip', () => {
     assert.equal(b.process(first).status, 'deduplicated');
     assert.equal(b.process(second).status, 'deduplicated');
     assert.equal(b.process({ ...first, updatedTimestamp: '2028-01-01T00:00:00Z' }).status, 'processed');
+  });
+
+  it('a format-1 snapshot (written by the previous release, before fingerprint tables) still restores', async () => {
+    // test/vectors/snapshot-v1.snap: capacity 1000, p 0.01, a 3-state cache. Events: the first two
+    // before a compaction, then three; the cache had evicted 'v1-evicted-from-cache'.
+    const file = path.join(dir, 'format-1.snap');
+    writeFileSync(file, readFileSync(new URL('../vectors/snapshot-v1.snap', import.meta.url)));
+    for (const [factory, policy, evictedStatus] of [
+      [native, 'duplicate', 'deduplicated'],
+      [fallback, 'new', 'processed'],
+    ] as const) {
+      const b = new DedupEngine({ factory, capacity: 1000, errorRate: 0.01, compactionIntervalSeconds: 300, stateCacheSize: 10, unconfirmedPolicy: policy, now: () => 1_790_000_000_000 });
+      const r = await restoreSnapshot(file, b);
+      assert.equal(r.status, 'restored', JSON.stringify(r));
+      assert.equal(r.status === 'restored' && r.interactions, 3);
+      assert.equal(b.getState('v1-active-a')?.updatedTimestamp, '2026-01-01T00:00:04Z');
+      assert.deepEqual(b.getState('v1-active-b')?.payload, { n: 4, note: 'v1' });
+      // Keys the old cache knew within the window: exact duplicates.
+      for (const id of ['v1-active-a', 'v1-active-b', 'v1-cached-previous-generation']) {
+        const d = b.process({ interactionId: id, dataActionId: 'x', updatedTimestamp: '2026-02-01T00:00:00Z', payload: {} });
+        assert.deepEqual([d.status, d.unconfirmed], ['deduplicated', false], id);
+      }
+      // Only the old Bloom filter knows this one: unconfirmed, the policy decides.
+      const u = b.process({ interactionId: 'v1-evicted-from-cache', dataActionId: 'x', updatedTimestamp: '2026-02-01T00:00:00Z', payload: {} });
+      assert.deepEqual([u.status, u.unconfirmed], [evictedStatus, true]);
+      assert.equal(b.stats().filter.previous.exact, false);
+      // Once written again, it is format 2.
+      const again = await snapshotOf(b);
+      assert.equal(readFileSync(again).readUInt16LE(8), 2);
+    }
   });
 
   it('a native snapshot restores into the fallback filter and back (same bits)', async () => {
@@ -212,7 +243,7 @@ describe('damaged and foreign snapshots', () => {
 
   it('foreign files → not a snapshot', async () => {
     await expectRejected(Buffer.from('{"interactions": []}'.repeat(10)), 'foreign', /not a cxone-dedup snapshot/);
-    await expectRejected(engine().exportState().generations.active.image, 'foreign', /not a cxone-dedup snapshot/);
+    await expectRejected(Buffer.from(engine().exportState().generations.active.bloom), 'foreign', /not a cxone-dedup snapshot/);
     let seed = 7;
     const random = Buffer.alloc(4096, 0).map(() => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff);
     await expectRejected(Buffer.from(random), 'foreign', /not a cxone-dedup snapshot/);
@@ -220,8 +251,8 @@ describe('damaged and foreign snapshots', () => {
 
   it('another format version → refused by version, even with a valid checksum', async () => {
     const bad = Buffer.from(good);
-    bad.writeUInt16LE(2, 8);
-    await expectRejected(reseal(bad), 'version', /format version 2 is not supported/);
+    bad.writeUInt16LE(3, 8);
+    await expectRejected(reseal(bad), 'version', /format version 3 is not supported/);
   });
 
   it('other filter parameters or key fields → incompatible, naming both sides', async () => {
@@ -246,8 +277,16 @@ describe('damaged and foreign snapshots', () => {
     await expectRejected(reseal(bad), 'corrupt', /larger than/);
     // A generation length that does not fit the filter.
     bad = Buffer.from(good);
-    bad.writeBigUInt64LE(12n, HEADER_BYTES + bad.readUInt16LE(60) + 16);
+    bad.writeBigUInt64LE(12n, HEADER_BYTES + bad.readUInt16LE(60) + 24);
     await expectRejected(reseal(bad), 'corrupt', /wrong length/);
+    // A table length past the end of the file.
+    bad = Buffer.from(good);
+    bad.writeBigUInt64LE(BigInt(good.length), HEADER_BYTES + bad.readUInt16LE(60) + 32);
+    await expectRejected(reseal(bad), 'corrupt', /fingerprint table runs past the end/);
+    // Unknown generation flags.
+    bad = Buffer.from(good);
+    bad.writeUInt32LE(6, HEADER_BYTES + bad.readUInt16LE(60) + 16);
+    await expectRejected(reseal(bad), 'corrupt', /unknown flags/);
     // A record that is not JSON.
     bad = Buffer.from(good);
     bad[start + 4] = 0x40;
@@ -266,21 +305,20 @@ describe('damaged and foreign snapshots', () => {
 
   it('records nesting deeper than payloads may → corrupt, before JSON.parse', async () => {
     const state = { interactionId: 'x', dataActionId: 'd', updatedTimestamp: '2026-01-01T00:00:00Z' };
-    const ok = withRecord(JSON.stringify({ state: { ...state, payload: nested(32) }, seen: [['x', 0]] }));
+    const ok = withRecord(JSON.stringify({ ...state, payload: nested(32) }));
     const file = path.join(dir, 'nested-ok.snap');
     writeFileSync(file, ok);
     assert.equal((await restoreSnapshot(file, engine())).status, 'restored');
-    await expectRejected(withRecord(JSON.stringify({ state: { ...state, payload: nested(33) }, seen: [] })), 'corrupt', /nests too deep/);
-    await expectRejected(withRecord(`{"state":${'['.repeat(100_000)}${']'.repeat(100_000)},"seen":[]}`), 'corrupt', /nests too deep/);
+    await expectRejected(withRecord(JSON.stringify({ ...state, payload: nested(33) })), 'corrupt', /nests too deep/);
+    await expectRejected(withRecord(`{"payload":${'['.repeat(100_000)}${']'.repeat(100_000)}}`), 'corrupt', /nests too deep/);
   });
 
   it('states the engine would not accept → invalid_state, nothing imported', async () => {
     const state = { interactionId: 'x', dataActionId: 'd', updatedTimestamp: '2026-01-01T00:00:00Z', payload: {} };
-    await expectRejected(withRecord(JSON.stringify({ state: { ...state, updatedTimestamp: 'yesterday' }, seen: [] })), 'invalid_state', /updatedTimestamp/);
-    await expectRejected(withRecord(JSON.stringify({ state: { ...state, payload: [] }, seen: [] })), 'invalid_state', /payload/);
-    await expectRejected(withRecord(JSON.stringify({ state: { ...state, interactionId: 5 }, seen: [] })), 'invalid_state', /interactionId/);
-    await expectRejected(withRecord(JSON.stringify({ state, seen: [['other-key', 0]] })), 'invalid_state', /seen key/);
-    await expectRejected(withRecord(JSON.stringify({ state, seen: 'no' })), 'corrupt', /lacks/);
+    await expectRejected(withRecord(JSON.stringify({ ...state, updatedTimestamp: 'yesterday' })), 'invalid_state', /updatedTimestamp/);
+    await expectRejected(withRecord(JSON.stringify({ ...state, payload: [] })), 'invalid_state', /payload/);
+    await expectRejected(withRecord(JSON.stringify({ ...state, interactionId: 5 })), 'invalid_state', /interactionId/);
+    await expectRejected(withRecord(JSON.stringify({ state, seen: [] })), 'invalid_state', /interactionId/);
     await expectRejected(withRecord('[1,2,3]'), 'corrupt', /not an object/);
   });
 
