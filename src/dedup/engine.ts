@@ -21,16 +21,16 @@
 import { performance } from 'node:perf_hooks';
 import type { BloomFactory } from '../bloom/types.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { DataActionEvent } from './event.js';
+import type { DataActionEvent, RequestFacts } from './event.js';
 import { GenerationalFilter } from './generations.js';
-import { DEFAULT_KEY_FIELDS, keyBuilder, validateKeyFields, type KeyField } from './key.js';
+import { DEFAULT_KEY_FIELDS, keyBuilder, keyNeedsDeliveryId, validateKeyFields, type KeyField, type KeyOf } from './key.js';
 import { StateCache } from './state-cache.js';
 import { SeenKeys } from './seen.js';
 import { CapturedInteractions, checkEngineState, type CapturedState, type EngineState } from './state.js';
 import type { CompactionRecord, EngineStats, GenerationStats } from './stats.js';
 import { parseTimestamp, timestampFault, TIMESTAMP_FORMAT_HINT, type ParsedTimestamp } from './timestamp.js';
 
-export type { DataActionEvent } from './event.js';
+export type { DataActionEvent, RequestFacts } from './event.js';
 export type { KeyField } from './key.js';
 export type { CapturedState, EngineState, InteractionRecord } from './state.js';
 export type { ParsedTimestamp } from './timestamp.js';
@@ -91,8 +91,9 @@ export class DedupEngine {
   readonly compactionIntervalSeconds: number;
   readonly #filter: GenerationalFilter;
   readonly #cache: StateCache<DataActionEvent, SeenKeys>;
-  readonly #keyOf: (event: DataActionEvent, timestamp: ParsedTimestamp) => string;
+  readonly #keyOf: KeyOf;
   readonly #keyIsInteractionId: boolean;
+  readonly #keyNeedsDeliveryId: boolean;
   readonly #maxKeys: number;
   readonly #dropUnconfirmed: boolean;
   readonly #now: () => number;
@@ -135,6 +136,7 @@ export class DedupEngine {
     this.keyFields = validateKeyFields(options.keyFields ?? DEFAULT_KEY_FIELDS);
     this.#keyOf = keyBuilder(this.keyFields);
     this.#keyIsInteractionId = this.keyFields.length === 1 && this.keyFields[0] === 'interactionId';
+    this.#keyNeedsDeliveryId = keyNeedsDeliveryId(this.keyFields);
     this.unconfirmedPolicy = policy;
     this.#dropUnconfirmed = policy === 'duplicate';
     this.compactionIntervalSeconds = compactionIntervalSeconds;
@@ -155,16 +157,21 @@ export class DedupEngine {
    * Decides whether `event` is new or a duplicate and records it (see the module comment).
    * `timestamp` is `parseTimestamp(event.updatedTimestamp)` when the caller already has it;
    * `weight` is what the state counts against `stateCacheMaxBytes` (the HTTP layer passes the
-   * body length). Throws InvalidEventError, changing nothing, if the event lacks what the engine needs.
+   * body length). `request` carries what the key may read besides the body (a deliveryId when
+   * keyFields names it). Throws InvalidEventError, changing nothing, if the event or the request
+   * lacks what the engine needs.
    */
-  process(event: DataActionEvent, timestamp?: ParsedTimestamp, weight = 0): ProcessResult {
+  process(event: DataActionEvent, timestamp?: ParsedTimestamp, weight = 0, request?: RequestFacts): ProcessResult {
     const ts = timestamp ?? this.#parseTimestamp(event);
     const id = event.interactionId;
     if (typeof id !== 'string' || id.length === 0) throw new InvalidEventError('interactionId must be a non-empty string');
     if (!this.#keyIsInteractionId && typeof event.dataActionId !== 'string') {
       throw new InvalidEventError('dataActionId must be a string');
     }
-    const key = this.#keyIsInteractionId ? id : this.#keyOf(event, ts);
+    if (this.#keyNeedsDeliveryId && !(typeof request?.deliveryId === 'string' && request.deliveryId.length > 0)) {
+      throw new InvalidEventError('the dedup key uses deliveryId, so the request must carry a non-empty one');
+    }
+    const key = this.#keyIsInteractionId ? id : this.#keyOf(event, ts, request);
 
     const maybeSeen = this.#filter.observe(key);
     const entry = this.#cache.offer(id, ts, event, weight);
