@@ -423,8 +423,12 @@ const SIGNING_KEYS: ReadonlySet<keyof Config> = new Set<keyof SigningSettings>([
   'deliveryIdHeader',
 ]);
 
-/** The flags of the signature settings (`--signature-preset`, …), for tools that share them. */
-export const SIGNING_FLAGS: readonly string[] = SETTINGS.filter((s) => SIGNING_KEYS.has(s.key)).map((s) => s.flag);
+/** The flags of the signature settings (`--signature-preset`, …), for the tools that share them; `switch`: takes no value. */
+export const SIGNING_FLAGS: ReadonlyArray<{ flag: string; arg: string | undefined; switch: boolean }> = SETTINGS.filter((s) => SIGNING_KEYS.has(s.key)).map((s) => ({
+  flag: s.flag,
+  arg: s.arg,
+  switch: s.switch === true,
+}));
 
 /**
  * The signature settings alone, from the environment and `flags` (name → value, e.g.
