@@ -85,9 +85,11 @@ export class RequestVerifier {
     this.backend = backend;
     const scheme = options.scheme ?? DEFAULT_SIGNATURE_SCHEME;
     this.scheme = scheme;
-    // Today's default path stays as it was: both checks validate 64 hex digits themselves.
-    this.claimed = scheme.encoding === 'hex' && scheme.prefix === 'none' ? (v) => v : (v) => claimedDigestHex(v, scheme);
     this.bodyAloneSigned = scheme.signedContent === 'body';
+    // Today's default path stays as it was: every value reaches a check, and both checks
+    // validate 64 hex digits themselves. Elsewhere the shape is checked first.
+    const asIs = scheme.encoding === 'hex' && scheme.prefix === 'none' && this.bodyAloneSigned;
+    this.claimed = asIs ? (v) => v : (v) => claimedDigestHex(v, scheme);
     this.windowMs = options.replayWindowSeconds * 1000;
     this.requireTimestamp = (options.requireTimestamp ?? false) || !this.bodyAloneSigned;
     this.now = options.now ?? Date.now;
