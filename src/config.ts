@@ -360,8 +360,7 @@ export type SigningSettings = Pick<
   'signaturePreset' | 'signatureHeader' | 'signatureEncoding' | 'signaturePrefix' | 'signedContent' | 'timestampHeader' | 'requireTimestamp' | 'deliveryIdHeader'
 >;
 
-/** " (from SIGNATURE_PRESET=…)" when a value came from the preset, for messages. */
-// Which parts came from the preset: kept beside the config for messages, not a setting.
+// Which parts came from the preset: kept beside the settings for messages, not a setting itself.
 const FROM_PRESET = new WeakMap<object, ReadonlySet<string>>();
 
 /** " (from SIGNATURE_PRESET=…)" when a value came from the preset, for messages. */
@@ -384,11 +383,10 @@ function resolveSignatureSettings(c: SigningSettings, given: ReadonlySet<keyof C
     fromPreset.add(key);
   }
   FROM_PRESET.set(c, fromPreset);
-  const origin = (key: PresetPart) => presetOrigin(c, key);
   if (c.signedContent === 'timestamp.body') {
     if (given.has('requireTimestamp') && !c.requireTimestamp) {
       throw new ConfigError(
-        `REQUIRE_TIMESTAMP (--require-timestamp) is off, but SIGNED_CONTENT=timestamp.body${origin('signedContent')} signs <timestamp>.<body>, so every request needs the timestamp; ` +
+        `REQUIRE_TIMESTAMP (--require-timestamp) is off, but SIGNED_CONTENT=timestamp.body${presetOrigin(c, 'signedContent')} signs <timestamp>.<body>, so every request needs the timestamp; ` +
           'drop REQUIRE_TIMESTAMP, or set SIGNED_CONTENT=body to accept signatures over the body alone',
       );
     }
