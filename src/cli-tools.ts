@@ -4,6 +4,7 @@
  * operation failed, 2 bad input.
  */
 import { parseArgs } from 'node:util';
+import { ConfigError, loadSigningSettings, signatureScheme, SIGNING_FLAGS, type SigningSettings } from './config.js';
 import type { FetchLike } from './cxone/http.js';
 import { send, sign, subscribe, ToolError, type Env, type EventFields } from './cxone/tools.js';
 import { WebhookRegistrationError } from './cxone/webhooks.js';
@@ -19,20 +20,52 @@ export interface ToolIO {
   logger?: Logger;
 }
 
+/** The daemon's signature flags, which sign and send take too (with the same environment variables). */
+const SIGNING_USAGE = SIGNING_FLAGS.map((f) => `[${f.flag}${f.switch ? '' : ` ${f.arg}`}]`).join(' ');
+
+function wrap(text: string, indent: string, width = 100): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && indent.length + line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines.map((l) => indent + l).join('\n');
+}
+
+const SIGNING_HELP = `Signature settings (as for the daemon: flags, else SIGNATURE_PRESET, SIGNATURE_HEADER,
+SIGNATURE_ENCODING, SIGNATURE_PREFIX, SIGNED_CONTENT, TIMESTAMP_HEADER, REQUIRE_TIMESTAMP,
+DELIVERY_ID_HEADER from the environment; \`cxone-dedup --help\` explains each):
+${wrap(SIGNING_USAGE, '  ')}`;
+
 export const TOOL_USAGE = {
   subscribe: `Usage: cxone-dedup subscribe [--max-attempts N] [--timeout-ms MS]
 Registers the data.action.updated webhook with CXone using CXONE_CLIENT_ID, CXONE_CLIENT_SECRET,
 CXONE_WEBHOOK_URL, CXONE_WEBHOOK_SECRET (and CXONE_REGION / CXONE_TOKEN_URL / CXONE_API_BASE).
 Exit 0 when created or already registered.`,
-  sign: `Usage: cxone-dedup sign [--secret S] [--timestamp UNIX_SECONDS] < body.json
-Prints the X-NICE-Signature of the exact bytes on stdin (a trailing newline counts).
-The secret defaults to CXONE_WEBHOOK_SECRET (flags are visible in \`ps\`).`,
+  sign: `Usage: cxone-dedup sign [--secret S] [--timestamp UNIX_SECONDS] [signature settings] < body.json
+Prints the signature header's value (X-NICE-Signature by default) for the exact bytes on stdin
+(a trailing newline counts). A scheme that signs <timestamp>.<body> needs --timestamp.
+The secret defaults to CXONE_WEBHOOK_SECRET (flags are visible in \`ps\`).
+${SIGNING_HELP}`,
   send: `Usage: cxone-dedup send --url URL [--secret S] [--file events.ndjson | event flags]
-                        [--count N] [--timestamp] [--timestamp-header NAME] [--timeout-ms MS]
+                        [--count N] [--timestamp] [--delivery-id ID] [--timeout-ms MS] [signature settings]
 Event flags: --interaction-id ID --data-action-id ID --updated-timestamp ISO --payload JSON
 Posts signed events to a running daemon and prints "<n> <status> <body>" per response.
-The secret defaults to CXONE_WEBHOOK_SECRET. Exit 0 when every response is 2xx.`,
+The timestamp header is added with --timestamp, and always when the scheme signs
+<timestamp>.<body> or REQUIRE_TIMESTAMP is on; the delivery-id header whenever the scheme has one
+(a random id per event, kept by its --count repeats, unless --delivery-id gives one).
+The secret defaults to CXONE_WEBHOOK_SECRET. Exit 0 when every response is 2xx.
+${SIGNING_HELP}`,
 } as const;
+
+/** parseArgs options for the signature flags. */
+const SIGNING_OPTIONS: Record<string, { type: 'string' | 'boolean' }> = Object.fromEntries(
+  SIGNING_FLAGS.map((f) => [f.flag.slice(2), { type: f.switch ? ('boolean' as const) : ('string' as const) }]),
+);
 
 type Parsed = ReturnType<typeof parseArgs<{ options: Record<string, { type: 'string' | 'boolean' }>; strict: true; allowPositionals: false }>>['values'];
 
@@ -53,6 +86,22 @@ function positiveInt(raw: string | undefined, flag: string): number | undefined 
   if (raw === undefined) return undefined;
   if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) throw new ToolError(`${flag} must be a whole number >= 1`);
   return Number(raw);
+}
+
+/** The signature settings from the signature flags and `env`, validated as the daemon validates them. */
+function signingSettings(values: Parsed, env: Env): SigningSettings {
+  const flags: Record<string, string> = {};
+  for (const f of SIGNING_FLAGS) {
+    const v = values[f.flag.slice(2)];
+    if (typeof v === 'string') flags[f.flag] = v;
+    else if (v === true) flags[f.flag] = 'true';
+  }
+  try {
+    return loadSigningSettings(env, flags);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ToolError(err.message);
+    throw err;
+  }
 }
 
 async function runTool(name: keyof typeof TOOL_USAGE, io: ToolIO, body: () => Promise<number>): Promise<number> {
@@ -100,15 +149,18 @@ export function runSubscribe(argv: string[], io: ToolIO): Promise<number> {
 
 export function runSign(argv: string[], io: ToolIO): Promise<number> {
   return runTool('sign', io, async () => {
-    const v = parse(argv, { secret: { type: 'string' }, timestamp: { type: 'string' } });
+    const v = parse(argv, { secret: { type: 'string' }, timestamp: { type: 'string' }, ...SIGNING_OPTIONS });
     if (v.help) {
       io.stdout(`${TOOL_USAGE.sign}\n`);
       return 0;
     }
+    const settings = signingSettings(v, io.env);
     const timestamp = str(v, 'timestamp');
     const signature = await sign({
       secret: str(v, 'secret') ?? io.env.CXONE_WEBHOOK_SECRET ?? '',
       input: io.stdin,
+      scheme: signatureScheme(settings),
+      requireTimestamp: settings.requireTimestamp,
       ...(timestamp !== undefined && { timestamp }),
     });
     io.stdout(`${signature}\n`);
@@ -124,8 +176,9 @@ export function runSend(argv: string[], io: ToolIO): Promise<number> {
       file: { type: 'string' },
       count: { type: 'string' },
       timestamp: { type: 'boolean' },
-      'timestamp-header': { type: 'string' },
+      'delivery-id': { type: 'string' },
       'timeout-ms': { type: 'string' },
+      ...SIGNING_OPTIONS,
       'interaction-id': { type: 'string' },
       'data-action-id': { type: 'string' },
       'updated-timestamp': { type: 'string' },
@@ -137,6 +190,7 @@ export function runSend(argv: string[], io: ToolIO): Promise<number> {
     }
     const url = str(v, 'url');
     if (!url) throw new ToolError('--url is required');
+    const settings = signingSettings(v, io.env);
     const fields: EventFields = {};
     const interactionId = str(v, 'interaction-id');
     const dataActionId = str(v, 'data-action-id');
@@ -158,7 +212,7 @@ export function runSend(argv: string[], io: ToolIO): Promise<number> {
     const file = str(v, 'file');
     const count = positiveInt(str(v, 'count'), '--count');
     const timeoutMs = positiveInt(str(v, 'timeout-ms'), '--timeout-ms');
-    const timestampHeader = str(v, 'timestamp-header');
+    const deliveryId = str(v, 'delivery-id');
     const results = await send({
       url,
       secret: str(v, 'secret') ?? io.env.CXONE_WEBHOOK_SECRET ?? '',
@@ -166,7 +220,10 @@ export function runSend(argv: string[], io: ToolIO): Promise<number> {
       ...(Object.keys(fields).length > 0 && { event: fields }),
       ...(count !== undefined && { count }),
       ...(v.timestamp === true && { timestamp: true }),
-      ...(timestampHeader !== undefined && { timestampHeader }),
+      scheme: signatureScheme(settings),
+      requireTimestamp: settings.requireTimestamp,
+      ...(settings.deliveryIdHeader !== undefined && { deliveryIdHeader: settings.deliveryIdHeader }),
+      ...(deliveryId !== undefined && { deliveryId }),
       ...(timeoutMs !== undefined && { requestTimeoutMs: timeoutMs }),
       ...(io.fetch && { fetch: io.fetch }),
       ...(io.signal && { signal: io.signal }),

@@ -4,7 +4,22 @@
  * starts; a bad value stops the start with one message naming the setting.
  */
 import { computeBloomParams } from './bloom/params.js';
-import { KEY_FIELDS, type KeyField } from './dedup/key.js';
+import {
+  DEFAULT_SIGNATURE_PRESET,
+  headerDisplayName,
+  SIGNATURE_ENCODINGS,
+  SIGNATURE_PREFIXES,
+  SIGNATURE_PRESET_NAMES,
+  SIGNATURE_PRESETS,
+  SIGNED_CONTENTS,
+  type SignatureEncoding,
+  type SignaturePrefix,
+  type SignaturePreset,
+  type SignaturePresetName,
+  type SignatureScheme,
+  type SignedContent,
+} from './cxone/signature-scheme.js';
+import { KEY_FIELDS, keyNeedsDeliveryId, type KeyField } from './dedup/key.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import { DEFAULT_KEY_PREFIX, parseClusterNodes, parseKeyPrefix, parseRedisUrl, resolveTarget } from './store/redis/settings.js';
 
@@ -30,9 +45,19 @@ export interface Config {
   bloom: BloomPreference;
   allowUwsFallback: boolean;
   shutdownTimeoutSeconds: number;
+  /** Where the signature settings below take their defaults from. */
+  signaturePreset: SignaturePresetName;
+  /** Header names are lowercase (as uWS reads them). */
+  signatureHeader: string;
+  signatureEncoding: SignatureEncoding;
+  signaturePrefix: SignaturePrefix;
+  signedContent: SignedContent;
   replayWindowSeconds: number;
   timestampHeader: string;
+  /** As the daemon applies it: true also when implied by signedContent 'timestamp.body'. */
   requireTimestamp: boolean;
+  /** Undefined: no delivery-id header (then deliveryId cannot be a key field). */
+  deliveryIdHeader: string | undefined;
   influxUrl: string | undefined;
   influxToken: string | undefined;
   influxOrg: string | undefined;
@@ -228,6 +253,33 @@ function def<K extends keyof Config>(s: Setting<K>): Setting<K> {
   return s;
 }
 
+/**
+ * The settings whose default is a part of SIGNATURE_PRESET, and that part. A value given in the
+ * environment or on the command line overrides it. Header names lowercase, as uWS reads them.
+ */
+const PRESET_PARTS = {
+  signatureHeader: (p: SignaturePreset) => p.header.toLowerCase(),
+  signatureEncoding: (p: SignaturePreset) => p.encoding,
+  signaturePrefix: (p: SignaturePreset) => p.prefix,
+  signedContent: (p: SignaturePreset) => p.signedContent,
+  timestampHeader: (p: SignaturePreset) => p.timestampHeader.toLowerCase(),
+  deliveryIdHeader: (p: SignaturePreset) => p.deliveryIdHeader?.toLowerCase(),
+} satisfies { [K in keyof Config]?: (p: SignaturePreset) => Config[K] };
+
+type PresetPart = keyof typeof PRESET_PARTS;
+
+function isPresetPart(key: keyof Config): key is PresetPart {
+  return Object.hasOwn(PRESET_PARTS, key);
+}
+
+/** The default preset's part: what the row's default is (today's behaviour). */
+function presetDefault<K extends PresetPart>(key: K): ReturnType<(typeof PRESET_PARTS)[K]> {
+  return PRESET_PARTS[key](SIGNATURE_PRESETS[DEFAULT_SIGNATURE_PRESET]) as ReturnType<(typeof PRESET_PARTS)[K]>;
+}
+
+/** Header names HTTP itself uses: a signature, timestamp or delivery id can't live there. */
+const RESERVED_HEADERS = new Set(['content-length', 'content-type', 'transfer-encoding', 'connection', 'host', 'expect', 'upgrade', 'te', 'trailer', 'keep-alive']);
+
 /** The table behind environment parsing, flag parsing and `--help`. Order is the help order. */
 export const SETTINGS: readonly Setting[] = [
   def({ key: 'port', env: 'PORT', flag: '--port', arg: 'N', help: 'TCP port to listen on (0 picks a free one)', default: 8080, parse: int(0, 65535) }),
@@ -246,9 +298,15 @@ export const SETTINGS: readonly Setting[] = [
   def({ key: 'bloom', env: 'BLOOM_IMPLEMENTATION', flag: '--bloom', arg: 'auto|native|fallback', help: 'Bloom filter implementation; auto = native, else the xxhash-wasm fallback', default: 'auto', parse: oneOf<BloomPreference>(['auto', 'native', 'fallback']) }),
   def({ key: 'allowUwsFallback', env: 'ALLOW_UWS_FALLBACK', flag: '--allow-uws-fallback', help: 'start even when uWebSockets.js runs on its slow JS shim', default: false, parse: bool, switch: true }),
   def({ key: 'shutdownTimeoutSeconds', env: 'SHUTDOWN_TIMEOUT_SECONDS', flag: '--shutdown-timeout', arg: 'SECONDS', help: 'on SIGTERM/SIGINT, wait this long for in-flight work before exiting', default: 10, parse: float(0, 600) }),
+  def({ key: 'signaturePreset', env: 'SIGNATURE_PRESET', flag: '--signature-preset', arg: SIGNATURE_PRESET_NAMES.join('|'), help: 'how senders sign webhooks: nice-data-action (X-NICE-Signature, hex over the body) or nice-expert (X-Nexus-Signature-256: sha256=<hex> over <timestamp>.<body>, X-Nexus-Timestamp, X-Nexus-Delivery-Id); the settings below override its parts', default: DEFAULT_SIGNATURE_PRESET, parse: oneOf<SignaturePresetName>(SIGNATURE_PRESET_NAMES) }),
+  def({ key: 'signatureHeader', env: 'SIGNATURE_HEADER', flag: '--signature-header', arg: 'NAME', help: 'header carrying the HMAC-SHA256 signature', default: presetDefault('signatureHeader'), parse: headerName }),
+  def({ key: 'signatureEncoding', env: 'SIGNATURE_ENCODING', flag: '--signature-encoding', arg: SIGNATURE_ENCODINGS.join('|'), help: 'hex: 64 hex digits, either case; base64: standard alphabet with = padding, 44 characters (base64url is refused)', default: presetDefault('signatureEncoding'), parse: oneOf<SignatureEncoding>(SIGNATURE_ENCODINGS) }),
+  def({ key: 'signaturePrefix', env: 'SIGNATURE_PREFIX', flag: '--signature-prefix', arg: SIGNATURE_PREFIXES.join('|'), help: 'whether the signature starts with "sha256=": none (refused), optional, required (its absence or another prefix → 401)', default: presetDefault('signaturePrefix'), parse: oneOf<SignaturePrefix>(SIGNATURE_PREFIXES) }),
+  def({ key: 'signedContent', env: 'SIGNED_CONTENT', flag: '--signed-content', arg: SIGNED_CONTENTS.join('|'), help: 'body: the raw body, or <timestamp>.<body> when the request carries the timestamp header; timestamp.body: always <timestamp>.<body>, the timestamp header required', default: presetDefault('signedContent'), parse: oneOf<SignedContent>(SIGNED_CONTENTS) }),
   def({ key: 'replayWindowSeconds', env: 'REPLAY_WINDOW_SECONDS', flag: '--replay-window', arg: 'SECONDS', help: 'reject signed timestamps older (or further ahead) than this; 0 = off', default: 300, parse: float(0, 7 * 24 * 3600) }),
-  def({ key: 'timestampHeader', env: 'TIMESTAMP_HEADER', flag: '--timestamp-header', arg: 'NAME', help: 'header carrying the signed send time (see README, replay protection)', default: 'x-nice-timestamp', parse: headerName }),
-  def({ key: 'requireTimestamp', env: 'REQUIRE_TIMESTAMP', flag: '--require-timestamp', help: 'refuse (401) webhooks without the signed timestamp header, so every accepted one is replay-checked', default: false, parse: bool, switch: true }),
+  def({ key: 'timestampHeader', env: 'TIMESTAMP_HEADER', flag: '--timestamp-header', arg: 'NAME', help: 'header carrying the signed send time (see README, replay protection)', default: presetDefault('timestampHeader'), parse: headerName }),
+  def({ key: 'requireTimestamp', env: 'REQUIRE_TIMESTAMP', flag: '--require-timestamp', help: 'refuse (401) webhooks without the signed timestamp header, so every accepted one is replay-checked (implied by SIGNED_CONTENT=timestamp.body)', default: false, parse: bool, switch: true }),
+  def({ key: 'deliveryIdHeader', env: 'DELIVERY_ID_HEADER', flag: '--delivery-id-header', arg: 'NAME', help: 'header carrying the sender\'s delivery id, which DEDUP_KEY_FIELDS may use as deliveryId', default: presetDefault('deliveryIdHeader'), parse: headerName }),
   def({ key: 'influxUrl', env: 'INFLUX_URL', flag: '--influx-url', arg: 'URL', help: 'InfluxDB base URL; unset → metric export off', default: undefined, parse: httpUrl }),
   def({ key: 'influxToken', env: 'INFLUX_TOKEN', flag: '--influx-token', arg: 'TOKEN', help: 'InfluxDB API token (prefer the env var)', default: undefined, parse: optionalText(4096), secret: true }),
   def({ key: 'influxOrg', env: 'INFLUX_ORG', flag: '--influx-org', arg: 'ORG', help: 'InfluxDB organization', default: undefined, parse: optionalText(256) }),
@@ -285,9 +343,11 @@ export function defaultConfig(): Config {
   return out as unknown as Config;
 }
 
-function applySetting(out: Record<string, unknown>, s: Setting, raw: string, source: string): void {
+/** Parses one value into `out`; a non-empty value counts as given (it overrides the preset's part). */
+function applySetting(out: Record<string, unknown>, s: Setting, raw: string, source: string, given: Set<keyof Config>): void {
   try {
     out[s.key] = s.parse(raw);
+    if (raw.trim() !== '') given.add(s.key);
   } catch (err) {
     const shown = s.secret ? '' : `, got ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw)}`;
     throw new ConfigError(`${s.env} (${s.flag}) ${(err as Error).message}${shown} [from ${source}]`);
@@ -300,9 +360,10 @@ function applySetting(out: Record<string, unknown>, s: Setting, raw: string, sou
  */
 export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = []): Config {
   const out = defaultConfig() as unknown as Record<string, unknown>;
+  const given = new Set<keyof Config>();
   for (const s of SETTINGS) {
     const raw = env[s.env];
-    if (raw !== undefined) applySetting(out, s, raw, 'environment');
+    if (raw !== undefined) applySetting(out, s, raw, 'environment', given);
   }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -320,11 +381,111 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = [])
       raw = next;
       i++;
     }
-    applySetting(out, s, raw, 'command line');
+    applySetting(out, s, raw, 'command line', given);
   }
   const config = out as unknown as Config;
+  resolveSignatureSettings(config, given);
   checkCombinations(config);
   return config;
+}
+
+/** The signature settings, as `cxone-dedup sign/send` read them too. */
+export type SigningSettings = Pick<
+  Config,
+  'signaturePreset' | 'signatureHeader' | 'signatureEncoding' | 'signaturePrefix' | 'signedContent' | 'timestampHeader' | 'requireTimestamp' | 'deliveryIdHeader'
+>;
+
+// Which parts came from the preset: kept beside the settings for messages, not a setting itself.
+const FROM_PRESET = new WeakMap<object, ReadonlySet<string>>();
+
+/** " (from SIGNATURE_PRESET=…)" when a value came from the preset, for messages. */
+function presetOrigin(c: SigningSettings, key: PresetPart): string {
+  return FROM_PRESET.get(c)?.has(key) ? ` (from SIGNATURE_PRESET=${c.signaturePreset})` : '';
+}
+
+/**
+ * Fills what was not given from SIGNATURE_PRESET, applies what SIGNED_CONTENT implies, and
+ * refuses contradictions: REQUIRE_TIMESTAMP=0 with timestamp.body, one header for two things, a
+ * header HTTP itself uses.
+ */
+function resolveSignatureSettings(c: SigningSettings, given: ReadonlySet<keyof Config>): void {
+  const preset = SIGNATURE_PRESETS[c.signaturePreset];
+  const fromPreset = new Set<string>();
+  const out = c as unknown as Record<string, unknown>;
+  for (const key of Object.keys(PRESET_PARTS) as PresetPart[]) {
+    if (given.has(key)) continue;
+    out[key] = PRESET_PARTS[key](preset);
+    fromPreset.add(key);
+  }
+  FROM_PRESET.set(c, fromPreset);
+  if (c.signedContent === 'timestamp.body') {
+    if (given.has('requireTimestamp') && !c.requireTimestamp) {
+      throw new ConfigError(
+        `REQUIRE_TIMESTAMP (--require-timestamp) is off, but SIGNED_CONTENT=timestamp.body${presetOrigin(c, 'signedContent')} signs <timestamp>.<body>, so every request needs the timestamp; ` +
+          'drop REQUIRE_TIMESTAMP, or set SIGNED_CONTENT=body to accept signatures over the body alone',
+      );
+    }
+    c.requireTimestamp = true;
+  }
+  const headers: Array<[string, string | undefined]> = [
+    ['SIGNATURE_HEADER', c.signatureHeader],
+    ['TIMESTAMP_HEADER', c.timestampHeader],
+    ['DELIVERY_ID_HEADER', c.deliveryIdHeader],
+  ];
+  for (const [i, [name, value]] of headers.entries()) {
+    if (value === undefined) continue;
+    if (RESERVED_HEADERS.has(value)) throw new ConfigError(`${name} must not be ${value}: HTTP itself uses that header`);
+    const twin = headers.slice(0, i).find(([, v]) => v === value);
+    if (twin !== undefined) throw new ConfigError(`${twin[0]} and ${name} are both ${headerDisplayName(value)}: one header cannot carry both`);
+  }
+}
+
+/** The scheme RequestVerifier and the signing tools take, from resolved settings. */
+export function signatureScheme(c: SigningSettings): SignatureScheme {
+  return { header: c.signatureHeader, encoding: c.signatureEncoding, prefix: c.signaturePrefix, signedContent: c.signedContent, timestampHeader: c.timestampHeader };
+}
+
+const SIGNING_KEYS: ReadonlySet<keyof Config> = new Set<keyof SigningSettings>([
+  'signaturePreset',
+  'signatureHeader',
+  'signatureEncoding',
+  'signaturePrefix',
+  'signedContent',
+  'timestampHeader',
+  'requireTimestamp',
+  'deliveryIdHeader',
+]);
+
+/** The flags of the signature settings (`--signature-preset`, …), for the tools that share them; `switch`: takes no value. */
+export const SIGNING_FLAGS: ReadonlyArray<{ flag: string; arg: string | undefined; switch: boolean }> = SETTINGS.filter((s) => SIGNING_KEYS.has(s.key)).map((s) => ({
+  flag: s.flag,
+  arg: s.arg,
+  switch: s.switch === true,
+}));
+
+/**
+ * The signature settings alone, from the environment and `flags` (name → value, e.g.
+ * `{'--signature-preset': 'nice-expert'}`), validated as the daemon validates them, so
+ * `cxone-dedup sign/send` produce what a daemon with the same settings accepts. The replay window
+ * and the key fields are the daemon's business and are not read. Throws ConfigError.
+ */
+export function loadSigningSettings(env: NodeJS.ProcessEnv, flags: Readonly<Record<string, string>> = {}): SigningSettings {
+  const rows = SETTINGS.filter((s) => SIGNING_KEYS.has(s.key));
+  const out: Record<string, unknown> = {};
+  const given = new Set<keyof Config>();
+  for (const s of rows) out[s.key] = s.default;
+  for (const s of rows) {
+    const raw = env[s.env];
+    if (raw !== undefined) applySetting(out, s, raw, 'environment', given);
+  }
+  for (const [flag, raw] of Object.entries(flags)) {
+    const s = rows.find((r) => r.flag === flag);
+    if (s === undefined) throw new ConfigError(`unknown option ${JSON.stringify(flag.slice(0, 80))}`);
+    applySetting(out, s, raw, 'command line', given);
+  }
+  const settings = out as unknown as SigningSettings;
+  resolveSignatureSettings(settings, given);
+  return settings;
 }
 
 function checkCombinations(c: Config): void {
@@ -333,8 +494,20 @@ function checkCombinations(c: Config): void {
   } catch (err) {
     throw new ConfigError(`DEDUP_CAPACITY (--dedup-capacity) and DEDUP_ERROR_RATE (--dedup-error-rate) give an impossible filter: ${(err as Error).message}`);
   }
+  if (c.signedContent === 'timestamp.body' && c.replayWindowSeconds === 0) {
+    throw new ConfigError(
+      `SIGNED_CONTENT=timestamp.body${presetOrigin(c, 'signedContent')} requires the timestamp header, and a required timestamp needs a replay window, ` +
+        'but REPLAY_WINDOW_SECONDS (--replay-window) is 0; set a window (default 300), or SIGNED_CONTENT=body to check signed timestamps without an age limit',
+    );
+  }
   if (c.requireTimestamp && c.replayWindowSeconds === 0) {
     throw new ConfigError('REQUIRE_TIMESTAMP (--require-timestamp) needs a replay window, but REPLAY_WINDOW_SECONDS (--replay-window) is 0');
+  }
+  if (keyNeedsDeliveryId(c.dedupKeyFields) && c.deliveryIdHeader === undefined) {
+    throw new ConfigError(
+      `DEDUP_KEY_FIELDS (--dedup-key-fields) uses deliveryId, but SIGNATURE_PRESET=${c.signaturePreset} has no delivery-id header: ` +
+        'set DELIVERY_ID_HEADER (--delivery-id-header), or SIGNATURE_PRESET=nice-expert (X-Nexus-Delivery-Id)',
+    );
   }
   if (c.influxUrl !== undefined && (c.influxOrg === undefined || c.influxBucket === undefined)) {
     throw new ConfigError('INFLUX_URL (--influx-url) is set, so INFLUX_ORG and INFLUX_BUCKET must be set too');
@@ -363,7 +536,11 @@ export function settingsHelp(): string {
   const lines: string[] = [];
   for (const s of SETTINGS) {
     const flag = s.arg ? `${s.flag} ${s.arg}` : s.flag;
-    const dflt = s.secret || s.default === undefined ? '' : ` (default: ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)})`;
+    const dflt = isPresetPart(s.key)
+      ? ` (default: from SIGNATURE_PRESET; ${SIGNATURE_PRESET_NAMES.map((n) => `${n}: ${PRESET_PARTS[s.key as PresetPart](SIGNATURE_PRESETS[n]) ?? 'none'}`).join(', ')})`
+      : s.secret || s.default === undefined
+        ? ''
+        : ` (default: ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)})`;
     lines.push(`  ${flag.padEnd(40)} ${s.env}`);
     lines.push(`  ${''.padEnd(40)} ${s.help}${dflt}`);
   }

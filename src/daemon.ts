@@ -7,10 +7,11 @@ import { hostname } from 'node:os';
 import { sleep } from './backoff.js';
 import { loadBloomFactory } from './bloom/index.js';
 import type { BloomFactory } from './bloom/types.js';
-import { redactedConfig, type Config } from './config.js';
+import { redactedConfig, signatureScheme, type Config } from './config.js';
 import { resolveCxoneSettings } from './cxone/settings.js';
 import { WebhookRegistration } from './cxone/registration.js';
 import { DedupEngine } from './dedup/engine.js';
+import { keyNeedsDeliveryId } from './dedup/key.js';
 import { WEBHOOK_PATH, WebhookServer, type ProcessOutcome, type RequestObserver } from './http/server.js';
 import { RequestVerifier } from './http/signature.js';
 import { loadUws, type UwsModule } from './http/uws.js';
@@ -249,8 +250,17 @@ interface ServerParts {
 /** The signature verifier and the HTTP server in front of the engine, not listening yet. */
 function createServer(config: Config, log: Logger, parts: ServerParts): WebhookServer {
   const { uws, secret, engine, observer, report, registration } = parts;
-  const verifier = new RequestVerifier({ secret, replayWindowSeconds: config.replayWindowSeconds, requireTimestamp: config.requireTimestamp });
-  log.info('signature verification', { hmac: verifier.backend === 'native' ? 'native (Rust, SHA extensions when present)' : 'node:crypto' });
+  const verifier = new RequestVerifier({
+    secret,
+    scheme: signatureScheme(config),
+    replayWindowSeconds: config.replayWindowSeconds,
+    requireTimestamp: config.requireTimestamp,
+  });
+  log.info('signature verification', {
+    hmac: verifier.backend === 'native' ? 'native (Rust, SHA extensions when present)' : 'node:crypto',
+    preset: config.signaturePreset,
+    scheme: verifier.scheme,
+  });
 
   const server: WebhookServer = new WebhookServer({
     uws,
@@ -258,11 +268,11 @@ function createServer(config: Config, log: Logger, parts: ServerParts): WebhookS
     port: config.port,
     maxBodyBytes: config.maxBodyBytes,
     verifier,
-    timestampHeader: config.timestampHeader,
+    ...(keyNeedsDeliveryId(config.dedupKeyFields) && { deliveryIdHeader: config.deliveryIdHeader }),
     stateToken: config.stateApiToken,
     sink: {
-      process: (event, timestamp, bodyBytes): ProcessOutcome => {
-        const r = engine.process(event, timestamp, bodyBytes);
+      process: (event, timestamp, bodyBytes, request): ProcessOutcome => {
+        const r = engine.process(event, timestamp, bodyBytes, request);
         return r.status === 'processed'
           ? { status: 'processed', interactionId: event.interactionId, state: r.state }
           : { status: 'deduplicated', interactionId: event.interactionId };

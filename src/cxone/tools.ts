@@ -8,7 +8,8 @@ import type { DataActionEvent } from '../dedup/event.js';
 import { describeNetworkError, readBodyLimited, requestSignal, safeUrl, type FetchLike } from './http.js';
 import { createRegistrar, type RegistrarOptions } from './registration.js';
 import { cxoneSettingsFromEnv } from './settings.js';
-import { SIGNATURE_HEADER, signBody, signTimestampedBody, TIMESTAMP_PATTERN } from './signing.js';
+import { DEFAULT_SIGNATURE_SCHEME, headerDisplayName, signWithScheme, type SignatureScheme } from './signature-scheme.js';
+import { TIMESTAMP_PATTERN } from './signing.js';
 import type { RegisterWebhookResult, RetryInfo } from './webhooks.js';
 
 export type Env = Record<string, string | undefined>;
@@ -71,17 +72,26 @@ export interface SignOptions {
   input: AsyncIterable<Uint8Array | string>;
   /** Unix seconds: sign `<timestamp>.<body>` as a sender using the timestamp header must. */
   timestamp?: string;
+  /** The daemon's signature scheme (default nice-data-action: hex over the body). */
+  scheme?: SignatureScheme;
+  /** The daemon refuses requests without a timestamp (REQUIRE_TIMESTAMP): insist on one. */
+  requireTimestamp?: boolean;
   maxBytes?: number;
 }
 
-/** The X-NICE-Signature value for the body read from `input`. */
+/** The signature header's value (X-NICE-Signature by default) for the body read from `input`. */
 export async function sign(options: SignOptions): Promise<string> {
   if (!options.secret) throw new ToolError('a secret is required (--secret, or CXONE_WEBHOOK_SECRET in the environment)');
+  const scheme = options.scheme ?? DEFAULT_SIGNATURE_SCHEME;
+  if (options.timestamp === undefined && (scheme.signedContent === 'timestamp.body' || options.requireTimestamp)) {
+    const why = scheme.signedContent === 'timestamp.body' ? 'the scheme signs <timestamp>.<body>' : 'REQUIRE_TIMESTAMP is on';
+    throw new ToolError(`${why}: give --timestamp (Unix seconds, then send it in ${headerDisplayName(scheme.timestampHeader)})`);
+  }
   if (options.timestamp !== undefined && !TIMESTAMP_PATTERN.test(options.timestamp)) {
     throw new ToolError('--timestamp must be Unix time in whole seconds');
   }
   const body = await readAll(options.input, options.maxBytes);
-  return options.timestamp === undefined ? signBody(options.secret, body) : signTimestampedBody(options.secret, options.timestamp, body);
+  return signWithScheme(options.secret, body, scheme, options.timestamp);
 }
 
 // ── send ─────────────────────────────────────────────────────────────────────────────────────
@@ -159,9 +169,21 @@ export interface SendOptions {
   event?: EventFields;
   /** Send each body this many times (default 1), e.g. to watch duplicates being dropped. */
   count?: number;
-  /** Add the timestamp header (Unix seconds at send time) and sign `<timestamp>.<body>`. */
+  /**
+   * Add the timestamp header (Unix seconds at send time) and sign `<timestamp>.<body>`; always
+   * done when the scheme signs `timestamp.body` or `requireTimestamp` is set.
+   */
   timestamp?: boolean;
+  /** Default: the scheme's. */
   timestampHeader?: string;
+  /** The daemon's signature scheme (default nice-data-action: X-NICE-Signature, hex over the body). */
+  scheme?: SignatureScheme;
+  /** The daemon refuses requests without a timestamp (REQUIRE_TIMESTAMP): add one. */
+  requireTimestamp?: boolean;
+  /** Add this header with a delivery id to every request (DELIVERY_ID_HEADER). */
+  deliveryIdHeader?: string;
+  /** The delivery id; default a random UUID per body, shared by its `count` repeats (redeliveries). */
+  deliveryId?: string;
   requestTimeoutMs?: number;
   fetch?: FetchLike;
   signal?: AbortSignal;
@@ -180,6 +202,12 @@ export interface SendResult {
 }
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
+const MAX_DELIVERY_ID_LENGTH = 256;
+
+/** A header value as fetch sends it, byte for byte (latin1): UTF-8 text becomes its UTF-8 bytes. */
+function headerValue(text: string): string {
+  return Buffer.from(text, 'utf8').toString('latin1');
+}
 
 function checkSendOptions(o: SendOptions): URL {
   let url: URL;
@@ -199,6 +227,16 @@ function checkSendOptions(o: SendOptions): URL {
   const count = o.count ?? 1;
   if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) throw new ToolError(`--count must be a whole number from 1 to ${MAX_COUNT}`);
   if (o.timestampHeader !== undefined && !HEADER_NAME.test(o.timestampHeader)) throw new ToolError('--timestamp-header must be a valid header name');
+  if (o.deliveryIdHeader !== undefined && !HEADER_NAME.test(o.deliveryIdHeader)) throw new ToolError('--delivery-id-header must be a valid header name');
+  if (o.deliveryId !== undefined) {
+    if (o.deliveryIdHeader === undefined) throw new ToolError('--delivery-id needs a delivery-id header (DELIVERY_ID_HEADER, or SIGNATURE_PRESET=nice-expert)');
+    // As the daemon validates it (src/http/event.ts), and nothing a header cannot carry.
+    if (o.deliveryId.length === 0 || o.deliveryId.length > MAX_DELIVERY_ID_LENGTH) throw new ToolError(`--delivery-id must be 1 to ${MAX_DELIVERY_ID_LENGTH} characters`);
+    const wellFormed = (o.deliveryId as string & { isWellFormed(): boolean }).isWellFormed();
+    if (!wellFormed || /[\x00-\x1f\x7f]/.test(o.deliveryId)) throw new ToolError('--delivery-id must be valid Unicode without control characters');
+    // uWebSockets.js trims spaces and non-ASCII bytes at either end of a header value.
+    if (!/^[\x21-\x7e](.*[\x21-\x7e])?$/s.test(o.deliveryId)) throw new ToolError('--delivery-id must begin and end with a visible ASCII character');
+  }
   if (o.requestTimeoutMs !== undefined && (!Number.isFinite(o.requestTimeoutMs) || o.requestTimeoutMs <= 0)) {
     throw new ToolError('--timeout-ms must be a positive number');
   }
@@ -220,22 +258,25 @@ export async function send(options: SendOptions): Promise<SendResult[]> {
   const fetchImpl = options.fetch ?? fetch;
   const now = options.now ?? Date.now;
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
-  const headerName = options.timestampHeader ?? DEFAULT_TIMESTAMP_HEADER;
+  const scheme = options.scheme ?? DEFAULT_SIGNATURE_SCHEME;
+  const withTimestamp = options.timestamp === true || options.requireTimestamp === true || scheme.signedContent === 'timestamp.body';
+  const timestampHeader = headerDisplayName(options.timestampHeader ?? (options.scheme === undefined ? DEFAULT_TIMESTAMP_HEADER : scheme.timestampHeader));
+  const signatureHeader = headerDisplayName(scheme.header);
+  const deliveryIdHeader = options.deliveryIdHeader === undefined ? undefined : headerDisplayName(options.deliveryIdHeader);
   const results: SendResult[] = [];
   const count = options.count ?? 1;
   let index = 0;
   for (const body of bodies) {
+    // One delivery per body: its repeats are the sender retrying it, so they keep the id.
+    const deliveryId = deliveryIdHeader === undefined ? undefined : headerValue(options.deliveryId ?? randomUUID());
     for (let n = 0; n < count; n += 1) {
       index += 1;
       options.signal?.throwIfAborted();
       const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (options.timestamp) {
-        const ts = String(Math.floor(now() / 1000));
-        headers[headerName] = ts;
-        headers[SIGNATURE_HEADER] = signTimestampedBody(options.secret, ts, body);
-      } else {
-        headers[SIGNATURE_HEADER] = signBody(options.secret, body);
-      }
+      const ts = withTimestamp ? String(Math.floor(now() / 1000)) : undefined;
+      if (ts !== undefined) headers[timestampHeader] = ts;
+      if (deliveryId !== undefined) headers[deliveryIdHeader!] = deliveryId;
+      headers[signatureHeader] = signWithScheme(options.secret, body, scheme, ts);
       const req = requestSignal(timeoutMs, options.signal);
       try {
         let response: Response;

@@ -26,15 +26,15 @@
 import { performance } from 'node:perf_hooks';
 import type { BloomFactory, WindowGenerationStats } from '../bloom/types.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { DataActionEvent } from './event.js';
-import { DEFAULT_KEY_FIELDS, keyBuilder, validateKeyFields, type KeyField } from './key.js';
+import type { DataActionEvent, RequestFacts } from './event.js';
+import { DEFAULT_KEY_FIELDS, keyBuilder, keyNeedsDeliveryId, validateKeyFields, type KeyField, type KeyOf } from './key.js';
 import { StateCache } from './state-cache.js';
 import { checkEngineState, type CapturedState, type EngineState, type EngineStateV1 } from './state.js';
 import type { CompactionRecord, EngineStats, GenerationStats } from './stats.js';
 import { compareTimestamps, parseTimestamp, timestampFault, TIMESTAMP_FORMAT_HINT, type ParsedTimestamp } from './timestamp.js';
 import { GenerationalWindow, RECORD_AT_CAPACITY, VERDICT_DUPLICATE, VERDICT_MASK, VERDICT_UNCONFIRMED } from './window.js';
 
-export type { DataActionEvent } from './event.js';
+export type { DataActionEvent, RequestFacts } from './event.js';
 export type { KeyField } from './key.js';
 export type { CapturedState, EngineState, EngineStateV1 } from './state.js';
 export type { ParsedTimestamp } from './timestamp.js';
@@ -107,8 +107,9 @@ export class DedupEngine {
   readonly compactionIntervalSeconds: number;
   readonly #window: GenerationalWindow;
   readonly #cache: StateCache<DataActionEvent, undefined>;
-  readonly #keyOf: (event: DataActionEvent, timestamp: ParsedTimestamp) => string;
+  readonly #keyOf: KeyOf;
   readonly #keyIsInteractionId: boolean;
+  readonly #keyNeedsDeliveryId: boolean;
   readonly #dropUnconfirmed: boolean;
   readonly #now: () => number;
   readonly #onCompaction: ((record: CompactionRecord) => void) | undefined;
@@ -146,6 +147,7 @@ export class DedupEngine {
     this.keyFields = validateKeyFields(options.keyFields ?? DEFAULT_KEY_FIELDS);
     this.#keyOf = keyBuilder(this.keyFields);
     this.#keyIsInteractionId = this.keyFields.length === 1 && this.keyFields[0] === 'interactionId';
+    this.#keyNeedsDeliveryId = keyNeedsDeliveryId(this.keyFields);
     this.unconfirmedPolicy = policy;
     this.#dropUnconfirmed = policy === 'duplicate';
     this.compactionIntervalSeconds = compactionIntervalSeconds;
@@ -165,11 +167,13 @@ export class DedupEngine {
    * Decides whether `event` is new or a duplicate and records it (see the module comment).
    * `timestamp` is `parseTimestamp(event.updatedTimestamp)` when the caller already has it;
    * `weight` is what the state counts against `stateCacheMaxBytes` (the HTTP layer passes the
-   * body length). Throws InvalidEventError, changing nothing, if the event lacks what the engine needs.
+   * body length). `request` carries what the key may read besides the body (a deliveryId when
+   * keyFields names it). Throws InvalidEventError, changing nothing, if the event or the request
+   * lacks what the engine needs.
    */
-  process(event: DataActionEvent, timestamp?: ParsedTimestamp, weight = 0): ProcessResult {
+  process(event: DataActionEvent, timestamp?: ParsedTimestamp, weight = 0, request?: RequestFacts): ProcessResult {
     const ts = timestamp ?? this.#parseTimestamp(event);
-    const key = this.#key(event, ts);
+    const key = this.#key(event, ts, request);
     const code = this.#window.observe(key);
     return this.#apply(event, ts, key, code & VERDICT_MASK, code, weight);
   }
@@ -178,9 +182,9 @@ export class DedupEngine {
    * What `process` would decide for `event`, recording nothing: the window is only read (its
    * false-positive counter aside) and the cache not touched. `commit` applies it.
    */
-  decide(event: DataActionEvent, timestamp?: ParsedTimestamp): Decision {
+  decide(event: DataActionEvent, timestamp?: ParsedTimestamp, request?: RequestFacts): Decision {
     const ts = timestamp ?? this.#parseTimestamp(event);
-    const key = this.#key(event, ts);
+    const key = this.#key(event, ts, request);
     const verdict = this.#window.check(key);
     const unconfirmed = verdict === VERDICT_UNCONFIRMED;
     const duplicate = verdict === VERDICT_DUPLICATE || (unconfirmed && this.#dropUnconfirmed);
@@ -205,12 +209,15 @@ export class DedupEngine {
     return this.#apply(decision.event, decision.timestamp, decision.key, verdict, code, weight);
   }
 
-  #key(event: DataActionEvent, ts: ParsedTimestamp): string {
+  #key(event: DataActionEvent, ts: ParsedTimestamp, request: RequestFacts | undefined): string {
     const id = event.interactionId;
     if (typeof id !== 'string' || id.length === 0) throw new InvalidEventError('interactionId must be a non-empty string');
     if (this.#keyIsInteractionId) return id;
     if (typeof event.dataActionId !== 'string') throw new InvalidEventError('dataActionId must be a string');
-    return this.#keyOf(event, ts);
+    if (this.#keyNeedsDeliveryId && !(typeof request?.deliveryId === 'string' && request.deliveryId.length > 0)) {
+      throw new InvalidEventError('the dedup key uses deliveryId, so the request must carry a non-empty one');
+    }
+    return this.#keyOf(event, ts, request);
   }
 
   #apply(event: DataActionEvent, ts: ParsedTimestamp, key: string, verdict: number, recordBits: number, weight: number): ProcessResult {

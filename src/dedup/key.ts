@@ -8,12 +8,15 @@
  * so two different tuples never give the same key, whatever characters the values contain.
  * `updatedTimestamp` contributes its instant (see `timestampKey`), not its spelling:
  * `…:00Z` and `…:00.000+00:00` are the same update.
+ * `deliveryId` comes from the request, not the body (a header, see RequestFacts): one delivery
+ * retried by the sender keeps its id, whatever its body.
  */
+import type { RequestFacts } from './event.js';
 import { timestampKey, type ParsedTimestamp } from './timestamp.js';
 
-export type KeyField = 'interactionId' | 'dataActionId' | 'updatedTimestamp';
+export type KeyField = 'interactionId' | 'dataActionId' | 'updatedTimestamp' | 'deliveryId';
 
-export const KEY_FIELDS: readonly KeyField[] = ['interactionId', 'dataActionId', 'updatedTimestamp'];
+export const KEY_FIELDS: readonly KeyField[] = ['interactionId', 'dataActionId', 'updatedTimestamp', 'deliveryId'];
 
 export const DEFAULT_KEY_FIELDS: readonly KeyField[] = ['interactionId'];
 
@@ -39,18 +42,41 @@ export function validateKeyFields(fields: unknown): readonly KeyField[] {
   return Object.freeze([...(fields as KeyField[])]);
 }
 
+/** True when keys of these fields read the request's delivery id (which must then be given). */
+export function keyNeedsDeliveryId(fields: readonly KeyField[]): boolean {
+  return fields.includes('deliveryId');
+}
+
+/** A key function: `request` is required (with a deliveryId) when keyNeedsDeliveryId(fields). */
+export type KeyOf = (event: KeySource, timestamp: ParsedTimestamp, request?: RequestFacts) => string;
+
+function deliveryIdOf(request: RequestFacts | undefined): string {
+  const id = request?.deliveryId;
+  // The caller checks first (the engine: InvalidEventError; HTTP: 400); this only keeps keys sound.
+  if (typeof id !== 'string' || id.length === 0) throw new TypeError('the dedup key needs the request\'s deliveryId');
+  return id;
+}
+
 /** Builds keys for one validated field list. */
-export function keyBuilder(fields: readonly KeyField[]): (event: KeySource, timestamp: ParsedTimestamp) => string {
+export function keyBuilder(fields: readonly KeyField[]): KeyOf {
   if (fields.length === 1) {
     const [only] = fields;
     if (only === 'interactionId') return (e) => e.interactionId;
     if (only === 'dataActionId') return (e) => e.dataActionId;
+    if (only === 'deliveryId') return (_e, _t, r) => deliveryIdOf(r);
     return (_e, t) => timestampKey(t);
   }
-  return (event, timestamp) => {
+  return (event, timestamp, request) => {
     let key = '';
     for (const f of fields) {
-      const part = f === 'updatedTimestamp' ? timestampKey(timestamp) : f === 'interactionId' ? event.interactionId : event.dataActionId;
+      const part =
+        f === 'updatedTimestamp'
+          ? timestampKey(timestamp)
+          : f === 'interactionId'
+            ? event.interactionId
+            : f === 'dataActionId'
+              ? event.dataActionId
+              : deliveryIdOf(request);
       key += `${part.length}:${part}`;
     }
     return key;

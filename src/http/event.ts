@@ -39,6 +39,28 @@ function idFault(value: unknown, max: number): string | null {
   return null;
 }
 
+export type DeliveryIdResult = { ok: true; deliveryId: string } | { ok: false; message: string };
+
+/**
+ * The delivery id from its header value ('' when absent), validated like the event's ids: 1 to
+ * MAX_ID_LENGTH characters of valid UTF-8. uWS hands header values over byte for byte (one
+ * character per byte), so the bytes are decoded here; invalid UTF-8 is refused rather than
+ * replaced, since two different ids would otherwise become one key. `header` names it in messages.
+ */
+export function parseDeliveryId(headerValue: string, header: string): DeliveryIdResult {
+  if (headerValue === '') return { ok: false, message: `missing ${header} header (the dedup key uses deliveryId)` };
+  let id = headerValue;
+  // Only non-ASCII values need decoding (a delivery id is usually a UUID).
+  if (/[^\x00-\x7f]/.test(headerValue)) {
+    const bytes = Buffer.from(headerValue, 'latin1');
+    if (!isUtf8(bytes)) return { ok: false, message: `${header} must be valid UTF-8` };
+    id = bytes.toString('utf8');
+  }
+  const fault = idFault(id, MAX_ID_LENGTH);
+  if (fault) return { ok: false, message: `${header} ${fault}` };
+  return { ok: true, deliveryId: id };
+}
+
 export function parseEvent(body: Uint8Array): EventResult {
   if (body.length === 0) return malformed('malformed JSON: empty body');
   if (!isUtf8(body)) return malformed('malformed JSON: body is not valid UTF-8');

@@ -5,11 +5,12 @@
  */
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from '../log.js';
-import type { DataActionEvent } from '../dedup/event.js';
+import type { DataActionEvent, RequestFacts } from '../dedup/event.js';
+import { headerDisplayName } from '../cxone/signature-scheme.js';
 import type { ParsedTimestamp } from '../dedup/timestamp.js';
 import { bearerCheck } from './bearer.js';
 import type { RejectReason } from './reject-reason.js';
-import { parseEvent, MAX_ID_LENGTH } from './event.js';
+import { parseDeliveryId, parseEvent, MAX_ID_LENGTH } from './event.js';
 import { PROMETHEUS_CONTENT_TYPE, send, sendError, sendJson, sendUnended, type RespondOptions } from './respond.js';
 import type { RequestVerifier } from './signature.js';
 import { STATUS_PAGE } from './status-page.js';
@@ -23,8 +24,8 @@ export type ProcessOutcome =
 
 /** The dedup engine, as the server sees it. */
 export interface WebhookSink {
-  /** `bodyBytes` weighs the state against the cache's byte budget. */
-  process(event: DataActionEvent, timestamp: ParsedTimestamp, bodyBytes: number): ProcessOutcome;
+  /** `bodyBytes` weighs the state against the cache's byte budget; `request`: what the key may read besides the body. */
+  process(event: DataActionEvent, timestamp: ParsedTimestamp, bodyBytes: number, request: RequestFacts): ProcessOutcome;
   /** The latest state of an interaction, or undefined. */
   getState(interactionId: string): unknown;
 }
@@ -47,9 +48,13 @@ export interface ServerOptions {
   host: string;
   port: number;
   maxBodyBytes: number;
+  /** Also names the signature and timestamp headers to read (its scheme). */
   verifier: RequestVerifier;
-  /** Lowercase header name of the optional signed timestamp. */
-  timestampHeader: string;
+  /**
+   * When set, this header's value is the request's deliveryId for the dedup key, and required:
+   * a request without a valid one is refused (400, field deliveryId). Unset: not read.
+   */
+  deliveryIdHeader?: string;
   /** When set, GET/HEAD /state/:interactionId and /stats require `Authorization: Bearer <stateToken>`. */
   stateToken?: string;
   sink: WebhookSink;
@@ -72,6 +77,9 @@ const REJECT_STATUS: Record<Exclude<RejectReason, 'aborted'>, number> = {
   invalid_event: 400,
   internal_error: 500,
 };
+
+/** What a request tells the key when no delivery-id header is read. */
+const NO_REQUEST_FACTS: RequestFacts = Object.freeze({});
 
 /** How long a rejected upload may keep streaming (discarded) before the answer ends and the socket closes. */
 const LINGER_IDLE_MS = 1000;
@@ -106,9 +114,19 @@ export class WebhookServer {
   private drainWaiters: Array<() => void> = [];
   private boundPort = 0;
   private readonly stateAuthorized: ((authorization: string) => boolean) | null;
+  /** Lowercase, as uWS reads them; the labels are for messages. */
+  private readonly signatureHeader: string;
+  private readonly timestampHeader: string;
+  private readonly deliveryIdHeader: string | null;
+  private readonly missingSignature: string;
 
   constructor(private readonly options: ServerOptions) {
     this.stateAuthorized = options.stateToken === undefined ? null : bearerCheck(options.stateToken);
+    const { scheme } = options.verifier;
+    this.signatureHeader = scheme.header.toLowerCase();
+    this.timestampHeader = scheme.timestampHeader.toLowerCase();
+    this.deliveryIdHeader = options.deliveryIdHeader?.toLowerCase() ?? null;
+    this.missingSignature = `missing ${headerDisplayName(scheme.header)} header`;
     this.app = options.uws.App();
     this.routes();
   }
@@ -289,8 +307,9 @@ export class WebhookServer {
     const started = performance.now();
     const { maxBodyBytes, observer } = this.options;
     // Headers live only as long as this call: read them now.
-    const signature = req.getHeader('x-nice-signature');
-    const timestamp = req.getHeader(this.options.timestampHeader);
+    const signature = req.getHeader(this.signatureHeader);
+    const timestamp = req.getHeader(this.timestampHeader);
+    const deliveryId = this.deliveryIdHeader === null ? '' : req.getHeader(this.deliveryIdHeader);
     const contentLength = req.getHeader('content-length');
     const connection = req.getHeader('connection');
     const closeRequested = connection !== '' && /(^|,)\s*close\s*($|,)/i.test(connection);
@@ -363,30 +382,36 @@ export class WebhookServer {
       const last = new Uint8Array(chunk);
       const body = chunks === null ? last : Buffer.concat([...chunks, last], size);
       chunks = null;
-      answer(this.evaluate(body, signature, timestamp));
+      answer(this.evaluate(body, signature, timestamp, deliveryId));
     });
 
     if (signature === '') {
       // Answered before reading the body, which is then discarded as it arrives. Only this
       // answer needs to know whether a body follows, so only it reads Transfer-Encoding.
       const hasBody = contentLength !== '0' && (contentLength !== '' || req.getHeader('transfer-encoding') !== '');
-      answer(rejection('missing_signature', 'missing X-NICE-Signature header', undefined, hasBody));
+      answer(rejection('missing_signature', this.missingSignature, undefined, hasBody));
     } else if (contentLength !== '' && !(Number(contentLength) <= maxBodyBytes)) {
       answer(rejection('body_too_large', `body larger than ${maxBodyBytes} bytes`, undefined, true));
     }
   }
 
-  /** Verify → parse → dedup; returns the reply. Never throws. */
-  private evaluate(body: Uint8Array, signature: string, timestamp: string): Reply {
+  /** Verify → delivery id (when the key uses it) → parse → dedup; returns the reply. Never throws. */
+  private evaluate(body: Uint8Array, signature: string, timestamp: string, deliveryIdHeader: string): Reply {
     try {
       const verdict = this.options.verifier.verify(body, signature, timestamp);
-      if (verdict === 'missing_signature') return rejection(verdict, 'missing X-NICE-Signature header');
+      if (verdict === 'missing_signature') return rejection(verdict, this.missingSignature);
       if (verdict === 'bad_signature') return rejection(verdict, 'invalid signature');
       if (verdict === 'replayed') return rejection(verdict, 'timestamp outside the replay window');
-      if (verdict === 'missing_timestamp') return rejection('replayed', `missing ${this.options.timestampHeader} header (signed timestamps are required)`);
+      if (verdict === 'missing_timestamp') return rejection('replayed', `missing ${this.timestampHeader} header (signed timestamps are required)`);
+      let request = NO_REQUEST_FACTS;
+      if (this.deliveryIdHeader !== null) {
+        const id = parseDeliveryId(deliveryIdHeader, headerDisplayName(this.deliveryIdHeader));
+        if (!id.ok) return rejection('invalid_event', id.message, 'deliveryId');
+        request = { deliveryId: id.deliveryId };
+      }
       const parsed = parseEvent(body);
       if (!parsed.ok) return rejection(parsed.reason, parsed.message, parsed.reason === 'invalid_event' ? parsed.field : undefined);
-      const outcome = this.options.sink.process(parsed.event, parsed.timestamp, body.length);
+      const outcome = this.options.sink.process(parsed.event, parsed.timestamp, body.length, request);
       const json =
         outcome.status === 'processed'
           ? JSON.stringify({ status: 'processed', interactionId: outcome.interactionId, state: outcome.state })
