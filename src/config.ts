@@ -20,6 +20,7 @@ import {
   type SignedContent,
 } from './cxone/signature-scheme.js';
 import { KEY_FIELDS, keyNeedsDeliveryId, type KeyField } from './dedup/key.js';
+import { DELIVER_MODES, type DeliverMode } from './delivery/types.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import { DEFAULT_KEY_PREFIX, parseClusterNodes, parseKeyPrefix, parseRedisUrl, resolveTarget } from './store/redis/settings.js';
 
@@ -82,6 +83,13 @@ export interface Config {
   deliveryMaxAttempts: number;
   deliveryMaxAgeSeconds: number;
   deliveryTimeoutMs: number;
+  /** Which events are delivered: the first of each key ('processed') or every change of state ('updates'). */
+  deliver: DeliverMode;
+  /** Undefined: DEFAULT_OUTBOX_DIR under the working directory. */
+  outboxDir: string | undefined;
+  outboxMaxBytes: number;
+  /** Undefined: dead-letter.ndjson in the outbox directory. */
+  deliveryDeadLetterPath: string | undefined;
   /** `redis://` or `rediss://` URL of one Redis server (may carry user and password). */
   redisUrl: string | undefined;
   /** Used when the URL or the cluster nodes carry none. */
@@ -329,6 +337,10 @@ export const SETTINGS: readonly Setting[] = [
   def({ key: 'deliveryMaxAttempts', env: 'DELIVERY_MAX_ATTEMPTS', flag: '--delivery-max-attempts', arg: 'N', help: 'attempts per event before it goes to the dead-letter file', default: 20, parse: int(1, 1_000_000) }),
   def({ key: 'deliveryMaxAgeSeconds', env: 'DELIVERY_MAX_AGE_SECONDS', flag: '--delivery-max-age', arg: 'SECONDS', help: 'no retry starts later than this after the event was accepted; it goes to the dead-letter file instead', default: 86_400, parse: float(1, 365 * 24 * 3600) }),
   def({ key: 'deliveryTimeoutMs', env: 'DELIVERY_TIMEOUT_MS', flag: '--delivery-timeout-ms', arg: 'MS', help: 'one delivery attempt (connect, send, answer) is given up and retried after this', default: 10_000, parse: int(100, 600_000) }),
+  def({ key: 'deliver', env: 'DELIVER', flag: '--deliver', arg: 'processed|updates', help: 'what is delivered: each event answered "processed" (first of its key), or each event that became its interaction\'s latest state', default: 'processed', parse: oneOf<DeliverMode>(DELIVER_MODES) }),
+  def({ key: 'outboxDir', env: 'OUTBOX_DIR', flag: '--outbox-dir', arg: 'DIR', help: 'durable buffer of events to deliver (written before each 200; only with a sink); default ./cxone-dedup-outbox', default: undefined, parse: optionalText(4096) }),
+  def({ key: 'outboxMaxBytes', env: 'OUTBOX_MAX_BYTES', flag: '--outbox-max-bytes', arg: 'N', help: 'bound on undelivered bytes in the outbox; when full, webhooks get 503 and /readyz says not ready', default: 1024 * 1024 * 1024, parse: int(1024 * 1024, Number.MAX_SAFE_INTEGER) }),
+  def({ key: 'deliveryDeadLetterPath', env: 'DELIVERY_DEAD_LETTER_PATH', flag: '--delivery-dead-letter-path', arg: 'FILE', help: 'NDJSON file of events given up on; default dead-letter.ndjson in the outbox directory', default: undefined, parse: optionalText(4096) }),
   def({ key: 'redisUrl', env: 'REDIS_URL', flag: '--redis-url', arg: 'URL', help: 'redis://[user[:password]@]host[:port][/db] or rediss:// (TLS) of one Redis server (prefer the env var when it carries a password)', default: undefined, parse: redisUrl, secret: true }),
   def({ key: 'redisPassword', env: 'REDIS_PASSWORD', flag: '--redis-password', arg: 'S', help: 'Redis password when REDIS_URL carries none, and for REDIS_CLUSTER_NODES (prefer the env var)', default: undefined, parse: redisPassword, secret: true }),
   def({ key: 'redisClusterNodes', env: 'REDIS_CLUSTER_NODES', flag: '--redis-cluster-nodes', arg: 'LIST', help: 'Redis Cluster nodes to discover the cluster from: host:port,... (or redis[s]://[user@]host:port,... for TLS or an ACL user); instead of REDIS_URL', default: undefined, parse: redisClusterNodes }),

@@ -12,6 +12,10 @@ import { resolveCxoneSettings } from './cxone/settings.js';
 import { WebhookRegistration } from './cxone/registration.js';
 import { DedupEngine } from './dedup/engine.js';
 import { keyNeedsDeliveryId } from './dedup/key.js';
+import { Delivery } from './delivery/delivery.js';
+import { OutboxOpenError } from './delivery/errors.js';
+import type { OnEvent } from './delivery/in-process-sink.js';
+import { Intake } from './intake/intake.js';
 import { WEBHOOK_PATH, WebhookServer, type ProcessOutcome, type RequestObserver } from './http/server.js';
 import { RequestVerifier } from './http/signature.js';
 import { loadUws, type UwsModule } from './http/uws.js';
@@ -31,6 +35,12 @@ export class StartupError extends Error {
   override readonly name = 'StartupError';
 }
 
+/** What an embedder adds to the configuration (see src/index.ts). */
+export interface DaemonHooks {
+  /** In-process sink: every event to deliver, at least once, from the durable outbox. */
+  onEvent?: OnEvent;
+}
+
 export class Daemon {
   private stopping: Promise<void> | null = null;
 
@@ -43,6 +53,7 @@ export class Daemon {
     private readonly exporter: MetricsExporter,
     private readonly registration: WebhookRegistration,
     private readonly snapshotter: Snapshotter | null,
+    private readonly delivery: Delivery | null,
   ) {}
 
   get port(): number {
@@ -50,7 +61,7 @@ export class Daemon {
   }
 
   /** Starts every part in order, each step below; a failure the operator can fix is a StartupError. */
-  static async start(config: Config, log: Logger): Promise<Daemon> {
+  static async start(config: Config, log: Logger, hooks: DaemonHooks = {}): Promise<Daemon> {
     const uws = checkRuntime(config, log);
     const secret = resolveSecret(config, log);
     const factory = await loadFilter(config, log);
@@ -59,11 +70,20 @@ export class Daemon {
     const latency = new LatencyRecorder({ now: () => performance.now() });
     // The exporter samples the engine, which reports compactions to the exporter: the closure
     // reads `engine` only once both exist.
-    const reading = (): MetricsReading => ({ engine: engine.stats(), counters: counters.reading(), latency: latency.summary() });
+    const reading = (): MetricsReading => ({
+      engine: engine.stats(),
+      counters: counters.reading(),
+      latency: latency.summary(),
+      ...(delivery != null && { delivery: delivery.stats() }),
+    });
     const exporter = createExporter(config, log, reading);
     const engine = createEngine(config, log, factory, exporter);
     // Before the server listens, so the first request already sees the old memory.
     const snapshotter = await restoreSnapshot(config, log, engine, exporter);
+    // Also before listening: what a previous run accepted but did not deliver goes first.
+    const delivery = await openDelivery(config, log, hooks, exporter, snapshotter);
+    const intake = new Intake({ engine, logs: delivery?.logs ?? [], deliver: config.deliver, logger: log.child({ component: 'intake' }) });
+    delivery?.countRejectionsWith(() => intake.stats().rejectedForDurability);
     const registration = createRegistration(config, log, secret);
     const startedAt = Date.now();
     const report = (): MetricsReport => ({
@@ -78,9 +98,9 @@ export class Daemon {
       rejected: (reason) => counters.countRejected(reason),
       latency: (us, nowMs) => latency.record(us, nowMs),
     };
-    const server = createServer(config, log, { uws, secret, engine, observer, report, registration });
-    const port = await listen(server, exporter, snapshotter);
-    startBackground(engine, snapshotter, exporter, registration);
+    const server = createServer(config, log, { uws, secret, engine, intake, delivery, observer, report, registration });
+    const port = await listen(server, exporter, snapshotter, delivery);
+    startBackground(engine, snapshotter, exporter, registration, delivery);
     log.info('listening', {
       port,
       host: config.host,
@@ -89,7 +109,7 @@ export class Daemon {
       stateApi: config.stateApiToken === undefined ? 'open (set STATE_API_TOKEN, or keep this port private: states carry event payloads)' : 'bearer token',
       config: redactedConfig(config),
     });
-    return new Daemon(startedAt, config, log, engine, server, exporter, registration, snapshotter);
+    return new Daemon(startedAt, config, log, engine, server, exporter, registration, snapshotter, delivery);
   }
 
   /**
@@ -113,6 +133,8 @@ export class Daemon {
     this.engine.stop();
     // After the drain (every answered event is in it), before the sockets close.
     if (this.snapshotter !== null) await this.snapshotter.final(left());
+    // Deliveries in flight get what is left of the budget; the rest stays in the outbox.
+    if (this.delivery !== null) await this.delivery.stop(left());
     const waited = new AbortController();
     await Promise.race([this.registration.stop(), sleep(left(), waited.signal).catch(() => undefined)]);
     waited.abort(); // no timer left behind to hold the process
@@ -237,11 +259,25 @@ function createRegistration(config: Config, log: Logger, secret: string): Webhoo
   });
 }
 
+/** With a delivery sink configured: the outbox (recovered) and its dispatchers, not started; else null. */
+async function openDelivery(config: Config, log: Logger, hooks: DaemonHooks, exporter: MetricsExporter, snapshotter: Snapshotter | null): Promise<Delivery | null> {
+  try {
+    return await Delivery.open({ config, ...(hooks.onEvent !== undefined && { onEvent: hooks.onEvent }), logger: log });
+  } catch (err) {
+    await exporter.close({ timeoutMs: 1000 });
+    await snapshotter?.close();
+    if (err instanceof OutboxOpenError) throw new StartupError(`OUTBOX_DIR: ${err.message}`);
+    throw err;
+  }
+}
+
 /** What the HTTP server is wired to. */
 interface ServerParts {
   uws: UwsModule;
   secret: string;
   engine: DedupEngine;
+  intake: Intake;
+  delivery: Delivery | null;
   observer: RequestObserver;
   report: () => MetricsReport;
   registration: WebhookRegistration;
@@ -249,7 +285,7 @@ interface ServerParts {
 
 /** The signature verifier and the HTTP server in front of the engine, not listening yet. */
 function createServer(config: Config, log: Logger, parts: ServerParts): WebhookServer {
-  const { uws, secret, engine, observer, report, registration } = parts;
+  const { uws, secret, engine, intake, delivery, observer, report, registration } = parts;
   const verifier = new RequestVerifier({
     secret,
     scheme: signatureScheme(config),
@@ -271,37 +307,39 @@ function createServer(config: Config, log: Logger, parts: ServerParts): WebhookS
     ...(keyNeedsDeliveryId(config.dedupKeyFields) && { deliveryIdHeader: config.deliveryIdHeader }),
     stateToken: config.stateApiToken,
     sink: {
-      process: (event, timestamp, bodyBytes, request): ProcessOutcome => {
-        const r = engine.process(event, timestamp, bodyBytes, request);
-        return r.status === 'processed'
-          ? { status: 'processed', interactionId: event.interactionId, state: r.state }
-          : { status: 'deduplicated', interactionId: event.interactionId };
-      },
+      process: (event, timestamp, body, request): ProcessOutcome | Promise<ProcessOutcome> => intake.accept(event, timestamp, body, request),
       getState: (id) => engine.getState(id),
     },
     observer,
     logger: log.child({ component: 'http' }),
     stats: () => buildStatsDocument(report(), { inFlight: server.pending }),
     metrics: () => renderPrometheus(report()),
-    readiness: () => ({ ready: true, registration: registration.status() }),
+    // A full outbox answers 503 to every new event to deliver: take this replica out of rotation.
+    readiness: () => ({
+      ready: !(delivery?.full ?? false),
+      registration: registration.status(),
+      ...(delivery !== null && { outbox: delivery.full ? 'full' : 'ok' }),
+    }),
   });
   return server;
 }
 
 /** Binds PORT/HOST; on failure releases what was opened before (exporter, snapshot lock). */
-async function listen(server: WebhookServer, exporter: MetricsExporter, snapshotter: Snapshotter | null): Promise<number> {
+async function listen(server: WebhookServer, exporter: MetricsExporter, snapshotter: Snapshotter | null, delivery: Delivery | null): Promise<number> {
   try {
     return await server.listen();
   } catch (err) {
     await exporter.close({ timeoutMs: 1000 });
     await snapshotter?.close();
+    await delivery?.stop(1000);
     throw new StartupError(`PORT/HOST: ${(err as Error).message}`);
   }
 }
 
 /** Timers and background work, once the server listens: compaction, snapshots, export, registration. */
-function startBackground(engine: DedupEngine, snapshotter: Snapshotter | null, exporter: MetricsExporter, registration: WebhookRegistration): void {
+function startBackground(engine: DedupEngine, snapshotter: Snapshotter | null, exporter: MetricsExporter, registration: WebhookRegistration, delivery: Delivery | null): void {
   engine.start();
+  delivery?.start();
   snapshotter?.start();
   exporter.start();
   registration.start();

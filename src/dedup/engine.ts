@@ -209,6 +209,11 @@ export class DedupEngine {
     return this.#apply(decision.event, decision.timestamp, decision.key, verdict, code, weight);
   }
 
+  /** The dedup key of `event` (InvalidEventError when the event or request lacks what it needs). */
+  keyOf(event: DataActionEvent, timestamp: ParsedTimestamp, request?: RequestFacts): string {
+    return this.#key(event, timestamp, request);
+  }
+
   #key(event: DataActionEvent, ts: ParsedTimestamp, request: RequestFacts | undefined): string {
     const id = event.interactionId;
     if (typeof id !== 'string' || id.length === 0) throw new InvalidEventError('interactionId must be a non-empty string');

@@ -29,3 +29,8 @@ export interface DeliverySource {
    */
   ack(sink: string, seq: number): void;
 }
+
+/** Which events are handed downstream: the first of each dedup key, or every change of state. */
+export type DeliverMode = 'processed' | 'updates';
+
+export const DELIVER_MODES: readonly DeliverMode[] = ['processed', 'updates'];

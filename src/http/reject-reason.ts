@@ -10,6 +10,7 @@ export type RejectReason =
   | 'malformed_json' // 400
   | 'invalid_event' // 400, JSON parsed but a field is missing or wrong
   | 'aborted' // the client went away before the body was complete
+  | 'unavailable' // 503 + Retry-After: the event could not be made durable for delivery; nothing recorded
   | 'internal_error'; // 500: a bug, logged
 
 export const REJECT_REASONS: readonly RejectReason[] = [
@@ -20,5 +21,6 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'malformed_json',
   'invalid_event',
   'aborted',
+  'unavailable',
   'internal_error',
 ];

@@ -20,12 +20,18 @@ export const WEBHOOK_PATH = '/cxone/webhook/data-action';
 
 export type ProcessOutcome =
   | { status: 'processed'; interactionId: string; state: unknown }
-  | { status: 'deduplicated'; interactionId: string };
+  | { status: 'deduplicated'; interactionId: string }
+  /** Not made durable for delivery: nothing was recorded; 503 with Retry-After. */
+  | { status: 'unavailable'; interactionId: string; message: string; retryAfterSeconds: number };
 
-/** The dedup engine, as the server sees it. */
+/** The dedup engine (and the hand-off downstream), as the server sees it. */
 export interface WebhookSink {
-  /** `bodyBytes` weighs the state against the cache's byte budget; `request`: what the key may read besides the body. */
-  process(event: DataActionEvent, timestamp: ParsedTimestamp, bodyBytes: number, request: RequestFacts): ProcessOutcome;
+  /**
+   * `body` is only valid during the call (uWS reuses it): a sink that keeps it copies it.
+   * `request`: what the key may read besides the body. A promise when the answer must wait
+   * (for the event to be durable, or for an earlier event of its interaction).
+   */
+  process(event: DataActionEvent, timestamp: ParsedTimestamp, body: Uint8Array, request: RequestFacts): ProcessOutcome | Promise<ProcessOutcome>;
   /** The latest state of an interaction, or undefined. */
   getState(interactionId: string): unknown;
 }
@@ -75,6 +81,7 @@ const REJECT_STATUS: Record<Exclude<RejectReason, 'aborted'>, number> = {
   body_too_large: 413,
   malformed_json: 400,
   invalid_event: 400,
+  unavailable: 503,
   internal_error: 500,
 };
 
@@ -93,12 +100,26 @@ interface Reply {
   reason?: Exclude<RejectReason, 'aborted'>;
   /** The request body may still be arriving: ask the client to close, don't reset. */
   bodyUnread?: boolean;
+  /** E.g. Retry-After on a 503. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** A HEAD request's answer has no body, whatever its status. */
 function isHead(req: HttpRequest): boolean {
   // uWS gives the method in lowercase; its JS shim (Node.js 22/24 here) as sent.
   return req.getMethod().toLowerCase() === 'head';
+}
+
+/** The 200 (or 503) that a sink's outcome makes. */
+function replyTo(outcome: ProcessOutcome): Reply {
+  switch (outcome.status) {
+    case 'processed':
+      return { status: 200, body: JSON.stringify({ status: 'processed', interactionId: outcome.interactionId, state: outcome.state }) };
+    case 'deduplicated':
+      return { status: 200, body: JSON.stringify({ status: 'deduplicated', interactionId: outcome.interactionId }) };
+    default:
+      return { ...rejection('unavailable', outcome.message), headers: { 'Retry-After': String(outcome.retryAfterSeconds) } };
+  }
 }
 
 function rejection(reason: Exclude<RejectReason, 'aborted'>, message: string, field?: string, bodyUnread = false): Reply {
@@ -316,7 +337,10 @@ export class WebhookServer {
 
     observer.received();
     this.inFlight++;
-    let phase: 'reading' | 'lingering' | 'done' = 'reading';
+    // deciding: the body is complete and its answer is being decided (it may wait for the event to
+    // be made durable); from then on the sink's outcome, not an abort, is what the request counts as.
+    let phase: 'reading' | 'lingering' | 'deciding' | 'done' = 'reading';
+    let aborted = false;
     let lingerIdle: NodeJS.Timeout | undefined;
     let lingerMax: NodeJS.Timeout | undefined;
     const stopLingering = () => {
@@ -332,7 +356,14 @@ export class WebhookServer {
     };
 
     const answer = (reply: Reply) => {
-      if (phase !== 'reading') return;
+      if (phase === 'deciding' && aborted) {
+        // The client left while its event was decided: count what happened to it, write nothing.
+        phase = 'done';
+        if (reply.reason !== undefined) observer.rejected(reply.reason);
+        this.finished();
+        return;
+      }
+      if (phase !== 'reading' && phase !== 'deciding') return;
       if (reply.bodyUnread && closeRequested) {
         // uWS closes a "Connection: close" socket as soon as the response ends, with the rest of
         // the upload unread: the kernel then sends a reset and the client loses our answer. So
@@ -348,6 +379,10 @@ export class WebhookServer {
     };
 
     res.onAborted(() => {
+      if (phase === 'deciding') {
+        aborted = true;
+        return;
+      }
       if (phase === 'reading') {
         observer.rejected('aborted');
         this.finished();
@@ -382,7 +417,16 @@ export class WebhookServer {
       const last = new Uint8Array(chunk);
       const body = chunks === null ? last : Buffer.concat([...chunks, last], size);
       chunks = null;
-      answer(this.evaluate(body, signature, timestamp, deliveryId));
+      const reply = this.evaluate(body, signature, timestamp, deliveryId);
+      if (!(reply instanceof Promise)) {
+        answer(reply);
+        return;
+      }
+      phase = 'deciding';
+      reply.then(answer, (err: unknown) => {
+        this.options.logger.error('webhook handler failed', { err });
+        answer(rejection('internal_error', 'internal error'));
+      });
     });
 
     if (signature === '') {
@@ -396,7 +440,7 @@ export class WebhookServer {
   }
 
   /** Verify → delivery id (when the key uses it) → parse → dedup; returns the reply. Never throws. */
-  private evaluate(body: Uint8Array, signature: string, timestamp: string, deliveryIdHeader: string): Reply {
+  private evaluate(body: Uint8Array, signature: string, timestamp: string, deliveryIdHeader: string): Reply | Promise<Reply> {
     try {
       const verdict = this.options.verifier.verify(body, signature, timestamp);
       if (verdict === 'missing_signature') return rejection(verdict, this.missingSignature);
@@ -411,12 +455,8 @@ export class WebhookServer {
       }
       const parsed = parseEvent(body);
       if (!parsed.ok) return rejection(parsed.reason, parsed.message, parsed.reason === 'invalid_event' ? parsed.field : undefined);
-      const outcome = this.options.sink.process(parsed.event, parsed.timestamp, body.length, request);
-      const json =
-        outcome.status === 'processed'
-          ? JSON.stringify({ status: 'processed', interactionId: outcome.interactionId, state: outcome.state })
-          : JSON.stringify({ status: 'deduplicated', interactionId: outcome.interactionId });
-      return { status: 200, body: json };
+      const outcome = this.options.sink.process(parsed.event, parsed.timestamp, body, request);
+      return outcome instanceof Promise ? outcome.then(replyTo) : replyTo(outcome);
     } catch (err) {
       this.options.logger.error('webhook handler failed', { err });
       return rejection('internal_error', 'internal error');
@@ -427,7 +467,8 @@ export class WebhookServer {
   private reply(res: HttpResponse, reply: Reply, started: number, keepOpen: boolean): void {
     const { observer } = this.options;
     if (reply.reason !== undefined) observer.rejected(reply.reason);
-    const opts: RespondOptions = reply.bodyUnread ? { connectionClose: true } : this.draining ? { closeAfter: true } : {};
+    const base: RespondOptions = reply.bodyUnread ? { connectionClose: true } : this.draining ? { closeAfter: true } : {};
+    const opts: RespondOptions = reply.headers === undefined ? base : { ...base, headers: reply.headers };
     try {
       if (keepOpen) sendUnended(res, reply.status, reply.body);
       else send(res, reply.status, reply.body, opts);

@@ -51,6 +51,9 @@ export interface MetricDescriptor {
   read(source: MetricsSource): MetricValue | undefined;
 }
 
+/** The sinks delivery can have (only configured ones report anything). */
+const DELIVERY_SINKS = ['http', 'in-process', 'redis-stream'] as const;
+
 /** The filter's two generations, as /stats, Prometheus labels and InfluxDB fields name them. */
 const GENERATIONS = ['active', 'previous'] as const;
 type Generation = (typeof GENERATIONS)[number];
@@ -204,6 +207,61 @@ export const METRICS: readonly MetricDescriptor[] = [
   { kind: 'info', unit: 'text', help: 'When InfluxDB last acknowledged a write.', stats: 'exporter.lastSuccessAt', read: (s) => s.exporter?.lastSuccessAt },
 
   { kind: 'gauge', unit: 'count', help: 'Webhook requests whose response is not written yet (daemon only).', stats: 'inFlight', read: (s) => s.inFlight },
+
+  // ── delivery downstream (with a sink configured) ──
+  { kind: 'info', unit: 'text', help: 'What is delivered: processed or updates.', stats: 'delivery.deliver', read: (s) => s.delivery?.deliver },
+  { kind: 'info', unit: 'text', help: 'OUTBOX_DIR.', stats: 'delivery.outbox.dir', read: (s) => s.delivery?.outbox.dir },
+  { kind: 'gauge', unit: 'boolean', help: '1 while the outbox is full (OUTBOX_MAX_BYTES): events to deliver get 503.', stats: 'delivery.outbox.full', prometheus: 'outbox_full', influx: 'outbox_full', read: (s) => s.delivery?.outbox.full },
+  { kind: 'gauge', unit: 'bytes', help: 'Bytes of the outbox segments on disk.', stats: 'delivery.outbox.bytesOnDisk', prometheus: 'outbox_bytes', influx: 'outbox_bytes', read: (s) => s.delivery?.outbox.bytesOnDisk },
+  { kind: 'gauge', unit: 'bytes', help: 'OUTBOX_MAX_BYTES.', stats: 'delivery.outbox.maxBytes', prometheus: 'outbox_max_bytes', read: (s) => s.delivery?.outbox.maxBytes },
+  { kind: 'gauge', unit: 'count', help: 'Outbox segment files.', stats: 'delivery.outbox.segments', read: (s) => s.delivery?.outbox.segments },
+  { kind: 'counter', unit: 'count', help: 'Events written to the outbox.', stats: 'delivery.outbox.appends', prometheus: 'outbox_appends_total', influx: 'outbox_appends', read: (s) => s.delivery?.outbox.appends },
+  { kind: 'counter', unit: 'count', help: 'Outbox group commits (one write and one fdatasync each).', stats: 'delivery.outbox.commits', prometheus: 'outbox_commits_total', influx: 'outbox_commits', read: (s) => s.delivery?.outbox.commits },
+  ...(['last', 'max', 'mean'] as const).map(
+    (stat): MetricDescriptor => ({
+      kind: 'gauge',
+      unit: 'milliseconds',
+      help: 'Outbox group-commit latency (write to end of fdatasync): the last, the largest and the mean since start.',
+      stats: `delivery.outbox.commitLatencyMs.${stat}`,
+      prometheus: 'outbox_commit_latency_seconds',
+      labels: { stat },
+      influx: `outbox_commit_latency_${stat}_ms`,
+      read: (s) => s.delivery?.outbox.commitLatencyMs[stat],
+    }),
+  ),
+  { kind: 'gauge', unit: 'count', help: 'Mean events per outbox group commit.', stats: 'delivery.outbox.batchRecordsMean', read: (s) => s.delivery?.outbox.batchRecordsMean },
+  {
+    kind: 'counter',
+    unit: 'count',
+    help: 'Webhooks answered 503 because their event could not be made durable (also in requests_rejected_total{reason="unavailable"}).',
+    stats: 'delivery.rejectedForDurability',
+    prometheus: 'delivery_rejected_for_durability_total',
+    influx: 'delivery_rejected_for_durability',
+    read: (s) => s.delivery?.rejectedForDurability,
+  },
+  ...DELIVERY_SINKS.flatMap((sink): MetricDescriptor[] => {
+    const field = (name: string) => `delivery_${sink.replace(/-/g, '_')}_${name}`;
+    const read = (s: MetricsSource) => s.delivery?.sinks[sink];
+    return [
+      { kind: 'gauge', unit: 'count', help: 'Events accepted and not yet delivered, per sink.', stats: `delivery.sinks.${sink}.queuedRecords`, prometheus: 'delivery_queue_records', labels: { sink }, influx: field('queue_records'), read: (s) => read(s)?.queuedRecords },
+      { kind: 'gauge', unit: 'bytes', help: 'Bytes of the events accepted and not yet delivered, per sink.', stats: `delivery.sinks.${sink}.queuedBytes`, prometheus: 'delivery_queue_bytes', labels: { sink }, influx: field('queue_bytes'), read: (s) => read(s)?.queuedBytes },
+      {
+        kind: 'gauge',
+        unit: 'milliseconds',
+        help: 'Age of the oldest undelivered event, per sink: the delivery lag.',
+        stats: `delivery.sinks.${sink}.oldestUndeliveredAgeMs`,
+        prometheus: 'delivery_lag_seconds',
+        labels: { sink },
+        influx: field('lag_ms'),
+        read: (s) => read(s)?.oldestUndeliveredAgeMs,
+      },
+      { kind: 'counter', unit: 'count', help: 'Events delivered, per sink.', stats: `delivery.sinks.${sink}.delivered`, prometheus: 'delivery_delivered_total', labels: { sink }, influx: field('delivered'), read: (s) => read(s)?.delivered },
+      { kind: 'counter', unit: 'count', help: 'Failed delivery attempts that will be retried, per sink.', stats: `delivery.sinks.${sink}.retried`, prometheus: 'delivery_retries_total', labels: { sink }, influx: field('retried'), read: (s) => read(s)?.retried },
+      { kind: 'counter', unit: 'count', help: 'Events given up on and written to the dead-letter file, per sink.', stats: `delivery.sinks.${sink}.deadLettered`, prometheus: 'delivery_dead_lettered_total', labels: { sink }, influx: field('dead_lettered'), read: (s) => read(s)?.deadLettered },
+      { kind: 'gauge', unit: 'count', help: 'Delivery attempts in progress, per sink.', stats: `delivery.sinks.${sink}.inFlight`, prometheus: 'delivery_in_flight', labels: { sink }, read: (s) => read(s)?.inFlight },
+      { kind: 'info', unit: 'text', help: 'The last delivery error, per sink.', stats: `delivery.sinks.${sink}.lastError`, read: (s) => read(s)?.lastError },
+    ];
+  }),
 
   // ── persistence (daemon only) ──
   { kind: 'gauge', unit: 'boolean', help: '1 when snapshots are written (SNAPSHOT_PATH is set).', stats: 'snapshot.enabled', prometheus: 'snapshot_enabled', read: (s) => s.snapshots?.enabled },

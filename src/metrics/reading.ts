@@ -6,12 +6,15 @@ import type { CumulativeLatency, LatencySummary } from './latency.js';
 import type { ExporterStatus, RequestCountersReading } from './counters.js';
 import type { EngineStats } from '../dedup/stats.js';
 import type { SnapshotStatus } from '../persist/status.js';
+import type { DeliveryStats } from '../delivery/delivery.js';
 
 /** The live numbers: what the InfluxDB exporter samples every interval. */
 export interface MetricsReading {
   engine: EngineStats;
   counters: RequestCountersReading;
   latency: LatencySummary;
+  /** With a delivery sink configured. */
+  delivery?: DeliveryStats;
 }
 
 /** Everything `GET /stats` and `GET /metrics` render. */
