@@ -16,6 +16,7 @@ import { Delivery } from './delivery/delivery.js';
 import { OutboxOpenError } from './delivery/errors.js';
 import type { OnEvent } from './delivery/in-process-sink.js';
 import { Intake } from './intake/intake.js';
+import { MemoryStore } from './intake/store.js';
 import { WEBHOOK_PATH, WebhookServer, type ProcessOutcome, type RequestObserver } from './http/server.js';
 import { RequestVerifier } from './http/signature.js';
 import { loadUws, type UwsModule } from './http/uws.js';
@@ -82,7 +83,7 @@ export class Daemon {
     const snapshotter = await restoreSnapshot(config, log, engine, exporter);
     // Also before listening: what a previous run accepted but did not deliver goes first.
     const delivery = await openDelivery(config, log, hooks, exporter, snapshotter);
-    const intake = new Intake({ engine, logs: delivery?.logs ?? [], deliver: config.deliver, logger: log.child({ component: 'intake' }) });
+    const intake = new Intake({ store: new MemoryStore(engine), logs: delivery?.logs ?? [], deliver: config.deliver, logger: log.child({ component: 'intake' }) });
     delivery?.countRejectionsWith(() => intake.stats().rejectedForDurability);
     const registration = createRegistration(config, log, secret);
     const startedAt = Date.now();

@@ -4,23 +4,23 @@
  *
  * Without a delivery sink the engine decides and records in one synchronous step, as before.
  * With one, a 200 is a promise that the event is safe, so the order is:
- *   1. decide, recording nothing (`DedupEngine.decide`);
+ *   1. decide, recording nothing (`DedupStore.decide`: the engine, or Redis);
  *   2. an event to deliver (DELIVER=processed: answered "processed"; DELIVER=updates: it changes
  *      its interaction's state) is appended to every durable log (the outbox; later a Redis
  *      stream) and waits for it to be on disk;
- *   3. only then is its key recorded and its state applied (`DedupEngine.commit`). A Bloom filter
+ *   3. only then is its key recorded and its state applied (`DedupStore.commit`). A Bloom filter
  *      cannot forget a key, so a failed append leaves nothing behind: the answer is 503 with
  *      Retry-After and CXone's retry is decided afresh.
  * Events of one interaction, and of one dedup key, go through one at a time while one of them is
  * between steps 1 and 3: a second copy of a key waits for the first to settle (a duplicate if it
  * landed, decided afresh if it failed), and deliveries keep the order they were accepted in.
  */
-import type { DedupEngine, Decision, ProcessResult } from '../dedup/engine.js';
 import type { DataActionEvent, RequestFacts } from '../dedup/event.js';
 import type { ParsedTimestamp } from '../dedup/timestamp.js';
 import type { DeliverMode, NewDeliveryRecord } from '../delivery/types.js';
 import type { Logger } from '../log.js';
 import { deliveryId } from './delivery-id.js';
+import { StoreUnavailableError, type DedupStore, type IncomingEvent, type StoreDecision, type StoreOutcome } from './store.js';
 
 export { DELIVER_MODES, type DeliverMode } from '../delivery/types.js';
 
@@ -32,13 +32,13 @@ export interface DurableLog {
 }
 
 export type IntakeOutcome =
-  | { status: 'processed'; interactionId: string; state: DataActionEvent }
+  | { status: 'processed'; interactionId: string; state: unknown }
   | { status: 'deduplicated'; interactionId: string }
   /** Not made durable: nothing recorded; answer 503 so the sender retries. */
   | { status: 'unavailable'; interactionId: string; message: string; retryAfterSeconds: number };
 
 export interface IntakeOptions {
-  engine: DedupEngine;
+  store: DedupStore;
   /** Empty: nothing is delivered, so nothing waits. */
   logs: readonly DurableLog[];
   deliver: DeliverMode;
@@ -61,7 +61,7 @@ export interface IntakeStats {
 
 export class Intake {
   readonly deliver: DeliverMode;
-  readonly #engine: DedupEngine;
+  readonly #store: DedupStore;
   readonly #logs: readonly DurableLog[];
   readonly #retryAfter: number;
   readonly #now: () => number;
@@ -76,7 +76,7 @@ export class Intake {
   #lastFailureLogMs = -Infinity;
 
   constructor(options: IntakeOptions) {
-    this.#engine = options.engine;
+    this.#store = options.store;
     this.#logs = options.logs;
     this.deliver = options.deliver;
     this.#retryAfter = options.retryAfterSeconds ?? 5;
@@ -96,22 +96,22 @@ export class Intake {
    * reused by the caller once this returns: it is copied when kept.
    */
   accept(event: DataActionEvent, timestamp: ParsedTimestamp, body: Uint8Array, request?: RequestFacts): IntakeOutcome | Promise<IntakeOutcome> {
-    const engine = this.#engine;
-    if (this.#logs.length === 0) return outcome(engine.process(event, timestamp, body.length, request), event);
+    const store = this.#store;
     const id = event.interactionId;
-    const key = engine.keyOf(event, timestamp, request);
+    if (this.#logs.length === 0) {
+      // Nothing to make durable first; a synchronous store answers at once.
+      const e: IncomingEvent = { event, timestamp, body: store.kind === 'memory' ? body : Buffer.from(body), request };
+      return this.#answer(id, () => store.process(e));
+    }
+    const e: IncomingEvent = { event, timestamp, body: Buffer.from(body), request };
+    const key = store.keyOf(e);
     const prior = [this.#locks.get(id), key === id ? undefined : this.#locks.get(key)].filter((p) => p !== undefined);
     if (prior.length === 0) {
-      const d = engine.decide(event, timestamp, request);
-      if (!this.#delivers(d)) return outcome(engine.commit(d, body.length), event);
-      return this.#hold(id, key, this.#durably(d, Buffer.from(body)));
+      const d = this.#guard(() => store.decide(e));
+      if (!(d instanceof Promise) && !isUnavailable(d) && !this.#delivers(d)) return this.#answer(id, () => store.commit(d));
+      return this.#hold(id, key, Promise.resolve(d).then((decided) => this.#settle(e, decided)));
     }
-    const copy = Buffer.from(body);
-    const settled = Promise.all(prior).then(() => {
-      const d = engine.decide(event, timestamp, request);
-      if (!this.#delivers(d)) return outcome(engine.commit(d, copy.length), event);
-      return this.#durably(d, copy);
-    });
+    const settled = Promise.all(prior).then(async () => this.#settle(e, await this.#guard(() => store.decide(e))));
     return this.#hold(id, key, settled);
   }
 
@@ -119,32 +119,66 @@ export class Intake {
     return { madeDurable: this.#madeDurable, rejectedForDurability: this.#rejected, waiting: this.#waiting };
   }
 
-  #delivers(d: Decision): boolean {
+  #delivers(d: StoreDecision): boolean {
     return this.deliver === 'processed' ? d.status === 'processed' : d.advances;
   }
 
-  async #durably(d: Decision, body: Buffer): Promise<IntakeOutcome> {
+  /** After `decide`: nothing to deliver → commit; else append everywhere first, then commit (or release). */
+  async #settle(e: IncomingEvent, d: StoreDecision | Unavailable): Promise<IntakeOutcome> {
+    const id = e.event.interactionId;
+    if (isUnavailable(d)) return this.#unavailable(id, d.cause);
+    if (!this.#delivers(d)) return this.#answer(id, () => this.#store.commit(d));
     const record: NewDeliveryRecord = {
-      id: deliveryId(d.key, d.timestamp, body),
+      id: deliveryId(d.key, e.timestamp, e.body),
       status: d.status === 'processed' ? 'processed' : 'update',
-      interactionId: d.event.interactionId,
+      interactionId: id,
       acceptedAtMs: this.#now(),
-      body,
+      body: e.body as Buffer,
     };
     try {
       await Promise.all(this.#logs.map((l) => l.append(record)));
     } catch (err) {
-      this.#rejected++;
-      this.#logFailure(err);
-      return {
-        status: 'unavailable',
-        interactionId: d.event.interactionId,
-        message: `the event could not be made durable for delivery (${describe(err)}); nothing was recorded, retry later`,
-        retryAfterSeconds: this.#retryAfter,
-      };
+      try {
+        await this.#store.release(d);
+      } catch {
+        // A claim a shared store cannot drop now expires by itself.
+      }
+      return this.#unavailable(id, err);
     }
     this.#madeDurable++;
-    return outcome(this.#engine.commit(d, body.length), d.event);
+    return this.#answer(id, () => this.#store.commit(d));
+  }
+
+  /** The store's answer as an outcome; a store that cannot answer makes it a 503. */
+  #answer(id: string, run: () => StoreOutcome | Promise<StoreOutcome>): IntakeOutcome | Promise<IntakeOutcome> {
+    const r = this.#guard(run);
+    if (r instanceof Promise) return r.then((o) => (isUnavailable(o) ? this.#unavailable(id, o.cause) : toOutcome(id, o)));
+    return isUnavailable(r) ? this.#unavailable(id, r.cause) : toOutcome(id, r);
+  }
+
+  /** Runs a store call; StoreUnavailableError (thrown or rejected) becomes a value. */
+  #guard<T>(run: () => T | Promise<T>): T | Unavailable | Promise<T | Unavailable> {
+    const caught = (err: unknown): Unavailable => {
+      if (err instanceof StoreUnavailableError) return { unavailable: true, cause: err };
+      throw err;
+    };
+    try {
+      const r = run();
+      return r instanceof Promise ? r.catch(caught) : r;
+    } catch (err) {
+      return caught(err);
+    }
+  }
+
+  #unavailable(interactionId: string, cause: unknown): IntakeOutcome {
+    this.#rejected++;
+    this.#logFailure(cause);
+    return {
+      status: 'unavailable',
+      interactionId,
+      message: `the event could not be ${cause instanceof StoreUnavailableError ? 'decided' : 'made durable for delivery'} (${describe(cause)}); nothing was recorded, retry later`,
+      retryAfterSeconds: this.#retryAfter,
+    };
   }
 
   /** Registers `settlement` as the last word on `id` and `key` until it settles. */
@@ -165,16 +199,23 @@ export class Intake {
     this.#failuresSinceLog++;
     const now = this.#now();
     if (now - this.#lastFailureLogMs < this.#failureLogIntervalMs) return;
-    this.#log.warn('events not made durable: answered 503, nothing recorded', { count: this.#failuresSinceLog, err });
+    this.#log.warn('events not decided or not made durable: answered 503, nothing recorded', { count: this.#failuresSinceLog, err });
     this.#failuresSinceLog = 0;
     this.#lastFailureLogMs = now;
   }
 }
 
-function outcome(r: ProcessResult, event: DataActionEvent): IntakeOutcome {
-  return r.status === 'processed'
-    ? { status: 'processed', interactionId: event.interactionId, state: r.state }
-    : { status: 'deduplicated', interactionId: event.interactionId };
+interface Unavailable {
+  readonly unavailable: true;
+  readonly cause: unknown;
+}
+
+function isUnavailable(v: unknown): v is Unavailable {
+  return typeof v === 'object' && v !== null && (v as Unavailable).unavailable === true;
+}
+
+function toOutcome(interactionId: string, o: StoreOutcome): IntakeOutcome {
+  return o.status === 'processed' ? { status: 'processed', interactionId, state: o.state } : { status: 'deduplicated', interactionId };
 }
 
 function describe(err: unknown): string {
