@@ -7,7 +7,18 @@
  */
 import type { HttpResponse } from 'uWebSockets.js';
 import { loadUws } from '../src/http/uws.js';
-import { numberArg, parseArgs } from './lib/args.js';
+import { numberArg, parseArgs, type ScriptSpec } from './lib/args.js';
+
+const SPEC: ScriptSpec = {
+  script: 'bench/bare-uws.ts',
+  title: "the end-to-end benchmark's ceiling: a bare uWebSockets.js server that reads each POST body and answers 200",
+  about: 'Started by bench/e2e.ts; prints {"msg":"listening","port":N} on stdout; SIGTERM stops it.',
+  usage: ['node --import tsx bench/bare-uws.ts [flags]'],
+  flags: [{ name: 'port', arg: 'N', default: '0 (any free port)', help: 'port on 127.0.0.1' }],
+  duration: 'until stopped (SIGTERM)',
+  progress: false,
+};
+const port = numberArg(parseArgs(SPEC), 'port', 0, 0, 65535);
 
 const { uws, native, description } = loadUws();
 if (!native) {
@@ -38,7 +49,6 @@ app.any('/*', (res) => {
   res.cork(() => res.writeStatus('404 Not Found').end());
 });
 
-const port = numberArg(parseArgs(), 'port', 0);
 app.listen('127.0.0.1', port, (socket) => {
   if (!socket) {
     process.stderr.write(`bare-uws: cannot listen on 127.0.0.1:${port}\n`);

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { numberArg, parseArgs, stringArg } from './lib/args.js';
+import { numberArg, parseArgs, stringArg, switchArg, type ScriptSpec } from './lib/args.js';
 import { signedPool } from './lib/bodies.js';
 import { machineBusySeconds, pinned, placement, processCpuSeconds, type Placement } from './lib/cpu.js';
 import { fmtInt, fmtMs, fmtRate, markdownTable, verdict } from './lib/format.js';
@@ -24,19 +24,59 @@ import type { LatencySummaryMs } from './lib/latency.js';
 import type { LoadConfig, LoadResult } from './lib/loadgen.js';
 import type { RawLoadConfig, RawLoadResult } from './loadgen-raw.js';
 import { machineFacts, machineLine } from './lib/machine.js';
+import { Progress, type PlannedPart } from './lib/progress.js';
 import { mergeSection, ROOT } from './lib/results.js';
 import { BENCH_SECRET, getJson, startBareUws, startDaemon, WEBHOOK_PATH, type ServerProcess } from './lib/server.js';
 
-const args = parseArgs();
-const quick = args.flags.has('quick');
+const SPEC: ScriptSpec = {
+  script: 'bench/e2e.ts',
+  title: 'end to end: signed webhook POSTs to the built daemon over loopback, against a bare uWebSockets.js server',
+  about: `(1) Saturation, closed loop: requests/s and latency of the bare uWS.js server (the ceiling),
+then of the daemon, with autocannon and, when installed, wrk. (2) Latency at a given load, open
+loop (bench/loadgen-raw.ts): the daemon at half the bare ceiling's rate and at half its own
+maximum. Server and generator are pinned to different CPUs where taskset works. Run
+\`npm run build\` first (npm run bench:e2e does).`,
+  usage: ['npm run bench:e2e -- [flags]        (builds first)', 'node --import tsx bench/e2e.ts [flags]'],
+  flags: [
+    { name: 'quick', help: 'short runs (development; numbers are rough)' },
+    { name: 'duration', arg: 'SECONDS', default: '10; 3 with --quick', help: 'length of each measured run' },
+    { name: 'connections', arg: 'N', default: '64', help: 'concurrent keep-alive connections' },
+    { name: 'new-ratio', arg: 'R', default: '0.5', help: 'share of requests with a new interactionId (the rest repeat recent ones)' },
+    { name: 'generator', arg: 'auto|autocannon|wrk', default: 'auto', help: 'load generator for the saturation runs; auto = autocannon, and wrk too when installed' },
+    { name: 'pool', arg: 'N', default: '600000; 100000 with --quick', help: 'pre-signed request bodies per run' },
+  ],
+  duration: 'about 2 min on the reference machine (2 shared vCPUs), about 35 s with --quick',
+};
+
+const args = parseArgs(SPEC);
+const quick = switchArg(args, 'quick');
 const durationSeconds = numberArg(args, 'duration', quick ? 3 : 10, 1);
 const warmupSeconds = quick ? 1 : 3;
 const connections = numberArg(args, 'connections', 64, 1);
-const newRatio = numberArg(args, 'new-ratio', 0.5, 0);
-const generatorChoice = stringArg(args, 'generator', 'auto');
-if (!['auto', 'autocannon', 'wrk'].includes(generatorChoice)) throw new Error('--generator must be auto, autocannon or wrk');
+const newRatio = numberArg(args, 'new-ratio', 0.5, 0, 1);
+const generatorChoice = stringArg(args, 'generator', 'auto', ['auto', 'autocannon', 'wrk']);
 /** Pre-signed bodies per run: enough that ids stay fresh for the whole run at ~60 k requests/s. */
 const poolSize = numberArg(args, 'pool', quick ? 100_000 : 600_000, 1000);
+/** "50 % new": the mix, in each progress line. */
+const MIX = `${Math.round(newRatio * 100)} % new`;
+
+/** The runs main() will make, in order: each starts a server, warms it up and measures. */
+function plan(haveWrk: boolean): PlannedPart[] {
+  // Server start, warm-up and the run, plus building and signing the pool (a few µs per body).
+  const run = 1 + warmupSeconds + durationSeconds + poolSize * 5e-6;
+  const saturation = (generator: string): PlannedPart[] => [
+    { what: `bare uWS.js, saturation, ${generator}, ${MIX}`, seconds: run },
+    { what: `daemon, saturation, ${generator}, ${MIX}`, seconds: run },
+  ];
+  const generators = generatorChoice === 'wrk' ? ['wrk'] : generatorChoice === 'auto' && haveWrk ? ['autocannon', 'wrk'] : ['autocannon'];
+  return [
+    ...generators.flatMap(saturation),
+    // Paced runs wait for stragglers after the run (up to 10 s when the daemon falls behind).
+    { what: `daemon, half the bare ceiling's rate, paced, ${MIX}`, seconds: run + 3 },
+    { what: `daemon, half its own maximum, paced, ${MIX}`, seconds: run + 3 },
+  ];
+}
+let progress: Progress;
 /** A generator using this share of its CPU(s) or more is saturated: it, not the server, sets the pace. */
 const SATURATED = 0.9;
 
@@ -353,6 +393,7 @@ async function warmUp(server: ServerProcess, generator: Generator, place: Placem
 }
 
 async function saturation(generator: Generator, place: Placement): Promise<{ bare: Run; daemon: Run }> {
+  progress.next();
   const bare = await withServer(
     () => startBareUws({ cpus: place.server }),
     async (s) => {
@@ -360,6 +401,7 @@ async function saturation(generator: Generator, place: Placement): Promise<{ bar
       return measure(s, 'bare uWS.js', generator, place, 'saturation');
     },
   );
+  progress.next();
   const daemon = await withServer(
     () => startDaemon({ cpus: place.server }),
     async (s) => {
@@ -433,6 +475,7 @@ async function main(): Promise<void> {
   const runs: Run[] = [];
   const haveWrk = wrkAvailable();
   if (generatorChoice === 'wrk' && !haveWrk) throw new Error('--generator wrk: wrk is not installed (Debian: apt-get install wrk)');
+  progress = new Progress('e2e', plan(haveWrk));
 
   let finalGenerator: Generator;
   let generatorNote: string;
@@ -473,6 +516,7 @@ async function main(): Promise<void> {
   // Latency at half the bare ceiling's rate, open loop: neither autocannon (its rate limit sends
   // each second's quota in a burst) nor wrk can pace, so the raw generator does.
   const offered = Math.round(final.bare.requestsPerSecond * 0.5);
+  progress.next(`${fmtRate(offered)} offered`);
   const atTarget = await withServer(
     () => startDaemon({ cpus: place.server }),
     async (s) => {
@@ -483,6 +527,7 @@ async function main(): Promise<void> {
   runs.push(atTarget);
   // And at half of what the daemon itself carried at saturation: its latency at a sustainable load.
   const half = Math.round(final.daemon.requestsPerSecond * 0.5);
+  progress.next(`${fmtRate(half)} offered`);
   const atHalf = await withServer(
     () => startDaemon({ cpus: place.server }),
     async (s) => {
@@ -512,6 +557,7 @@ async function main(): Promise<void> {
   const markdown = renderE2e(data);
   process.stdout.write(`\n${markdown}\n\nMachine: ${machineLine(machineFacts())}\n`);
   mergeSection('e2e', { quick, markdown, data });
+  progress.done();
   if (runs.some((r) => r.non2xx + r.errors > 0)) {
     process.stderr.write('\n!!!!!!!! e2e: some requests were not answered 2xx: see the table !!!!!!!!\n');
     process.exitCode = 1;

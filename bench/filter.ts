@@ -19,10 +19,11 @@ import { Bench } from 'tinybench';
 import { loadFallbackFactory } from '../src/bloom/fallback.js';
 import { VERDICT_DUPLICATE } from '../src/bloom/window-codes.js';
 import { loadNativeFactory } from '../src/bloom/native.js';
-import { numberArg, parseArgs } from './lib/args.js';
+import { numberArg, parseArgs, switchArg, type ScriptSpec } from './lib/args.js';
 import { fmtBytes, fmtMs, fmtNs, fmtRate, markdownTable, verdict } from './lib/format.js';
 import { batches, heapAfterGc, uuidKeys } from './lib/keys.js';
 import { machineFacts, machineLine } from './lib/machine.js';
+import { Progress, type PlannedPart } from './lib/progress.js';
 import { mergeSection } from './lib/results.js';
 
 const ERROR_RATE = 0.001;
@@ -33,13 +34,56 @@ const FLOOR = 'N-API call floor (setBitCount() of a 1-word filter)';
 /** Keys that are probed absent, and keys that `add` cycles through (not in the fill set). */
 const PROBE_KEYS = 1_000_000;
 
-const args = parseArgs();
-const quick = args.flags.has('quick');
-const capacities = quick ? [numberArg(args, 'capacity', 1_000_000, 1000)] : [1_000_000, 10_000_000];
+const SPEC: ScriptSpec = {
+  script: 'bench/filter.ts',
+  title: 'Bloom filter micro-benchmark: has/add per key and bytes per key',
+  about: `The native filter (single calls and 1,000-key batches, plus the N-API call floor), the
+xxhash-wasm fallback, npm bloom-filters and bloomfilter, and a plain Set, each filled to capacity n
+with 36-character UUID keys at p = 0.001, timed with tinybench in loops of 1,000 calls.`,
+  usage: ['npm run bench:filter -- [flags]', 'node --expose-gc --max-old-space-size=8192 --import tsx bench/filter.ts [flags]'],
+  flags: [
+    { name: 'quick', help: 'one capacity, short timings (development; numbers are rough)' },
+    { name: 'capacity', arg: 'N', default: '1000000; only with --quick, else 1,000,000 and 10,000,000', help: 'keys each filter is filled with' },
+    { name: 'time', arg: 'MS', default: '1000; 150 with --quick', help: 'time spent on each timed task' },
+    { name: 'fill-budget', arg: 'MS', default: '60000; 8000 with --quick', help: 'a structure whose fill takes longer is filled only this far (bloom-filters at 10 M)' },
+  ],
+  duration: 'about 3 min on the reference machine (2 shared vCPUs), about 30 s with --quick',
+};
+
+const args = parseArgs(SPEC);
+const quick = switchArg(args, 'quick');
+const quickCapacity = numberArg(args, 'capacity', 1_000_000, 1000);
+const capacities = quick ? [quickCapacity] : [1_000_000, 10_000_000];
 const taskMs = numberArg(args, 'time', quick ? 150 : 1000, 10);
 const warmupMs = quick ? 50 : 250;
 /** A structure whose fill would take longer than this is filled only as far as the budget allows. */
 const fillBudgetMs = numberArg(args, 'fill-budget', quick ? 8_000 : 60_000, 100);
+
+/** The structures in the order subjects() builds them: timed tasks and rough ns per add (for the estimate). */
+const STRUCTURES: ReadonlyArray<{ name: string; tasks: number; addNs: number }> = [
+  { name: 'native', tasks: 8, addNs: 300 },
+  { name: 'fallback', tasks: 3, addNs: 500 },
+  { name: 'bloom-filters', tasks: 3, addNs: 30_000 },
+  { name: 'bloomfilter', tasks: 3, addNs: 400 },
+  { name: 'Set', tasks: 3, addNs: 300 },
+  { name: 'native window', tasks: 3, addNs: 500 },
+  { name: 'fallback window', tasks: 3, addNs: 900 },
+];
+
+function plan(): PlannedPart[] {
+  const parts: PlannedPart[] = [];
+  for (const n of capacities) {
+    const keys = n + 2 * Math.min(n, PROBE_KEYS);
+    parts.push({ what: `n=${n.toLocaleString('en-US')}: generating ${keys.toLocaleString('en-US')} keys`, seconds: keys * 1e-6 + 1 });
+    for (const s of STRUCTURES) {
+      const fill = Math.min(fillBudgetMs / 1000, (n * s.addNs) / 1e9);
+      // tinybench: per task its time (or 16 iterations) plus warm-up.
+      parts.push({ what: `n=${n.toLocaleString('en-US')}: ${s.name}`, seconds: fill + (s.tasks * (taskMs + warmupMs)) / 1000 });
+    }
+  }
+  return parts;
+}
+const progress = new Progress('filter', plan());
 
 type Family = 'native' | 'fallback' | 'npm' | 'exact' | 'window';
 
@@ -287,6 +331,7 @@ async function runCapacity(
   rotations: RotationRow[],
 ): Promise<void> {
   const probe = Math.min(capacity, PROBE_KEYS);
+  progress.next();
   process.stderr.write(`filter: generating ${capacity.toLocaleString('en-US')} + 2 × ${probe.toLocaleString('en-US')} UUID keys…\n`);
   const h0 = heapAfterGc();
   const present = uuidKeys(capacity);
@@ -297,6 +342,7 @@ async function runCapacity(
   for (const make of await subjects(capacity, present, absent, extra)) {
     const limit: Limit = { n: present.length };
     const subject = make(limit);
+    progress.next();
     process.stderr.write(`filter: n=${capacity.toLocaleString('en-US')} ${subject.structure}: filling…`);
     const { filled, nsPerKey } = fill(subject, present);
     const { bytes, how } = subject.size(filled);
@@ -492,6 +538,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${markdown}\nMachine: ${machineLine(machineFacts())}\n`);
   if (sink === -1) process.stdout.write('');
   mergeSection('filter', { quick, markdown, data });
+  progress.done();
 }
 
 main().catch((err: unknown) => {

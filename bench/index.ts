@@ -6,33 +6,56 @@
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { parseArgs, stringArg } from './lib/args.js';
+import { parseArgs, stringArg, switchArg, usageError, type ScriptSpec } from './lib/args.js';
 import { machineLine } from './lib/machine.js';
+import { Progress } from './lib/progress.js';
 import { readLatest, ROOT, type SectionName } from './lib/results.js';
 
-const PARTS: Array<{ name: SectionName; nodeArgs: string[] }> = [
-  { name: 'filter', nodeArgs: ['--expose-gc', '--max-old-space-size=8192'] },
-  { name: 'accuracy', nodeArgs: ['--max-old-space-size=4096'] },
-  { name: 'e2e', nodeArgs: [] },
-  { name: 'memory', nodeArgs: [] },
+/** Each part, with its rough duration on the reference machine (bench/README.md), full and --quick. */
+const PARTS: Array<{ name: SectionName; nodeArgs: string[]; seconds: number; quickSeconds: number }> = [
+  { name: 'filter', nodeArgs: ['--expose-gc', '--max-old-space-size=8192'], seconds: 180, quickSeconds: 30 },
+  { name: 'accuracy', nodeArgs: ['--max-old-space-size=4096'], seconds: 60, quickSeconds: 15 },
+  { name: 'e2e', nodeArgs: [], seconds: 120, quickSeconds: 35 },
+  { name: 'memory', nodeArgs: [], seconds: 120, quickSeconds: 20 },
 ];
 
-const args = parseArgs();
-const quick = args.flags.has('quick');
+const SPEC: ScriptSpec = {
+  script: 'bench/index.ts',
+  title: 'every benchmark part in sequence (filter, accuracy, e2e, memory), then the combined tables',
+  about: `Each part runs in its own process and merges its section into bench/results/latest.json;
+the combined markdown tables are printed at the end. bench/README.md explains each part.`,
+  usage: ['npm run bench -- [flags]        (builds first)', 'node --import tsx bench/index.ts [flags]'],
+  flags: [
+    { name: 'quick', help: 'short runs of every part (development; numbers are rough)' },
+    { name: 'only', arg: 'LIST', default: PARTS.map((p) => p.name).join(','), help: 'comma-separated parts to run' },
+  ],
+  duration: 'about 8 min on the reference machine (2 shared vCPUs), about 1.5 min with --quick',
+};
+
+const args = parseArgs(SPEC);
+const quick = switchArg(args, 'quick');
 const only = stringArg(args, 'only', PARTS.map((p) => p.name).join(',')).split(',');
 const unknown = only.filter((o) => !PARTS.some((p) => p.name === o));
-if (unknown.length > 0) throw new Error(`--only: unknown part(s) ${unknown.join(', ')}`);
+if (unknown.length > 0) usageError(SPEC, `--only: unknown part(s) ${unknown.join(', ')}; the parts are ${PARTS.map((p) => p.name).join(', ')}`);
+const selected = PARTS.filter((p) => only.includes(p.name));
+const progress = new Progress(
+  'bench',
+  selected.map((p) => ({ what: p.name, seconds: quick ? p.quickSeconds : p.seconds })),
+);
 
 const failed: string[] = [];
 const started = Date.now();
-for (const part of PARTS.filter((p) => only.includes(p.name))) {
+for (const part of selected) {
   process.stderr.write(`\n══ bench: ${part.name}${quick ? ' (quick)' : ''} ══\n`);
+  progress.next();
   const r = spawnSync(process.execPath, [...part.nodeArgs, '--import', 'tsx', path.join(ROOT, 'bench', `${part.name}.ts`), ...(quick ? ['--quick'] : [])], {
     cwd: ROOT,
     stdio: 'inherit',
   });
   if (r.error || r.status !== 0) failed.push(`${part.name} (${r.error?.message ?? `exit ${r.status ?? r.signal}`})`);
 }
+
+progress.done();
 
 const latest = readLatest();
 const out: string[] = ['', '══ bench: combined results (bench/results/latest.json) ══', ''];

@@ -12,20 +12,47 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { numberArg, parseArgs } from './lib/args.js';
+import { numberArg, parseArgs, switchArg, type ScriptSpec } from './lib/args.js';
 import { pinned, placement, procStatusKb, type Placement } from './lib/cpu.js';
 import { fmtBytes, fmtInt, fmtRate, markdownTable } from './lib/format.js';
 import { machineFacts, machineLine } from './lib/machine.js';
+import { Progress } from './lib/progress.js';
 import { mergeSection, ROOT } from './lib/results.js';
 import { BENCH_SECRET, getJson, startDaemon, WEBHOOK_PATH, type ServerProcess } from './lib/server.js';
 import type { RawLoadConfig, RawLoadResult } from './loadgen-raw.js';
 
-const args = parseArgs();
-const quick = args.flags.has('quick');
+const SPEC: ScriptSpec = {
+  script: 'bench/memory.ts',
+  title: "the daemon's resident memory after 1,000,000 and 5,000,000 distinct interactions",
+  about: `The built daemon at default settings is fed distinct interactions over HTTP by
+bench/loadgen-raw.ts (keep-alive connections, pipelined requests, signed on the fly); its VmRSS
+and VmHWM are read from /proc after each checkpoint. Run \`npm run build\` first (npm run
+bench:memory does).`,
+  usage: ['npm run bench:memory -- [flags]        (builds first)', 'node --import tsx bench/memory.ts [flags]'],
+  flags: [
+    { name: 'quick', help: 'checkpoints at 100,000 and 500,000 interactions instead' },
+    { name: 'budget-seconds', arg: 'SECONDS', default: '600; 120 with --quick', help: 'fail loudly if feeding would take longer' },
+    { name: 'connections', arg: 'N', default: '32', help: 'keep-alive connections feeding the daemon' },
+    { name: 'depth', arg: 'N', default: '32', help: 'pipelined requests in flight per connection' },
+  ],
+  duration: 'about 2 min on the reference machine (2 shared vCPUs), about 20 s with --quick',
+};
+
+const args = parseArgs(SPEC);
+const quick = switchArg(args, 'quick');
 const checkpoints = quick ? [100_000, 500_000] : [1_000_000, 5_000_000];
 const budgetSeconds = numberArg(args, 'budget-seconds', quick ? 120 : 600, 10);
 const connections = numberArg(args, 'connections', 32, 1);
 const depth = numberArg(args, 'depth', 32, 1);
+/** Rough feed rate on the reference machine, for the time-left estimate. */
+const FEED_PER_SECOND = 40_000;
+const progress = new Progress('memory', [
+  { what: 'starting the daemon', seconds: 2 },
+  ...checkpoints.map((target, i) => {
+    const from = i === 0 ? 0 : checkpoints[i - 1]!;
+    return { what: `feeding interactions ${fmtInt(from)}..${fmtInt(target)}`, seconds: (target - from) / FEED_PER_SECOND + 1 };
+  }),
+]);
 
 interface Checkpoint {
   events: number;
@@ -167,6 +194,7 @@ async function main(): Promise<void> {
   const place = placement();
   const t0 = performance.now();
   const deadline = Date.now() + budgetSeconds * 1000;
+  progress.next();
   const server = await startDaemon({ cpus: place.server });
   try {
     await new Promise((r) => setTimeout(r, 1000));
@@ -175,6 +203,7 @@ async function main(): Promise<void> {
     const points: Checkpoint[] = [];
     let fed = 0;
     for (const target of checkpoints) {
+      progress.next();
       process.stderr.write(`memory: feeding events ${fmtInt(fed)}..${fmtInt(target)}…\n`);
       const samples: number[] = [];
       const poll = setInterval(() => {
@@ -197,6 +226,7 @@ async function main(): Promise<void> {
     const markdown = renderMemory(data);
     process.stdout.write(`\n${markdown}\n\nMachine: ${machineLine(machineFacts())}\n`);
     mergeSection('memory', { quick, markdown, data });
+    progress.done();
   } finally {
     await server.stop();
   }

@@ -32,17 +32,42 @@ import { performance } from 'node:perf_hooks';
 import { signRequest } from '../src/http/signature.js';
 import { startDaemon, TEST_SECRET, WEBHOOK_PATH } from '../test/helpers/daemon.js';
 import { buildRequest, KeepAlivePool } from '../test/reliability/helpers/keepalive.js';
-import { numberArg, parseArgs, stringArg } from './lib/args.js';
+import { numberArg, parseArgs, stringArg, usageError, type ScriptSpec } from './lib/args.js';
 import { procStatusKb } from './lib/cpu.js';
 import { LatencySamples } from './lib/latency.js';
 import { machineFacts } from './lib/machine.js';
+import { Progress } from './lib/progress.js';
 import { readLatest, RESULTS_DIR } from './lib/results.js';
 
 type Kind = 'new' | 'repeat' | 'bad_signature' | 'missing_signature' | 'malformed_json' | 'invalid_event' | 'replayed';
 const BAD_KINDS: readonly Kind[] = ['bad_signature', 'missing_signature', 'malformed_json', 'invalid_event', 'replayed'];
 const EXPECTED_STATUS: Record<Kind, number> = { new: 200, repeat: 200, bad_signature: 401, missing_signature: 403, malformed_json: 400, invalid_event: 400, replayed: 401 };
 
-const args = parseArgs();
+const SPEC: ScriptSpec = {
+  script: 'bench/soak.ts',
+  title: 'soak: the real daemon under steady signed load for minutes, checking that nothing drifts',
+  about: `Open-loop load (new ids, repeats and each kind of bad request) with snapshots on. Checks: no
+unexpected answer, error or timeout; the daemon's counts reconcile exactly with what was sent and
+answered; RSS sampled every few seconds, with its slope after warm-up. Writes a JSON report;
+exit 1 if a check fails.`,
+  usage: ['node --import tsx bench/soak.ts [flags]'],
+  flags: [
+    { name: 'duration', arg: 'SECONDS', default: '300', help: 'length of the load' },
+    { name: 'rate', arg: 'N|half-e2e', default: '5000', help: 'requests per second; half-e2e = half the daemon saturation rate in bench/results/latest.json' },
+    { name: 'connections', arg: 'N', default: '32', help: 'keep-alive connections' },
+    { name: 'new-ratio', arg: 'R', default: '0.5', help: 'share of good requests with a new interactionId' },
+    { name: 'bad-ratio', arg: 'R', default: '0.05', help: 'share of bad requests (bad or missing signature, malformed, invalid, replayed)' },
+    { name: 'payload-bytes', arg: 'N', default: '1000', help: 'padding in each event payload' },
+    { name: 'warmup', arg: 'SECONDS', default: 'min(120, 0.4 × duration)', help: 'RSS samples before this are left out of the slope' },
+    { name: 'sample', arg: 'SECONDS', default: '5', help: 'RSS and /stats sampling interval' },
+    { name: 'snapshot-interval', arg: 'SECONDS', default: '15', help: 'SNAPSHOT_INTERVAL_SECONDS of the daemon; 0 = no snapshots' },
+    { name: 'node-options', arg: 'OPTS', default: 'none', help: "NODE_OPTIONS for the daemon, e.g. '--max-old-space-size=512' (a leak then runs out of memory)" },
+    { name: 'out', arg: 'FILE', default: 'bench/results/soak.json', help: 'where the JSON report goes' },
+  ],
+  duration: '--duration plus about 10 s',
+};
+
+const args = parseArgs(SPEC);
 const durationS = numberArg(args, 'duration', 300, 1);
 const connections = numberArg(args, 'connections', 32, 1);
 const newRatio = numberArg(args, 'new-ratio', 0.5, 0);
@@ -56,14 +81,20 @@ const nodeOptions = stringArg(args, 'node-options', '');
 const outFile = stringArg(args, 'out', path.join(RESULTS_DIR, 'soak.json'));
 
 function resolveRate(): { rate: number; source: string } {
-  const raw = args.values.get('rate');
-  if (raw !== 'half-e2e') return { rate: numberArg(args, 'rate', 5000, 1), source: raw === undefined ? 'default' : '--rate' };
+  const raw = stringArg(args, 'rate', '5000');
+  if (raw !== 'half-e2e') return { rate: numberArg(args, 'rate', 5000, 1), source: args.values.has('rate') ? '--rate' : 'default' };
   const runs = (readLatest()?.sections.e2e?.data as { runs?: Array<{ phase: string; target: string; requestsPerSecond: number }> } | undefined)?.runs;
   const sat = runs?.find((r) => r.phase === 'saturation' && r.target === 'daemon');
-  if (!sat) throw new Error('--rate half-e2e: no daemon saturation run in bench/results/latest.json (run `npm run bench:e2e` first)');
+  if (!sat) usageError(SPEC, '--rate half-e2e: no daemon saturation run in bench/results/latest.json (run `npm run bench:e2e` first)');
   return { rate: Math.round(sat.requestsPerSecond / 2), source: `half of the e2e saturation rate (${Math.round(sat.requestsPerSecond)}/s)` };
 }
 const { rate, source: rateSource } = resolveRate();
+const progress = new Progress('soak', [
+  { what: 'starting the daemon', seconds: 2 },
+  { what: `warm-up load at ${rate} req/s`, seconds: warmupS },
+  { what: `measured load at ${rate} req/s`, seconds: Math.max(0, durationS - warmupS) },
+  { what: 'draining, stopping the daemon, reconciling', seconds: 5 },
+]);
 
 /** Least-squares slope of y over x. */
 function slope(points: ReadonlyArray<[number, number]>): number {
@@ -85,6 +116,7 @@ async function main(): Promise<number> {
   const env: Record<string, string> = {};
   if (snapshotIntervalS > 0) Object.assign(env, { SNAPSHOT_PATH: path.join(dir, 'state.snap'), SNAPSHOT_INTERVAL_SECONDS: String(snapshotIntervalS) });
   if (nodeOptions !== '') env.NODE_OPTIONS = nodeOptions;
+  progress.next();
   const daemon = await startDaemon({ env });
   const pid = daemon.proc.pid!;
   const pool = new KeepAlivePool(daemon.port, connections, 10_000);
@@ -187,10 +219,16 @@ async function main(): Promise<number> {
   let nextSample = 0;
   let nextReport = 30;
   const cap = connections * 8;
+  progress.next();
+  let warm = false;
 
   while (true) {
     const elapsed = (performance.now() - start) / 1000;
     if (elapsed >= durationS) break;
+    if (!warm && elapsed >= warmupS) {
+      warm = true;
+      progress.next();
+    }
     if (elapsed >= nextSample) {
       nextSample += sampleS;
       const rssMB = procStatusKb(pid, 'VmRSS') / 1024;
@@ -202,7 +240,7 @@ async function main(): Promise<number> {
     if (elapsed >= nextReport) {
       nextReport += 30;
       const last = samples[samples.length - 1];
-      console.log(`  ${Math.round(elapsed)} s: sent ${dispatched}, rss ${last?.rssMB.toFixed(0)} MB, cache ${last?.stateCacheSize}, unexpected ${unexpectedCount}, outstanding ${outstanding}`);
+      console.log(`  ${Math.round(elapsed)} s: sent ${dispatched}, rss ${last?.rssMB.toFixed(0)} MB, cache ${last?.stateCacheSize}, unexpected ${unexpectedCount}, outstanding ${outstanding} — ${progress.leftText()}`);
     }
     // Open loop: send what the schedule says is due by now (bounded backlog; a skipped tick is counted).
     const due = Math.floor(elapsed * rate) - dispatched;
@@ -218,6 +256,8 @@ async function main(): Promise<number> {
     }
     await new Promise((r) => setTimeout(r, 2));
   }
+  if (!warm) progress.next(); // a warm-up as long as the run: the measured part is empty
+  progress.next();
   await Promise.all(inFlight);
   const wallS = (performance.now() - start) / 1000;
   const statsAfter = await daemon.stats();
@@ -307,6 +347,7 @@ async function main(): Promise<number> {
   console.log(`daemon     received ${result.daemon.received} = processed ${result.daemon.processed} + deduplicated ${result.daemon.deduplicated} + rejected ${result.daemon.rejected}; unconfirmed ${result.daemon.unconfirmed}; compactions ${result.daemon.compactions}`);
   for (const c of result.checks) console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name} (${c.detail})`);
   console.log(`\nwrote ${path.relative(process.cwd(), outFile)}`);
+  progress.done();
   return result.checks.every((c) => c.ok) ? 0 : 1;
 }
 

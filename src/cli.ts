@@ -37,7 +37,11 @@ async function serve(argv: string[]): Promise<void> {
   try {
     config = loadConfig(process.env, argv);
   } catch (err) {
-    if (err instanceof ConfigError) fatal(createLogger(), `invalid configuration: ${err.message}`);
+    if (err instanceof ConfigError) {
+      const n = err.problems.length;
+      // One log line; its message has one line per problem (`jq -r .msg` shows them as lines).
+      fatal(createLogger(), `${n === 1 ? 'invalid configuration: ' : `invalid configuration, ${n} problems:\n`}${err.message}`);
+    }
     throw err;
   }
   const log = createLogger({ level: config.logLevel });

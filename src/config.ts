@@ -1,8 +1,10 @@
 /**
  * Daemon configuration: every setting comes from an environment variable and, with the same
  * meaning, from a command-line flag (flags win). Everything is validated before the daemon
- * starts; a bad value stops the start with one message naming the setting.
+ * starts; bad values stop the start with one message that lists every problem, each naming its
+ * setting, so one attempt shows them all.
  */
+import { isIP } from 'node:net';
 import { computeBloomParams } from './bloom/params.js';
 import {
   DEFAULT_SIGNATURE_PRESET,
@@ -101,8 +103,17 @@ export interface Config {
   stateTtlSeconds: number;
 }
 
+/** Every problem found in one configuration; the message has one line per problem. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  /** In the order found: environment, command line, then settings that do not fit together. */
+  readonly problems: readonly string[];
+
+  constructor(problems: string | readonly string[]) {
+    const list = typeof problems === 'string' ? [problems] : [...problems];
+    super(list.join('\n'));
+    this.problems = list;
+  }
 }
 
 type Parser<T> = (raw: string) => T;
@@ -255,7 +266,22 @@ const redisClusterNodes: Parser<string[] | undefined> = (raw) => {
   return raw.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
 };
 
-const host: Parser<string> = (raw) => text(255, /^[A-Za-z0-9.:[\]%_-]+$/, 'a host name or IP address')(raw);
+/** RFC 1123 labels (underscores tolerated: some internal names have them), optional final dot. */
+const HOST_NAME = /^(?=.{1,253}\.?$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+
+/**
+ * An IP address (IPv6 with or without brackets; uWS takes it bare) or a host name. Whether it is
+ * an address of this host, or resolves at all, is known only when listening (see http/listen-error.ts).
+ */
+const host: Parser<string> = (raw) => {
+  const s = text(255)(raw);
+  const bare = s.startsWith('[') && s.endsWith(']') ? s.slice(1, -1) : s;
+  if (isIP(bare) !== 0) return bare;
+  if (/^[\d.]+$/.test(bare)) fail('is not a valid IPv4 address (four numbers from 0 to 255, e.g. 127.0.0.1)');
+  if (bare.includes(':')) fail('is not a valid IPv6 address (e.g. ::1)');
+  if (!HOST_NAME.test(bare)) fail('must be an IP address or a host name (letters, digits and hyphens, in dot-separated labels)');
+  return bare;
+};
 
 function def<K extends keyof Config>(s: Setting<K>): Setting<K> {
   return s;
@@ -355,49 +381,93 @@ export function defaultConfig(): Config {
   return out as unknown as Config;
 }
 
-/** Parses one value into `out`; a non-empty value counts as given (it overrides the preset's part). */
-function applySetting(out: Record<string, unknown>, s: Setting, raw: string, source: string, given: Set<keyof Config>): void {
+/**
+ * Parses one raw value into `out`; returns the problem (naming the setting, never echoing a secret)
+ * or undefined. A non-empty valid value counts as given (it overrides the preset's part).
+ */
+function applySetting(out: Record<string, unknown>, s: Setting, raw: string, source: string, given: Set<keyof Config>): string | undefined {
   try {
     out[s.key] = s.parse(raw);
     if (raw.trim() !== '') given.add(s.key);
+    return undefined;
   } catch (err) {
     const shown = s.secret ? '' : `, got ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw)}`;
-    throw new ConfigError(`${s.env} (${s.flag}) ${(err as Error).message}${shown} [from ${source}]`);
+    return `${s.env} (${s.flag}) ${(err as Error).message}${shown} [from ${source}]`;
   }
+}
+
+function flagOf(arg: string): Setting | undefined {
+  const eq = arg.indexOf('=');
+  const name = eq === -1 ? arg : arg.slice(0, eq);
+  return SETTINGS.find((x) => x.flag === name);
 }
 
 /**
  * Builds the configuration from environment variables, then flags (`--name value` or
- * `--name=value`). Throws ConfigError naming the setting on the first bad value.
+ * `--name=value`). Throws one ConfigError listing every problem: each bad value (naming its
+ * variable and flag), each unknown or incomplete flag, and each combination that does not fit
+ * among the values that are themselves valid.
  */
 export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = []): Config {
   const out = defaultConfig() as unknown as Record<string, unknown>;
+  const problems: string[] = [];
+  /** Settings with a bad value somewhere: combinations that read them are not judged. */
+  const invalid = new Set<keyof Config>();
   const given = new Set<keyof Config>();
+  const apply = (s: Setting, raw: string, source: string) => {
+    const problem = applySetting(out, s, raw, source, given);
+    if (problem === undefined) return;
+    problems.push(problem);
+    invalid.add(s.key);
+  };
   for (const s of SETTINGS) {
     const raw = env[s.env];
-    if (raw !== undefined) applySetting(out, s, raw, 'environment', given);
+    if (raw !== undefined) apply(s, raw, 'environment');
   }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument ${JSON.stringify(arg.slice(0, 80))}; see --help`);
+    if (!arg.startsWith('--')) {
+      problems.push(`unexpected argument ${JSON.stringify(arg.slice(0, 80))}; see --help`);
+      continue;
+    }
     const eq = arg.indexOf('=');
-    const name = eq === -1 ? arg : arg.slice(0, eq);
-    const s = SETTINGS.find((x) => x.flag === name);
-    if (s === undefined) throw new ConfigError(`unknown option ${JSON.stringify(name.slice(0, 80))}; see --help`);
+    const s = flagOf(arg);
+    if (s === undefined) {
+      problems.push(`unknown option ${JSON.stringify((eq === -1 ? arg : arg.slice(0, eq)).slice(0, 80))}; see --help`);
+      continue;
+    }
     let raw: string;
     if (eq !== -1) raw = arg.slice(eq + 1);
     else if (s.switch) raw = 'true';
     else {
       const next = argv[i + 1];
-      if (next === undefined) throw new ConfigError(`${s.flag} needs a value (${s.arg ?? 'value'})`);
+      // `--port --host x`: the next option is not this one's value.
+      if (next === undefined || (next.startsWith('--') && flagOf(next) !== undefined)) {
+        problems.push(`${s.env} (${s.flag}) needs a value (${s.flag} ${s.arg ?? 'value'}) [from command line]`);
+        invalid.add(s.key);
+        continue;
+      }
       raw = next;
       i++;
     }
-    applySetting(out, s, raw, 'command line', given);
+    apply(s, raw, 'command line');
   }
   const config = out as unknown as Config;
-  resolveSignatureSettings(config, given);
-  checkCombinations(config);
+  if (!SIGNING_SETTINGS.some((k) => invalid.has(k))) {
+    try {
+      resolveSignatureSettings(config, given);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+      for (const k of SIGNING_SETTINGS) invalid.add(k);
+    }
+  }
+  for (const c of COMBINATIONS) {
+    if (c.uses.some((k) => invalid.has(k))) continue;
+    const problem = c.check(config);
+    if (problem !== undefined) problems.push(problem);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
 
@@ -457,6 +527,9 @@ export function signatureScheme(c: SigningSettings): SignatureScheme {
   return { header: c.signatureHeader, encoding: c.signatureEncoding, prefix: c.signaturePrefix, signedContent: c.signedContent, timestampHeader: c.timestampHeader };
 }
 
+/** What the signature preset resolution reads: judged only when all of it is valid. */
+const SIGNING_SETTINGS: ReadonlyArray<keyof Config> = ['signaturePreset', 'signatureHeader', 'signatureEncoding', 'signaturePrefix', 'signedContent', 'timestampHeader', 'requireTimestamp', 'deliveryIdHeader'];
+
 const SIGNING_KEYS: ReadonlySet<keyof Config> = new Set<keyof SigningSettings>([
   'signaturePreset',
   'signatureHeader',
@@ -486,62 +559,100 @@ export function loadSigningSettings(env: NodeJS.ProcessEnv, flags: Readonly<Reco
   const out: Record<string, unknown> = {};
   const given = new Set<keyof Config>();
   for (const s of rows) out[s.key] = s.default;
+  const problems: string[] = [];
   for (const s of rows) {
     const raw = env[s.env];
-    if (raw !== undefined) applySetting(out, s, raw, 'environment', given);
+    const problem = raw === undefined ? undefined : applySetting(out, s, raw, 'environment', given);
+    if (problem !== undefined) problems.push(problem);
   }
   for (const [flag, raw] of Object.entries(flags)) {
     const s = rows.find((r) => r.flag === flag);
-    if (s === undefined) throw new ConfigError(`unknown option ${JSON.stringify(flag.slice(0, 80))}`);
-    applySetting(out, s, raw, 'command line', given);
+    const problem = s === undefined ? `unknown option ${JSON.stringify(flag.slice(0, 80))}` : applySetting(out, s, raw, 'command line', given);
+    if (problem !== undefined) problems.push(problem);
   }
+  if (problems.length > 0) throw new ConfigError(problems);
   const settings = out as unknown as SigningSettings;
   resolveSignatureSettings(settings, given);
   return settings;
 }
 
-function checkCombinations(c: Config): void {
-  try {
-    computeBloomParams(c.dedupCapacity, c.dedupErrorRate);
-  } catch (err) {
-    throw new ConfigError(`DEDUP_CAPACITY (--dedup-capacity) and DEDUP_ERROR_RATE (--dedup-error-rate) give an impossible filter: ${(err as Error).message}`);
-  }
-  if (c.signedContent === 'timestamp.body' && c.replayWindowSeconds === 0) {
-    throw new ConfigError(
-      `SIGNED_CONTENT=timestamp.body${presetOrigin(c, 'signedContent')} requires the timestamp header, and a required timestamp needs a replay window, ` +
-        'but REPLAY_WINDOW_SECONDS (--replay-window) is 0; set a window (default 300), or SIGNED_CONTENT=body to check signed timestamps without an age limit',
-    );
-  }
-  if (c.requireTimestamp && c.replayWindowSeconds === 0) {
-    throw new ConfigError('REQUIRE_TIMESTAMP (--require-timestamp) needs a replay window, but REPLAY_WINDOW_SECONDS (--replay-window) is 0');
-  }
-  if (keyNeedsDeliveryId(c.dedupKeyFields) && c.deliveryIdHeader === undefined) {
-    throw new ConfigError(
-      `DEDUP_KEY_FIELDS (--dedup-key-fields) uses deliveryId, but SIGNATURE_PRESET=${c.signaturePreset} has no delivery-id header: ` +
-        'set DELIVERY_ID_HEADER (--delivery-id-header), or SIGNATURE_PRESET=nice-expert (X-Nexus-Delivery-Id)',
-    );
-  }
-  if (c.influxUrl !== undefined && (c.influxOrg === undefined || c.influxBucket === undefined)) {
-    throw new ConfigError('INFLUX_URL (--influx-url) is set, so INFLUX_ORG and INFLUX_BUCKET must be set too');
-  }
-  if (c.deliverySecret !== undefined && c.deliveryUrl === undefined) {
-    throw new ConfigError('DELIVERY_SECRET is set, so DELIVERY_URL (--delivery-url) must be set too (the secret signs HTTP deliveries)');
-  }
-  if (c.cxoneClientId !== undefined) {
-    if (c.cxoneClientSecret === undefined) throw new ConfigError('CXONE_CLIENT_ID is set, so CXONE_CLIENT_SECRET (--cxone-client-secret) must be set too');
-    if (c.cxoneWebhookUrl === undefined) throw new ConfigError('CXONE_CLIENT_ID is set, so CXONE_WEBHOOK_URL (--cxone-webhook-url) must be set too');
-    if (c.webhookSecret === undefined) throw new ConfigError('CXONE_CLIENT_ID is set, so CXONE_WEBHOOK_SECRET must be set too (an ephemeral secret would not survive a restart)');
-  }
-  if (c.redisUrl !== undefined || c.redisClusterNodes !== undefined) {
-    try {
-      resolveTarget(c.redisUrl, c.redisClusterNodes, c.redisPassword);
-    } catch (err) {
-      throw new ConfigError((err as Error).message);
-    }
-  } else if (c.redisPassword !== undefined) {
-    throw new ConfigError('REDIS_PASSWORD (--redis-password) is set, but neither REDIS_URL nor REDIS_CLUSTER_NODES');
-  }
-}
+/** Settings that must fit together; each is judged only when the settings it reads are valid. */
+const COMBINATIONS: ReadonlyArray<{ uses: ReadonlyArray<keyof Config>; check: (c: Config) => string | undefined }> = [
+  {
+    uses: ['dedupCapacity', 'dedupErrorRate'],
+    check: (c) => {
+      try {
+        computeBloomParams(c.dedupCapacity, c.dedupErrorRate);
+        return undefined;
+      } catch (err) {
+        return `DEDUP_CAPACITY (--dedup-capacity) and DEDUP_ERROR_RATE (--dedup-error-rate) give an impossible filter: ${(err as Error).message}`;
+      }
+    },
+  },
+  {
+    uses: ['signedContent', 'replayWindowSeconds', 'signaturePreset'],
+    check: (c) =>
+      c.signedContent === 'timestamp.body' && c.replayWindowSeconds === 0
+        ? `SIGNED_CONTENT=timestamp.body${presetOrigin(c, 'signedContent')} requires the timestamp header, and a required timestamp needs a replay window, ` +
+          'but REPLAY_WINDOW_SECONDS (--replay-window) is 0; set a window (default 300), or SIGNED_CONTENT=body to check signed timestamps without an age limit'
+        : undefined,
+  },
+  {
+    uses: ['requireTimestamp', 'replayWindowSeconds'],
+    // Judged only when SIGNED_CONTENT did not imply REQUIRE_TIMESTAMP (its own check above says it better).
+    check: (c) =>
+      c.requireTimestamp && c.replayWindowSeconds === 0 && c.signedContent !== 'timestamp.body'
+        ? 'REQUIRE_TIMESTAMP (--require-timestamp) needs a replay window, but REPLAY_WINDOW_SECONDS (--replay-window) is 0'
+        : undefined,
+  },
+  {
+    uses: ['dedupKeyFields', 'deliveryIdHeader', 'signaturePreset'],
+    check: (c) =>
+      keyNeedsDeliveryId(c.dedupKeyFields) && c.deliveryIdHeader === undefined
+        ? `DEDUP_KEY_FIELDS (--dedup-key-fields) uses deliveryId, but SIGNATURE_PRESET=${c.signaturePreset} has no delivery-id header: ` +
+          'set DELIVERY_ID_HEADER (--delivery-id-header), or SIGNATURE_PRESET=nice-expert (X-Nexus-Delivery-Id)'
+        : undefined,
+  },
+  {
+    uses: ['influxUrl', 'influxOrg', 'influxBucket'],
+    check: (c) =>
+      c.influxUrl !== undefined && (c.influxOrg === undefined || c.influxBucket === undefined) ? 'INFLUX_URL (--influx-url) is set, so INFLUX_ORG and INFLUX_BUCKET must be set too' : undefined,
+  },
+  {
+    uses: ['deliverySecret', 'deliveryUrl'],
+    check: (c) =>
+      c.deliverySecret !== undefined && c.deliveryUrl === undefined ? 'DELIVERY_SECRET is set, so DELIVERY_URL (--delivery-url) must be set too (the secret signs HTTP deliveries)' : undefined,
+  },
+  {
+    uses: ['cxoneClientId', 'cxoneClientSecret'],
+    check: (c) => (c.cxoneClientId !== undefined && c.cxoneClientSecret === undefined ? 'CXONE_CLIENT_ID is set, so CXONE_CLIENT_SECRET (--cxone-client-secret) must be set too' : undefined),
+  },
+  {
+    uses: ['cxoneClientId', 'cxoneWebhookUrl'],
+    check: (c) => (c.cxoneClientId !== undefined && c.cxoneWebhookUrl === undefined ? 'CXONE_CLIENT_ID is set, so CXONE_WEBHOOK_URL (--cxone-webhook-url) must be set too' : undefined),
+  },
+  {
+    uses: ['cxoneClientId', 'webhookSecret'],
+    check: (c) =>
+      c.cxoneClientId !== undefined && c.webhookSecret === undefined
+        ? 'CXONE_CLIENT_ID is set, so CXONE_WEBHOOK_SECRET must be set too (an ephemeral secret would not survive a restart)'
+        : undefined,
+  },
+  {
+    uses: ['redisUrl', 'redisClusterNodes', 'redisPassword'],
+    check: (c) => {
+      if (c.redisUrl === undefined && c.redisClusterNodes === undefined) {
+        return c.redisPassword !== undefined ? 'REDIS_PASSWORD (--redis-password) is set, but neither REDIS_URL nor REDIS_CLUSTER_NODES' : undefined;
+      }
+      try {
+        resolveTarget(c.redisUrl, c.redisClusterNodes, c.redisPassword);
+        return undefined;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    },
+  },
+];
 
 /** The `--help` text of the settings, one block per setting. */
 export function settingsHelp(): string {

@@ -1,5 +1,5 @@
 /**
- * Wires the daemon together and owns its life cycle: start (uWS check, secret, filter, engine,
+ * Wires the daemon together and owns its life cycle: start (uWS check, filter, secret, engine,
  * metrics, server, CXone registration) and a bounded, graceful stop.
  */
 import { randomBytes } from 'node:crypto';
@@ -64,8 +64,9 @@ export class Daemon {
   /** Starts every part in order, each step below; a failure the operator can fix is a StartupError. */
   static async start(config: Config, log: Logger, hooks: DaemonHooks = {}): Promise<Daemon> {
     const uws = checkRuntime(config, log);
-    const secret = resolveSecret(config, log);
+    // Before the secret: a refused BLOOM_IMPLEMENTATION=native must be the only complaint.
     const factory = await loadFilter(config, log);
+    const secret = resolveSecret(config, log);
     const counters = new RequestCounters();
     // One clock for the recorder and the server's timestamps (record(us, nowMs) skips a clock read).
     const latency = new LatencyRecorder({ now: () => performance.now() });
@@ -108,7 +109,8 @@ export class Daemon {
       webhookPath: WEBHOOK_PATH,
       bloom: factory.kind,
       stateApi: config.stateApiToken === undefined ? 'open (set STATE_API_TOKEN, or keep this port private: states carry event payloads)' : 'bearer token',
-      config: redactedConfig(config),
+      // An unset secret was generated for this run: say so, not "unset".
+      config: { ...redactedConfig(config), ...(config.webhookSecret === undefined ? { webhookSecret: 'ephemeral' } : {}) },
     });
     return new Daemon(startedAt, config, log, engine, server, exporter, registration, snapshotter, delivery);
   }
@@ -161,6 +163,15 @@ function checkRuntime(config: Config, log: Logger): UwsModule {
   return uws;
 }
 
+/** The Bloom filter factory BLOOM_IMPLEMENTATION asks for. */
+async function loadFilter(config: Config, log: Logger): Promise<BloomFactory> {
+  try {
+    return await loadBloomFactory({ prefer: config.bloom === 'auto' ? 'native' : config.bloom, logger: log, strict: config.bloom === 'native' });
+  } catch (err) {
+    throw new StartupError(`BLOOM_IMPLEMENTATION=${config.bloom}: ${(err as Error).message}`);
+  }
+}
+
 /** CXONE_WEBHOOK_SECRET, or an ephemeral one for this run (logged, or nobody could use it). */
 function resolveSecret(config: Config, log: Logger): string {
   if (config.webhookSecret !== undefined) return config.webhookSecret;
@@ -170,15 +181,6 @@ function resolveSecret(config: Config, log: Logger): string {
     ephemeralSecret: secret,
   });
   return secret;
-}
-
-/** The Bloom filter factory BLOOM_IMPLEMENTATION asks for. */
-async function loadFilter(config: Config, log: Logger): Promise<BloomFactory> {
-  try {
-    return await loadBloomFactory({ prefer: config.bloom === 'auto' ? 'native' : config.bloom, logger: log, strict: config.bloom === 'native' });
-  } catch (err) {
-    throw new StartupError(`BLOOM_IMPLEMENTATION=${config.bloom}: ${(err as Error).message}`);
-  }
 }
 
 /** The InfluxDB exporter (a disabled one without INFLUX_URL); `getStats` is sampled every interval. */

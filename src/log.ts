@@ -37,6 +37,8 @@ function safeValue(value: unknown, depth: number): unknown {
     return { name: value.name, message: safeValue(value.message, depth + 1), code: (value as { code?: unknown }).code };
   }
   if (typeof value === 'bigint') return value.toString();
+  // A Date has no enumerable own fields: without this it would log as {}.
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
   if (value === null || typeof value !== 'object') return value;
   if (depth >= 4) return '[object]';
   if (Array.isArray(value)) return value.slice(0, 20).map((v) => safeValue(v, depth + 1));

@@ -9,6 +9,7 @@ import type { DataActionEvent, RequestFacts } from '../dedup/event.js';
 import { headerDisplayName } from '../cxone/signature-scheme.js';
 import type { ParsedTimestamp } from '../dedup/timestamp.js';
 import { bearerCheck } from './bearer.js';
+import { explainListenFailure } from './listen-error.js';
 import type { RejectReason } from './reject-reason.js';
 import { parseDeliveryId, parseEvent, MAX_ID_LENGTH } from './event.js';
 import { PROMETHEUS_CONTENT_TYPE, send, sendError, sendJson, sendUnended, type RespondOptions } from './respond.js';
@@ -166,7 +167,8 @@ export class WebhookServer {
     return new Promise((resolve, reject) => {
       this.app.listen(host, port, (socket) => {
         if (!socket) {
-          reject(new Error(`cannot listen on ${host}:${port} (address in use, or not an address of this host)`));
+          // uWS gives no reason: a bind test from node:net tells which.
+          void explainListenFailure(host, port).then((reason) => reject(new Error(reason)));
           return;
         }
         this.listenSocket = socket;
