@@ -9,6 +9,8 @@ import type { DataActionEvent, RequestFacts } from '../dedup/event.js';
 import { headerDisplayName } from '../cxone/signature-scheme.js';
 import type { ParsedTimestamp } from '../dedup/timestamp.js';
 import { bearerCheck } from './bearer.js';
+import { lookup } from 'node:dns/promises';
+import net from 'node:net';
 import { explainListenFailure } from './listen-error.js';
 import type { RejectReason } from './reject-reason.js';
 import { parseDeliveryId, parseEvent, MAX_ID_LENGTH } from './event.js';
@@ -162,8 +164,16 @@ export class WebhookServer {
     return this.inFlight;
   }
 
-  listen(): Promise<number> {
+  async listen(): Promise<number> {
     const { host, port, uws } = this.options;
+    // A host name that does not resolve: said before uWS tries (its JS shim would throw it uncaught).
+    if (net.isIP(host) === 0) {
+      try {
+        await lookup(host);
+      } catch {
+        throw new Error(await explainListenFailure(host, port));
+      }
+    }
     return new Promise((resolve, reject) => {
       this.app.listen(host, port, (socket) => {
         if (!socket) {

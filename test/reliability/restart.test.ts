@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { signRequest } from '../../src/http/signature.js';
-import { makeEvent, runCli, startDaemon, TEST_SECRET, WEBHOOK_PATH, type LogLine, type RunningDaemon } from '../helpers/daemon.js';
+import { isShimNotice, makeEvent, runCli, startDaemon, TEST_SECRET, WEBHOOK_PATH, type LogLine, type RunningDaemon } from '../helpers/daemon.js';
 import { until } from '../helpers/wait.js';
 import { buildRequest, KeepAlivePool, runConcurrently } from './helpers/keepalive.js';
 
@@ -231,7 +231,7 @@ describe('snapshots that cannot be restored', () => {
         env: { CXONE_WEBHOOK_SECRET: TEST_SECRET, SNAPSHOT_PATH: snapshot, LOG_LEVEL: 'warn', ...c.env },
       });
       assert.equal(strict.code, 1, strict.stderr);
-      const lines = strict.stderr.trim().split('\n').map((l) => JSON.parse(l) as LogLine);
+      const lines = strict.stderr.trim().split('\n').map((l) => JSON.parse(l) as LogLine).filter((l) => !isShimNotice(l));
       assert.equal(lines.length, 1, strict.stderr);
       assert.equal(lines[0]!.level, 'error');
       assert.match(lines[0]!.msg, /^cannot start: SNAPSHOT_PATH .*refusing to start \(--strict-snapshot\)$/);
@@ -276,7 +276,7 @@ describe('snapshots that cannot be restored', () => {
     ] as const) {
       const r = await runCli(['serve', '--host', '127.0.0.1', '--port', '0'], { env: { CXONE_WEBHOOK_SECRET: TEST_SECRET, SNAPSHOT_PATH: p, LOG_LEVEL: 'warn' } });
       assert.equal(r.code, 1, r.stderr);
-      const lines = r.stderr.trim().split('\n');
+      const lines = r.stderr.trim().split('\n').filter((l) => !isShimNotice(JSON.parse(l) as LogLine));
       assert.equal(lines.length, 1, r.stderr);
       assert.match(JSON.parse(lines[0]!).msg, message);
     }
