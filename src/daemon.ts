@@ -151,15 +151,16 @@ export class Daemon {
 
 /** uWebSockets.js must be its native binary, unless ALLOW_UWS_FALLBACK accepts the slow JS shim. */
 function checkRuntime(config: Config, log: Logger): UwsModule {
-  const { uws, native, description } = loadUws();
+  const { uws, native, description, fallbackReason } = loadUws();
+  const why = fallbackReason === undefined ? 'unsupported Node.js ABI or glibc' : fallbackReason;
   if (!native && !config.allowUwsFallback) {
     throw new StartupError(
-      `${description}: the native uWebSockets.js binary did not load (unsupported Node.js ABI or glibc), so only its slow JS shim is available; ` +
-        'refusing to start. Set ALLOW_UWS_FALLBACK=1 (or --allow-uws-fallback) to run on the shim anyway.',
+      `${description}: the native uWebSockets.js binary did not load (${why}), so only its slow JS shim is available; refusing to start. ` +
+        'Install a uWebSockets.js build for this Node.js (README: Node.js versions), or set ALLOW_UWS_FALLBACK=1 (or --allow-uws-fallback) to run on the shim anyway.',
     );
   }
   if (native) log.info('HTTP server runtime', { runtime: description });
-  else log.warn('HTTP server runtime is the slow JS shim (allowed by ALLOW_UWS_FALLBACK)', { runtime: description });
+  else log.warn('HTTP server runtime is the slow JS shim (allowed by ALLOW_UWS_FALLBACK)', { runtime: description, reason: why });
   return uws;
 }
 
