@@ -149,7 +149,9 @@ const SCRIPT = String.raw`
     }
     return out;
   }
-  function fmtField(k, v) { return /age|lag|seconds/i.test(k) ? secs(v) : /bytes/i.test(k) ? bytes(v) : dec(v); }
+  // A field named …Ms is in milliseconds; other ages and lags in seconds.
+  function seconds(k, v) { return /Ms$/.test(k) ? v / 1000 : v; }
+  function fmtField(k, v) { return /age|lag|seconds|Ms$/i.test(k) ? secs(seconds(k, v)) : /bytes/i.test(k) ? bytes(v) : dec(v); }
 
   // Rendered from whatever the section carries: top-level numbers, then one row per sink.
   function renderDelivery(dv) {
@@ -181,7 +183,7 @@ const SCRIPT = String.raw`
     });
     // The delivery lag: a top-level age/lag field, else the largest one among the sinks.
     var lag = null;
-    top.concat.apply(top, rows.map(function (r) { return r.fields; })).forEach(function (f) { if (/lag|oldest/i.test(f[0]) && (lag === null || f[1] > lag)) lag = f[1]; });
+    top.concat.apply(top, rows.map(function (r) { return r.fields; })).forEach(function (f) { var v = seconds(f[0], f[1]); if (/lag|oldest/i.test(f[0]) && (lag === null || v > lag)) lag = v; });
     $('lag-block').hidden = lag === null;
     return { lag: lag };
   }

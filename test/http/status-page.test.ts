@@ -6,7 +6,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { launchChromium } from '../helpers/chromium.js';
+import { Downstream } from '../helpers/downstream.js';
 import { makeEvent, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { until } from '../helpers/wait.js';
 
@@ -197,6 +201,44 @@ describe('status page', () => {
 
         delivery = undefined;
         await until('the delivery section to go away', () => page.locator('#delivery').isHidden());
+        assert.deepEqual(errors, []);
+      } finally {
+        await context.close();
+      }
+    });
+  });
+
+  describe('with a real delivery sink', () => {
+    let d: RunningDaemon;
+    let downstream: Downstream;
+    let outboxDir: string;
+    before(async () => {
+      downstream = await Downstream.start();
+      downstream.behave({ kind: 'hang' });
+      outboxDir = mkdtempSync(path.join(tmpdir(), 'status-page-outbox-'));
+      d = await startDaemon({ env: { DELIVERY_URL: downstream.url, OUTBOX_DIR: outboxDir, DELIVERY_CONCURRENCY: '1' } });
+    });
+    after(async () => {
+      await d?.stop('SIGKILL');
+      await downstream?.close();
+      rmSync(outboxDir, { recursive: true, force: true });
+    });
+
+    it("shows the daemon's own delivery numbers: queue, lag growing while the downstream hangs, then delivered", async () => {
+      const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+      try {
+        for (let i = 0; i < 3; i++) assert.equal((await d.post(makeEvent())).status, 200);
+        const { page, errors } = await openPage(context, `${d.url}/`);
+        await shows(page, { 'td[data-sink="http"][data-field="queuedRecords"]': 3, '[id="delivery-outbox.appends"]': 3 });
+        assert.equal(await page.locator('#lag-block').isVisible(), true);
+        // The lag is the real age of the oldest undelivered event: it grows, shown in seconds.
+        const lag = () => value(page, 'td[data-sink="http"][data-field="oldestUndeliveredAgeMs"]');
+        const first = (await lag()) ?? 0;
+        await until('the lag to grow', async () => ((await lag()) ?? 0) > first + 1000);
+        assert.match((await page.locator('td[data-sink="http"][data-field="oldestUndeliveredAgeMs"]').textContent()) ?? '', /s$/);
+        downstream.release();
+        downstream.recover();
+        await shows(page, { 'td[data-sink="http"][data-field="queuedRecords"]': 0, 'td[data-sink="http"][data-field="delivered"]': 3 }, 30_000);
         assert.deepEqual(errors, []);
       } finally {
         await context.close();
