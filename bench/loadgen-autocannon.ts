@@ -6,12 +6,12 @@
  *   node --import tsx bench/loadgen-autocannon.ts '<LoadConfig JSON>'   → one LoadResult JSON line
  */
 import autocannon from 'autocannon';
-import { signedPool } from './lib/bodies.js';
+import { meanBytes, signedPool } from './lib/bodies.js';
 import { LatencySamples } from './lib/latency.js';
 import type { LoadConfig, LoadResult } from './lib/loadgen.js';
 
 const config = JSON.parse(process.argv[2] ?? '') as LoadConfig;
-const pool = signedPool({ count: config.pool, newRatio: config.newRatio, secret: config.secret, tag: config.tag });
+const pool = signedPool({ count: config.pool, newRatio: config.newRatio, repeats: config.repeats, shape: config.shape, secret: config.secret, tag: config.tag });
 
 // Connection c gets bodies c, c + C, c + 2C, …: all connections together walk the pool in order.
 const perConnection: autocannon.Request[][] = Array.from({ length: config.connections }, () => []);
@@ -63,7 +63,7 @@ const instance = autocannon(
       errors: result.errors,
       timeouts: result.timeouts,
       cpuCores: (cpu.user + cpu.system) / 1e6 / wallS,
-      pool: { bodies: pool.bodies.length, newIds: pool.newIds, repeats: pool.repeats },
+      pool: { bodies: pool.bodies.length, newIds: pool.newIds, repeats: pool.repeats, meanBodyBytes: meanBytes(pool.bodies) },
     };
     process.stdout.write(`${JSON.stringify(out)}\n`);
   },

@@ -13,7 +13,7 @@
  *   node --import tsx bench/loadgen-raw.ts '<RawLoadConfig JSON>'   → one JSON result line
  */
 import net from 'node:net';
-import { BodySource, rawRequest } from './lib/bodies.js';
+import { BodySource, rawRequest, type BodyShape, type RepeatKind } from './lib/bodies.js';
 import { LatencySamples, type LatencySummaryMs } from './lib/latency.js';
 
 export interface RawLoadConfig {
@@ -22,6 +22,9 @@ export interface RawLoadConfig {
   secret: string;
   tag: string;
   newRatio: number;
+  /** The mix's repeats and body shape (bench/lib/bodies.ts); default: the 50/50 mix's. */
+  repeats?: RepeatKind;
+  shape?: BodyShape;
   connections: number;
   mode: 'closed' | 'paced';
   /** closed: requests in flight per connection. */
@@ -55,7 +58,7 @@ export interface RawLoadResult {
 
 const config = JSON.parse(process.argv[2] ?? '') as RawLoadConfig;
 const host = `127.0.0.1:${config.port}`;
-const source = new BodySource({ count: 0, newRatio: config.newRatio, secret: config.secret, tag: config.tag, firstSeq: config.firstSeq ?? 0 });
+const source = new BodySource({ count: 0, newRatio: config.newRatio, repeats: config.repeats, shape: config.shape, secret: config.secret, tag: config.tag, firstSeq: config.firstSeq ?? 0 });
 const latency = new LatencySamples();
 const latencyFromSend = new LatencySamples();
 const statusCodes: Record<string, number> = {};
