@@ -6,7 +6,7 @@
  *   node --import tsx bench/loadgen-autocannon.ts '<LoadConfig JSON>'   → one LoadResult JSON line
  */
 import autocannon from 'autocannon';
-import { meanBytes, signedPool } from './lib/bodies.js';
+import { signedPool } from './lib/bodies.js';
 import { LatencySamples } from './lib/latency.js';
 import type { LoadConfig, LoadResult } from './lib/loadgen.js';
 
@@ -63,7 +63,7 @@ const instance = autocannon(
       errors: result.errors,
       timeouts: result.timeouts,
       cpuCores: (cpu.user + cpu.system) / 1e6 / wallS,
-      pool: { bodies: pool.bodies.length, newIds: pool.newIds, repeats: pool.repeats, meanBodyBytes: meanBytes(pool.bodies) },
+      pool: { bodies: pool.bodies.length, newIds: pool.newIds, repeats: pool.repeats },
     };
     process.stdout.write(`${JSON.stringify(out)}\n`);
   },

@@ -32,5 +32,5 @@ export interface LoadResult {
   unanswered?: number;
   /** CPU seconds the generator used per wall second (1.0 = one core saturated). */
   cpuCores: number;
-  pool: { bodies: number; newIds: number; repeats: number; meanBodyBytes?: number };
+  pool: { bodies: number; newIds: number; repeats: number };
 }
