@@ -52,7 +52,7 @@ export const VARIANTS: readonly VariantSpec[] = [
   {
     name: 'http-sink',
     issue: 10,
-    about: 'DELIVERY_URL to a loopback downstream answering 200, OUTBOX_DIR in a temporary directory (fsync per group commit)',
+    about: 'DELIVERY_URL to a loopback downstream answering 200, OUTBOX_DIR in a temp directory',
     settings: ['DELIVERY_URL', 'OUTBOX_DIR'],
     downstream: true,
     redis: false,
@@ -64,7 +64,7 @@ export const VARIANTS: readonly VariantSpec[] = [
   {
     name: 'redis-stream',
     issue: 10,
-    about: `DELIVERY_REDIS_STREAM=${BENCH_STREAM} on a loopback redis-server (XADD before each 200)`,
+    about: 'DELIVERY_REDIS_STREAM on a loopback redis-server (XADD before each 200)',
     settings: ['DELIVERY_REDIS_STREAM', 'REDIS_URL'],
     downstream: false,
     redis: true,
@@ -76,7 +76,7 @@ export const VARIANTS: readonly VariantSpec[] = [
   {
     name: 'redis-store',
     issue: 11,
-    about: 'DEDUP_STORE=redis on a loopback redis-server: the dedup window and states in Redis',
+    about: 'DEDUP_STORE=redis on a loopback redis-server (dedup window and states in Redis)',
     settings: ['DEDUP_STORE', 'REDIS_URL'],
     downstream: false,
     redis: true,
@@ -86,7 +86,7 @@ export const VARIANTS: readonly VariantSpec[] = [
   {
     name: 'workers-2',
     issue: 11,
-    about: "WORKERS=2 with DEDUP_STORE=redis: two uWS.js threads on one port, pinned to the daemon's CPU like the rest",
+    about: "WORKERS=2, DEDUP_STORE=redis: two uWS.js threads, on the daemon's one CPU",
     settings: ['WORKERS', 'DEDUP_STORE', 'REDIS_URL'],
     downstream: false,
     redis: true,
