@@ -44,6 +44,10 @@ export interface Run {
   othersCpuCores: number;
   /** CPU-µs per answered webhook: CPU-seconds per second over requests per second, × 10⁶. */
   cpuUsPerWebhook: { server: number; helpers: Record<string, number> };
+  /** Paced runs: several requests in flight per connection, or one at a time (bench/loadgen-raw.ts). */
+  pacing?: 'pipelined' | 'one per connection';
+  /** Paced one per connection: requests that waited for a free connection (the server's queue; in their latency). */
+  waitedForConnection?: number;
   /** Paced runs: the scheduler's worst lateness (a late generator would understate latency). */
   maxSendLagMs?: number;
   /** Paced runs: latency from the actual write, i.e. without the generator's own stalls. */
@@ -73,8 +77,11 @@ export interface MixSummary {
   /** Daemon / bare uWS.js requests/s (final generator). */
   daemonVsBare: number;
   daemonCpuUsPerWebhook: number;
-  /** Plain daemon, paced at half the bare ceiling. */
+  /** Plain daemon, paced at half the bare ceiling (pipelined: the issue 12 target's method). */
   pacedP99Ms: number | null;
+  /** Plain daemon, paced at half the bare ceiling one request per connection (next to the sink variants'). */
+  pacedOnePerConnectionP99Ms: number | null;
+  /** Variants' p99 paced at half the bare ceiling are one request per connection. */
   variants: Array<{ variant: VariantName; requestsPerSecond: number; vsDaemon: number; vsBare: number; pacedP99Ms: number | null }>;
 }
 
@@ -217,13 +224,14 @@ export function renderE2e(d: E2eData): string {
     out.push('\n#### Latency at a given load (open loop, paced)\n');
     out.push(
       markdownTable(
-        ['mix', 'server', 'load', 'offered', 'achieved', 'p50', 'p99 ²', 'max', 'non-2xx', 'CPU-µs / webhook ¹', 'server CPU', 'scheduler lag', 'other CPU'],
+        ['mix', 'server', 'load', 'requests per connection ⁶', 'offered', 'achieved', 'p50', 'p99 ²', 'max', 'non-2xx', 'CPU-µs / webhook ¹', 'server CPU', 'scheduler lag', 'other CPU'],
         paced.map((r) => {
           const redisUs = r.cpuUsPerWebhook.helpers['redis-server'];
           return [
             r.mix,
             r.target,
             r.phase === 'target load' ? '½ bare ceiling' : '½ own max',
+            r.pacing === 'one per connection' ? `one at a time${r.waitedForConnection ? ` (${fmtInt(r.waitedForConnection)} waited)` : ''}` : 'pipelined',
             fmtRate(r.offeredRate ?? Number.NaN),
             fmtInt(r.requestsPerSecond),
             fmtMs(r.latencyMs.p50),
@@ -236,7 +244,7 @@ export function renderE2e(d: E2eData): string {
             cores(r.othersCpuCores),
           ];
         }),
-        [false, false, false, true, true, true, true, true, true, true, true, true, true],
+        [false, false, false, false, true, true, true, true, true, true, true, true, true, true],
       ),
     );
   }
@@ -259,6 +267,14 @@ export function renderE2e(d: E2eData): string {
     `⁴ The client core: the load generator's CPU, plus (in parentheses, after the +) the downstream's and redis-server's, which share its CPU: ` +
       `≥ ${SATURATED * 100} % means the client side, not the server, may have set the pace. The paced generator spins, so its own share is not shown.`,
   );
+  if (paced.length > 0) {
+    out.push(
+      '⁶ Pipelined: requests go out on schedule round-robin over the connections, several in flight on one connection when the server is slow ' +
+        '(the method of the issue 12 target). One at a time: a request goes out only on a connection with nothing in flight, as most clients send; ' +
+        'when all are busy it waits ("waited"), and the wait counts in its latency. The sink variants are paced one at a time (the daemon drops ' +
+        'a connection that pipelines to a sink), next to the plain daemon paced the same way.',
+    );
+  }
   if (d.runs.some((r) => r.delivery)) {
     out.push(
       '⁵ Group commit: one write + one fdatasync of the outbox for every event that arrived meanwhile, timed from the write\'s start to the ' +
