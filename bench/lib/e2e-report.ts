@@ -54,8 +54,11 @@ export interface Run {
   latencyFromSendMs?: LatencySummaryMs;
   daemon?: DaemonCounts;
   delivery?: DeliveryFigures;
-  /** Redis variants: commands redis-server processed during the run (INFO stats), per webhook. */
-  redis?: { commands: number; commandsPerWebhook: number; streamLength?: number };
+  /**
+   * Redis variants, from INFO commandstats: commands redis-server ran during the run (those run by
+   * scripts included) and script invocations, in all and per webhook the daemon counted; the stream's length after it.
+   */
+  redis?: { commands: number; scripts: number; commandsPerWebhook: number; scriptsPerWebhook: number; streamLength?: number };
   /** The downstream's own count of deliveries received during the run. */
   downstreamReceived?: number;
 }
@@ -197,7 +200,7 @@ export function renderE2e(d: E2eData): string {
     out.push('\n#### Daemon details (from its /stats before and after each run; Redis from INFO)\n');
     out.push(
       markdownTable(
-        ['mix', 'server', 'phase', 'processed / deduplicated', 'outbox commits', 'events / commit', 'commit latency mean / max ⁵', 'delivered', 'lag at end', 'queued at end', 'Redis commands / webhook', 'downstream CPU-µs / webhook'],
+        ['mix', 'server', 'phase', 'processed / deduplicated', 'outbox commits', 'events / commit', 'commit latency mean / max ⁵', 'delivered', 'lag at end', 'queued at end', 'Redis commands / webhook ⁷', 'downstream CPU-µs / webhook'],
         detailed.map((r) => {
           const dl = r.delivery;
           return [
@@ -211,7 +214,10 @@ export function renderE2e(d: E2eData): string {
             dl ? orBlank(dl.delivered, fmtInt) + (r.downstreamReceived !== undefined ? ` (received ${fmtInt(r.downstreamReceived)})` : '') : '',
             dl ? orBlank(dl.lagAtEndMs, fmtMs) : '',
             dl ? orBlank(dl.queuedAtEnd, fmtInt) : '',
-            r.redis ? r.redis.commandsPerWebhook.toFixed(2) + (r.redis.streamLength !== undefined ? ` (stream ${fmtInt(r.redis.streamLength)})` : '') : '',
+            r.redis
+              ? `${r.redis.commandsPerWebhook.toFixed(2)}${r.redis.scripts > 0 ? ` (${r.redis.scriptsPerWebhook.toFixed(2)} scripts)` : ''}` +
+                (r.redis.streamLength !== undefined ? `, stream ${fmtInt(r.redis.streamLength)}` : '')
+              : '',
             us(r.cpuUsPerWebhook.helpers.downstream),
           ];
         }),
@@ -253,10 +259,12 @@ export function renderE2e(d: E2eData): string {
     '\n¹ CPU-µs per webhook: the process\'s user + system CPU time during the load (all its threads, /proc/<pid>/stat) per answered request ' +
       '(CPU-seconds per second ÷ requests per second × 10⁶); for the Redis variants, redis-server\'s as well ("+ Redis").',
   );
-  out.push(
-    '² Paced runs: latency counts from the *scheduled* send time (no coordinated omission), so a stall of the generator itself (scheduler lag) ' +
-      'counts against the server; the figure in parentheses counts from the actual write.',
-  );
+  if (paced.length > 0) {
+    out.push(
+      '² Paced runs: latency counts from the *scheduled* send time (no coordinated omission), so a stall of the generator itself (scheduler lag) ' +
+        'counts against the server; the figure in parentheses counts from the actual write.',
+    );
+  }
   if (d.runs.some((r) => r.unanswered > 0)) {
     out.push(
       '³ Still unanswered 10 s after the paced run ended: the server fell behind the offered rate. Their latencies are not in the ' +
@@ -275,11 +283,17 @@ export function renderE2e(d: E2eData): string {
         'a connection that pipelines to a sink), next to the plain daemon paced the same way.',
     );
   }
-  if (d.runs.some((r) => r.delivery)) {
+  if (d.runs.some((r) => r.delivery && r.delivery.commits > 0)) {
     out.push(
       '⁵ Group commit: one write + one fdatasync of the outbox for every event that arrived meanwhile, timed from the write\'s start to the ' +
         'fdatasync\'s end; the mean is over this run\'s commits, the max since the daemon started (its warm-up included). ' +
         `OUTBOX_DIR was on ${d.outboxFilesystem ?? 'an unknown filesystem'}. Lag at end: age of the oldest undelivered event when the load stopped.`,
+    );
+  }
+  if (d.runs.some((r) => r.redis)) {
+    out.push(
+      '⁷ From redis-server\'s INFO commandstats before and after the run, per webhook the daemon counted: every command, those run inside ' +
+        'scripts included; in parentheses the script calls (EVALSHA, FCALL, …), one per client call. Stream: XLEN of the redis-stream variant\'s stream after the run (warm-up included).',
     );
   }
   out.push(`\nFinal numbers from ${d.finalGenerator}: ${d.generatorNote}`);

@@ -7,11 +7,21 @@
 import { spawnSync } from 'node:child_process';
 import { startRedis, type RedisServer } from '../../test/helpers/redis.js';
 
+/** Commands redis-server ran so far, from INFO commandstats (the bench's own INFO and XLEN left out). */
+export interface CommandCounts {
+  /** Every command, those that scripts ran with redis.call included. */
+  total: number;
+  /** Script invocations (EVAL, EVALSHA, FCALL and their _RO forms): one each per client call. */
+  scripts: number;
+}
+
+const SCRIPT_COMMANDS = new Set(['eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro']);
+const OWN_COMMANDS = new Set(['info', 'xlen', 'ping']);
+
 export interface BenchRedis {
   readonly url: string;
   readonly pid: number;
-  /** Commands the server has processed so far (INFO stats total_commands_processed). */
-  commandsProcessed(): Promise<number>;
+  commands(): Promise<CommandCounts>;
   /** XLEN of a stream (0 when it does not exist). */
   streamLength(name: string): Promise<number>;
   stop(): Promise<void>;
@@ -35,9 +45,16 @@ export async function startBenchRedis(cpus: string | null): Promise<BenchRedis> 
   return {
     url: server.url,
     pid,
-    async commandsProcessed() {
-      const info = await server.info('stats');
-      return Number(info.get('total_commands_processed') ?? Number.NaN);
+    async commands() {
+      const counts: CommandCounts = { total: 0, scripts: 0 };
+      for (const [key, value] of await server.info('commandstats')) {
+        const name = key.replace(/^cmdstat_/, '').toLowerCase();
+        const calls = Number(/calls=(\d+)/.exec(value)?.[1] ?? 0);
+        if (OWN_COMMANDS.has(name)) continue;
+        counts.total += calls;
+        if (SCRIPT_COMMANDS.has(name)) counts.scripts += calls;
+      }
+      return counts;
     },
     async streamLength(name: string) {
       const reply = await server.command(['XLEN', name]);
