@@ -727,6 +727,8 @@ async function main(): Promise<void> {
       daemonRequestsPerSecond: daemon.requestsPerSecond,
       daemonVsBare: daemon.requestsPerSecond / bare.requestsPerSecond,
       daemonCpuUsPerWebhook: daemon.cpuUsPerWebhook.server,
+      bareCpuUsPerWebhook: bare.cpuUsPerWebhook.server,
+      daemonVsBareByCpu: bare.cpuUsPerWebhook.server / daemon.cpuUsPerWebhook.server,
       pacedP99Ms: atTarget ? atTarget.latencyMs.p99 : null,
       pacedOnePerConnectionP99Ms: runs.find((r) => r.mix === mix.name && r.variant === null && r.pacing === 'one per connection')?.latencyMs.p99 ?? null,
       variants: [...variantSat].map(([name, r]) => ({

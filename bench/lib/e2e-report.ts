@@ -80,6 +80,9 @@ export interface MixSummary {
   /** Daemon / bare uWS.js requests/s (final generator). */
   daemonVsBare: number;
   daemonCpuUsPerWebhook: number;
+  bareCpuUsPerWebhook: number;
+  /** Bare CPU-µs per webhook over the daemon's: the daemon's share of the bare server's requests/s on equal CPU. */
+  daemonVsBareByCpu: number;
   /** Plain daemon, paced at half the bare ceiling (pipelined: the issue 12 target's method). */
   pacedP99Ms: number | null;
   /** Plain daemon, paced at half the bare ceiling one request per connection (next to the sink variants'). */
@@ -144,24 +147,37 @@ export function renderE2e(d: E2eData): string {
   out.push(`### End to end: signed webhook POSTs over loopback, ${d.connections} connections, ${d.durationSeconds} s per run\n`);
   out.push(
     markdownTable(
-      ['mix', 'body', 'bare uWS.js', 'daemon', 'daemon / bare', 'daemon CPU-µs / webhook', 'p99 paced at ½ bare', ...d.variantsRun.map((v) => `${v} / daemon`)],
+      ['mix', 'body', 'bare uWS.js', 'daemon', 'daemon / bare', 'CPU-µs / webhook: daemon, bare', 'daemon / bare by CPU', 'p99 paced at ½ bare', ...d.variantsRun.map((v) => `${v} / daemon`)],
       d.summary.map((s) => [
         s.mix + (s.newRatio !== (s.mix === '50/50' ? 0.5 : 0.7) ? ` (${Math.round(s.newRatio * 100)} % new)` : ''),
         `${fmtInt(s.meanBodyBytes)} B`,
         fmtInt(s.bareRequestsPerSecond),
         fmtInt(s.daemonRequestsPerSecond),
         pct(s.daemonVsBare),
-        us(s.daemonCpuUsPerWebhook),
+        `${us(s.daemonCpuUsPerWebhook)}, ${us(s.bareCpuUsPerWebhook)}`,
+        pct(s.daemonVsBareByCpu),
         s.pacedP99Ms === null ? '' : fmtMs(s.pacedP99Ms),
         ...d.variantsRun.map((v) => {
           const x = s.variants.find((y) => y.variant === v);
           return x ? `${pct(x.vsDaemon)} (${fmtInt(x.requestsPerSecond)}/s)` : '';
         }),
       ]),
-      [false, true, true, true, true, true, true, ...d.variantsRun.map(() => true)],
+      [false, true, true, true, true, true, true, true, ...d.variantsRun.map(() => true)],
     ),
   );
-  out.push(`\nRequests/s from ${d.finalGenerator} at saturation. Mixes: ${d.summary.map((s) => `**${s.mix}**: ${s.about}`).join('; ')}.`);
+  out.push(
+    `\nRequests/s from ${d.finalGenerator} at saturation. "By CPU": bare uWS.js's CPU-µs per webhook over the daemon's, the share of the ` +
+      "bare server's requests/s the daemon would carry on the same CPU (steadier than the requests/s ratio on a shared machine). Mixes:" +
+      d.summary.map((s) => ` **${s.mix}**: ${s.about}`).join(';') +
+      '.',
+  );
+  const starved = d.runs.filter((r) => r.server === 'bare' && r.phase === 'saturation' && r.generator === d.finalGenerator && r.serverCpuCores < SATURATED);
+  if (starved.length > 0) {
+    out.push(
+      `**The bare server used only ${starved.map((r) => `${cores(r.serverCpuCores)} (${r.mix})`).join(', ')} of its CPU at saturation**: something other than ` +
+        'its own CPU set the pace (other processes on its core, the client side), so its requests/s understate the ceiling and the requests/s ratios are rough.',
+    );
+  }
   if (d.skipped.length > 0) {
     out.push(`Variants not measured: ${d.skipped.map((s) => `**${s.variant}** (${s.reason}: ${s.detail})`).join('; ')}.`);
   }
@@ -275,19 +291,19 @@ export function renderE2e(d: E2eData): string {
     `⁴ The client core: the load generator's CPU, plus (in parentheses, after the +) the downstream's and redis-server's, which share its CPU: ` +
       `≥ ${SATURATED * 100} % means the client side, not the server, may have set the pace. The paced generator spins, so its own share is not shown.`,
   );
+  if (d.runs.some((r) => r.delivery && r.delivery.commits > 0)) {
+    out.push(
+      '⁵ Group commit: one write + one fdatasync of the outbox for every event that arrived meanwhile, timed from the write\'s start to the ' +
+        'fdatasync\'s end; the mean is over this run\'s commits, the max since the daemon started (its warm-up included). ' +
+        `OUTBOX_DIR was on ${d.outboxFilesystem ?? 'an unknown filesystem'}. Lag at end: age of the oldest undelivered event when the load stopped.`,
+    );
+  }
   if (paced.length > 0) {
     out.push(
       '⁶ Pipelined: requests go out on schedule round-robin over the connections, several in flight on one connection when the server is slow ' +
         '(the method of the issue 12 target). One at a time: a request goes out only on a connection with nothing in flight, as most clients send; ' +
         'when all are busy it waits ("waited"), and the wait counts in its latency. The sink variants are paced one at a time (the daemon drops ' +
         'a connection that pipelines to a sink), next to the plain daemon paced the same way.',
-    );
-  }
-  if (d.runs.some((r) => r.delivery && r.delivery.commits > 0)) {
-    out.push(
-      '⁵ Group commit: one write + one fdatasync of the outbox for every event that arrived meanwhile, timed from the write\'s start to the ' +
-        'fdatasync\'s end; the mean is over this run\'s commits, the max since the daemon started (its warm-up included). ' +
-        `OUTBOX_DIR was on ${d.outboxFilesystem ?? 'an unknown filesystem'}. Lag at end: age of the oldest undelivered event when the load stopped.`,
     );
   }
   if (d.runs.some((r) => r.redis)) {
