@@ -11,7 +11,7 @@ import { LatencySamples } from './lib/latency.js';
 import type { LoadConfig, LoadResult } from './lib/loadgen.js';
 
 const config = JSON.parse(process.argv[2] ?? '') as LoadConfig;
-const pool = signedPool({ count: config.pool, newRatio: config.newRatio, secret: config.secret, tag: config.tag });
+const pool = signedPool({ count: config.pool, newRatio: config.newRatio, repeats: config.repeats, shape: config.shape, secret: config.secret, tag: config.tag });
 
 // Connection c gets bodies c, c + C, c + 2C, …: all connections together walk the pool in order.
 const perConnection: autocannon.Request[][] = Array.from({ length: config.connections }, () => []);

@@ -9,11 +9,14 @@
  *   round-robin; a request's latency runs from its *scheduled* send time, so a slow server cannot
  *   hide its queueing by slowing the generator (no coordinated omission). The scheduler spins
  *   (setImmediate), so this process always shows ~100 % CPU; its lag is reported instead.
+ *   With `pipeline: false`, a request goes out only on a connection with nothing in flight (as
+ *   most HTTP clients, CXone's included, send); when every connection is busy it waits for the
+ *   first to free up, and that wait counts in its latency (it is the server's queue).
  *
  *   node --import tsx bench/loadgen-raw.ts '<RawLoadConfig JSON>'   → one JSON result line
  */
 import net from 'node:net';
-import { BodySource, rawRequest } from './lib/bodies.js';
+import { BodySource, rawRequest, type BodyShape, type RepeatKind } from './lib/bodies.js';
 import { LatencySamples, type LatencySummaryMs } from './lib/latency.js';
 
 export interface RawLoadConfig {
@@ -22,6 +25,9 @@ export interface RawLoadConfig {
   secret: string;
   tag: string;
   newRatio: number;
+  /** The mix's repeats and body shape (bench/lib/bodies.ts); default: the 50/50 mix's. */
+  repeats?: RepeatKind;
+  shape?: BodyShape;
   connections: number;
   mode: 'closed' | 'paced';
   /** closed: requests in flight per connection. */
@@ -32,6 +38,8 @@ export interface RawLoadConfig {
   firstSeq?: number;
   /** paced: requests per second over all connections. */
   rate?: number;
+  /** paced: several requests in flight per connection (default true), or one at a time. */
+  pipeline?: boolean;
   durationSeconds?: number;
   progressEvery?: number;
 }
@@ -49,13 +57,17 @@ export interface RawLoadResult {
   statusCodes: Record<string, number>;
   non2xx: number;
   errors: number;
-  /** paced: how late the scheduler sent requests, at worst (ms). */
+  /** paced: how late the scheduler sent requests, at worst (ms); without pipelining, only requests that found a free connection. */
   maxSendLagMs: number;
+  /** paced: requests the schedule held (sent + still unsent when the generator stopped waiting). */
+  scheduled?: number;
+  /** paced without pipelining: requests that waited for a free connection. */
+  waitedForConnection?: number;
 }
 
 const config = JSON.parse(process.argv[2] ?? '') as RawLoadConfig;
 const host = `127.0.0.1:${config.port}`;
-const source = new BodySource({ count: 0, newRatio: config.newRatio, secret: config.secret, tag: config.tag, firstSeq: config.firstSeq ?? 0 });
+const source = new BodySource({ count: 0, newRatio: config.newRatio, repeats: config.repeats, shape: config.shape, secret: config.secret, tag: config.tag, firstSeq: config.firstSeq ?? 0 });
 const latency = new LatencySamples();
 const latencyFromSend = new LatencySamples();
 const statusCodes: Record<string, number> = {};
@@ -65,6 +77,8 @@ let errors = 0;
 let non2xx = 0;
 let maxSendLagMs = 0;
 let lastAnswerAt = 0;
+let scheduled: number | undefined;
+let waitedForConnection: number | undefined;
 
 function nextRequest(): Buffer {
   const { body, signature } = source.next();
@@ -167,6 +181,8 @@ function report(t0: number, t1: number): void {
     non2xx,
     errors,
     maxSendLagMs,
+    ...(scheduled !== undefined ? { scheduled } : {}),
+    ...(waitedForConnection !== undefined ? { waitedForConnection } : {}),
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
@@ -197,28 +213,66 @@ async function paced(conns: Connection[]): Promise<void> {
   const rate = config.rate ?? 1000;
   const durationMs = (config.durationSeconds ?? 10) * 1000;
   const total = Math.floor((rate * durationMs) / 1000);
+  scheduled = total;
   // Built and signed up front (as the wrk script's pool is): signing while pacing made this
   // process, not the server, the bottleneck near 50,000 requests/s on a shared 2-core machine.
   const requests = Array.from({ length: total }, nextRequest);
   const t0 = performance.now();
+  // Without pipelining, past the schedule the generator waits (bounded) for connections to send what is left.
+  const stopSendingAt = t0 + durationMs + 10_000;
   let i = 0;
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const now = performance.now();
+  const send = (c: Connection, now: number) => {
+    const scheduledAt = t0 + (i * 1000) / rate;
+    c.send(requests[i]!, scheduledAt, performance.now());
+    requests[i] = EMPTY; // let it be collected
+    i++;
+    return now - scheduledAt;
+  };
+  if (config.pipeline !== false) {
+    await new Promise<void>((resolve) => {
+      const tick = () => {
+        const now = performance.now();
+        const due = Math.min(total, Math.floor(((now - t0) * rate) / 1000));
+        while (i < due) maxSendLagMs = Math.max(maxSendLagMs, send(conns[i % conns.length]!, now));
+        if (i < total) setImmediate(tick);
+        else resolve();
+      };
+      tick();
+    });
+  } else {
+    waitedForConnection = 0;
+    const free: Connection[] = [...conns];
+    // Requests that became due while no connection was free; they go out as connections free up.
+    let backlog = false;
+    const dispatch = (now: number) => {
       const due = Math.min(total, Math.floor(((now - t0) * rate) / 1000));
-      for (; i < due; i++) {
-        const scheduled = t0 + (i * 1000) / rate;
-        maxSendLagMs = Math.max(maxSendLagMs, now - scheduled);
-        conns[i % conns.length]!.send(requests[i]!, scheduled, performance.now());
-        requests[i] = EMPTY; // let it be collected
+      while (i < due && free.length > 0) {
+        const lag = send(free.pop()!, now);
+        if (backlog) waitedForConnection!++;
+        else maxSendLagMs = Math.max(maxSendLagMs, lag);
       }
-      if (i < total) setImmediate(tick);
-      else resolve();
+      backlog = i < due;
     };
-    tick();
-  });
+    for (const c of conns) {
+      c.onAnswer = () => {
+        if (c.inFlight === 0) {
+          free.push(c);
+          if (backlog) dispatch(performance.now());
+        }
+      };
+    }
+    await new Promise<void>((resolve) => {
+      const tick = () => {
+        const now = performance.now();
+        dispatch(now);
+        if (i < total && now < stopSendingAt) setImmediate(tick);
+        else resolve();
+      };
+      tick();
+    });
+  }
   // Wait (bounded) for the last answers.
-  const deadline = performance.now() + 10_000;
+  const deadline = Math.max(performance.now(), t0 + durationMs) + 10_000;
   while (answered + errors < sent && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   // Achieved rate: answers over the time until the last one (a server that falls behind the
   // offered rate stretches this beyond the scheduled duration).

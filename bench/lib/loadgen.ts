@@ -1,4 +1,5 @@
 /** What a load-generator child process is told, and what it reports back (one JSON line on stdout). */
+import type { BodyShape, RepeatKind } from './bodies.js';
 import type { LatencySummaryMs } from './latency.js';
 
 export interface LoadConfig {
@@ -10,6 +11,9 @@ export interface LoadConfig {
   overallRate?: number;
   pool: number;
   newRatio: number;
+  /** The mix's repeats and body shape (bench/lib/bodies.ts); default: the 50/50 mix's. */
+  repeats?: RepeatKind;
+  shape?: BodyShape;
   secret: string;
   tag: string;
 }

@@ -1,10 +1,13 @@
 /**
  * Starts the processes under load: the real built daemon (`node dist/cli.js serve`, as `npm start`
- * does) or the bare uWS.js ceiling, optionally pinned with taskset, on 127.0.0.1 and a free port.
+ * does) or the bare uWS.js ceiling, and the loopback downstream the delivery variants deliver to,
+ * optionally pinned with taskset, on 127.0.0.1 and a free port. Every process is tracked
+ * (bench/lib/children.ts) so that none outlives the benchmark.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { track } from './children.js';
 import { pinned } from './cpu.js';
 import { ROOT } from './results.js';
 
@@ -23,18 +26,26 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Environment without any daemon setting from the developer's shell. */
-function cleanEnv(extra: Record<string, string>): Record<string, string> {
+/**
+ * Environment without any daemon setting from the developer's shell (a stray DELIVERY_URL or
+ * REDIS_URL would send the benchmark's events somewhere real, or change what is measured).
+ */
+export function cleanEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^(PORT|HOST|CXONE_|DEDUP_|INFLUX_|COMPACTION_|STATE_|MAX_BODY|UNCONFIRMED|LOG_LEVEL|SNAPSHOT|REPLAY|TIMESTAMP_HEADER|BLOOM_|ALLOW_UWS|UWS_|METRICS_|SHUTDOWN_|STRICT_)/.test(k)) env[k] = v;
+    if (
+      v !== undefined &&
+      !/^(PORT|HOST|CXONE_|DEDUP_|INFLUX_|COMPACTION_|STATE_|MAX_BODY|UNCONFIRMED|LOG_LEVEL|SNAPSHOT|REPLAY|TIMESTAMP_HEADER|BLOOM_|ALLOW_UWS|UWS_|METRICS_|SHUTDOWN_|STRICT_|DELIVER|OUTBOX_|REDIS_|WORKERS|SIGNATURE_|SIGNED_|REQUIRE_TIMESTAMP)/.test(k)
+    ) {
+      env[k] = v;
+    }
   }
   return { ...env, ...extra };
 }
 
 function launch(name: string, cpus: string | null, args: string[], env: Record<string, string>, timeoutMs: number): Promise<ServerProcess> {
   const [cmd, argv] = pinned(cpus, process.execPath, args);
-  const proc = spawn(cmd, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = track(spawn(cmd, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
   const output: string[] = [];
   return new Promise((resolve, reject) => {
     let done = false;
@@ -97,10 +108,15 @@ function launch(name: string, cpus: string | null, args: string[], env: Record<s
 }
 
 /** The real daemon, built: fails with a clear message when dist/ is missing. */
-export function startDaemon(options: { cpus: string | null; env?: Record<string, string>; timeoutMs?: number }): Promise<ServerProcess> {
+export function startDaemon(options: { cpus: string | null; env?: Record<string, string>; port?: number; timeoutMs?: number; name?: string }): Promise<ServerProcess> {
   if (!existsSync(CLI)) return Promise.reject(new Error(`${CLI} is missing: run \`npm run build\` first (npm run bench does)`));
   const env = cleanEnv({ CXONE_WEBHOOK_SECRET: BENCH_SECRET, LOG_LEVEL: 'info', ...options.env });
-  return launch('daemon', options.cpus, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0'], env, options.timeoutMs ?? 20_000);
+  return launch(options.name ?? 'daemon', options.cpus, [CLI, 'serve', '--host', '127.0.0.1', '--port', String(options.port ?? 0)], env, options.timeoutMs ?? 20_000);
+}
+
+/** bench/lib/downstream.ts: the loopback HTTP downstream of the delivery variants (answers 200, counts). */
+export function startDownstream(options: { cpus: string | null; timeoutMs?: number }): Promise<ServerProcess> {
+  return launch('downstream', options.cpus, ['--import', 'tsx', path.join(ROOT, 'bench', 'lib', 'downstream.ts')], cleanEnv({}), options.timeoutMs ?? 20_000);
 }
 
 /** bench/bare-uws.ts, the ceiling. */

@@ -15,7 +15,7 @@ const SCRIPTS: Record<string, string[]> = {
   index: ['--quick', '--only LIST'],
   filter: ['--quick', '--capacity N', '--time MS', '--fill-budget MS'],
   accuracy: ['--quick', '--capacity N', '--probes N'],
-  e2e: ['--quick', '--duration SECONDS', '--connections N', '--new-ratio R', '--generator auto|autocannon|wrk', '--pool N'],
+  e2e: ['--quick', '--duration SECONDS', '--connections N', '--new-ratio R', '--generator auto|autocannon|wrk', '--pool N', '--mix LIST', '--variants LIST', '--paced none|daemon|all'],
   memory: ['--quick', '--budget-seconds SECONDS', '--connections N', '--depth N'],
   soak: ['--duration SECONDS', '--rate N|half-e2e', '--connections N', '--warmup SECONDS', '--snapshot-interval SECONDS', '--out FILE'],
 };
@@ -82,6 +82,9 @@ describe('bench scripts: bad command lines', () => {
     const cases: Array<[string, string[], string]> = [
       ['e2e', ['--generator', 'fast'], 'bench/e2e.ts: --generator must be one of auto, autocannon, wrk, got "fast" (see --help)\n'],
       ['e2e', ['--new-ratio=1.5'], 'bench/e2e.ts: --new-ratio must be a number from 0 to 1, got "1.5" (see --help)\n'],
+      ['e2e', ['--mix', '50/50,60/40'], 'bench/e2e.ts: --mix: unknown "60/40"; choose from 50/50, 70/30 (see --help)\n'],
+      ['e2e', ['--variants', 'http-sink,kafka'], 'bench/e2e.ts: --variants: unknown "kafka"; choose from http-sink, redis-stream, redis-store, workers-2, or none (see --help)\n'],
+      ['e2e', ['--paced=some'], 'bench/e2e.ts: --paced must be one of none, daemon, all, got "some" (see --help)\n'],
       ['filter', ['--time'], 'bench/filter.ts: --time needs a value (--time MS) (see --help)\n'],
       ['memory', ['--quick=yes'], 'bench/memory.ts: --quick takes no value (see --help)\n'],
       ['accuracy', ['1000'], 'bench/accuracy.ts: unexpected argument "1000" (see --help)\n'],
