@@ -5,6 +5,7 @@
  * `local` keeps answering on each replica's own window (counted); Redis back → shared again.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { eventBody, startReplicas, stopReplicas, type Replica } from '../helpers/replicas.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
@@ -62,6 +63,27 @@ describe('three replicas sharing one redis-server', { timeout: 240_000 }, () => 
     const metrics = (await replicas[0]!.daemon.get('/metrics')).text;
     assert.match(metrics, /^cxone_dedup_dedup_store_info\{kind="redis"\} 1$/m);
     assert.match(metrics, /^cxone_dedup_redis_reachable 1$/m);
+  });
+
+  it('a client that leaves while its GET /state waits for Redis costs nothing; the others are answered when Redis is', async () => {
+    const r = replicas[2]!;
+    // Redis holds every command for 400 ms: the lookups are in flight meanwhile.
+    assert.equal(await redis.command(['CLIENT', 'PAUSE', '400', 'ALL']), 'OK');
+    const leavers = Array.from({ length: 20 }, () => {
+      const socket = net.connect(r.daemon.port, '127.0.0.1', () => {
+        socket.write('GET /state/state-1 HTTP/1.1\r\nHost: x\r\n\r\n');
+        setImmediate(() => socket.destroy());
+      });
+      socket.on('error', () => undefined);
+      return new Promise((resolve) => socket.on('close', resolve));
+    });
+    const waiting = r.daemon.get('/state/state-1');
+    await Promise.all(leavers);
+    const answered = await waiting;
+    assert.equal(answered.status, 200);
+    assert.equal(answered.json.interactionId, 'state-1');
+    assert.equal(r.daemon.proc.exitCode, null, 'still running');
+    assert.equal((await r.daemon.get('/healthz')).status, 200);
   });
 });
 
