@@ -67,7 +67,7 @@ export interface RedisStoreStats {
 type RedisDecision = StoreDecision &
   (
     | { readonly via: 'applied'; readonly outcome: StoreOutcome }
-    | { readonly via: 'held'; readonly claim: Claim; readonly incoming: IncomingEvent }
+    | { readonly via: 'held'; readonly claim: Claim; readonly incoming: IncomingEvent; readonly began: number }
     | { readonly via: 'local'; readonly local: Decision; readonly weight: number }
   );
 
@@ -91,6 +91,8 @@ export class RedisDedupStore implements DedupStore {
   #claimWaits = 0;
   #localSinceLog = 0;
   #lastLocalLogMs = -Infinity;
+  /** How long this replica's held events stay held (begin to commit), smoothed: the first wait for another's. */
+  #holdMs = 2;
 
   constructor(options: RedisDedupStoreOptions) {
     this.#store = options.store;
@@ -143,6 +145,7 @@ export class RedisDedupStore implements DedupStore {
     if (this.#redisDown()) return this.#decideLocally(e, key, undefined);
     const id = this.#stream === undefined ? undefined : deliveryId(key, e.timestamp, e.body);
     let r;
+    const began = performance.now();
     try {
       r = await this.#untilSettled(() => this.#store.begin(storeEvent(e, key), id));
     } catch (err) {
@@ -151,7 +154,7 @@ export class RedisDedupStore implements DedupStore {
     }
     const status = r.status === 'new' ? 'processed' : 'deduplicated';
     let d: RedisDecision;
-    if (r.held) d = { key, status, advances: r.advanced, via: 'held', claim: r.claim, incoming: e };
+    if (r.held) d = { key, status, advances: r.advanced, via: 'held', claim: r.claim, incoming: e, began };
     else {
       this.#mirror(e, key, r.status === 'new', r.advanced);
       d = { key, status, advances: r.advanced, via: 'applied', outcome: this.#outcome(e, r.status === 'new', r.stale, r.stored) };
@@ -239,15 +242,20 @@ export class RedisDedupStore implements DedupStore {
       return this.#commitLocally(local, e.body.length, err);
     }
     if (r.entryId !== null && this.#stream) this.#stream.appended++;
+    this.#holdMs += (Math.min(1000, performance.now() - d.began) - this.#holdMs) / 8;
     const isNew = d.status === 'processed';
     this.#mirror(e, d.key, isNew, r.advanced);
     return this.#outcome(e, isNew, r.stale, r.stored);
   }
 
-  /** Runs a decision again while another caller holds the key or interaction, up to pendingWaitMs. */
+  /**
+   * Runs a decision again while another caller holds the key or interaction, up to pendingWaitMs.
+   * The first wait is about how long this replica's own holds last (replicas share a setup, so the
+   * other's is likely alike), then it doubles: few repeated round trips, little added latency.
+   */
   async #untilSettled<R extends { status: string }>(run: () => Promise<R>): Promise<Exclude<R, Pending>> {
     const started = performance.now();
-    let delay = 1;
+    let delay = Math.min(50, Math.max(1, this.#holdMs));
     for (;;) {
       const r = await run();
       if (r.status !== 'pending') return r as Exclude<R, Pending>;

@@ -53,7 +53,7 @@ describe('outboxes and the Redis store', { timeout: 180_000 }, () => {
     return replicas;
   }
 
-  it('the same event to three replicas: one processed answer, delivered once, by the replica that gave it; two round trips for it, one per duplicate', async () => {
+  it('the same event to three replicas: one processed answer, delivered once, by the replica that gave it; two round trips for it, one per duplicate', async (t) => {
     await three();
     const count = 150;
     const processedBy = replicas.map(() => 0);
@@ -73,6 +73,7 @@ describe('outboxes and the Redis store', { timeout: 180_000 }, () => {
     const waits = (await Promise.all(replicas.map((r) => r.stats()))).reduce((n, s) => n + s.store.claimWaits, 0) - waitsBefore;
     assert.ok(waits > 0, 'copies racing the held first one waited for it');
     assert.equal(calls(after, 'evalsha') - calls(before, 'evalsha'), count * 2 + count * 2 + waits);
+    t.diagnostic(`${count} events × 3 replicas with outboxes: ${count * 4 + waits} scripts (${count * 4} decisions and commits, ${waits} repeated begins of copies that found the first held)`);
 
     await until('every event delivered', () => new Set(downstream.acceptedIds()).size === count, 30_000);
     // At least once, each under one Idempotency-Key; nothing here failed, so exactly once.

@@ -28,7 +28,7 @@ describe('three replicas sharing one redis-server', { timeout: 240_000 }, () => 
     await redis?.dispose();
   });
 
-  it('the same event sent to all three at once, 1,000 times with different ids: exactly 1,000 processed, one Redis round trip per webhook', async () => {
+  it('the same event sent to all three at once, 1,000 times with different ids: exactly 1,000 processed, one Redis round trip per webhook', async (t) => {
     const before = await redis.info('commandstats');
     const { perReplica } = await sameEventToAll(replicas, 'same');
     const after = await redis.info('commandstats');
@@ -37,6 +37,7 @@ describe('three replicas sharing one redis-server', { timeout: 240_000 }, () => 
     assert.equal(calls(after, 'eval') - calls(before, 'eval'), 0);
     // Each replica won some races (the load was not one-sided).
     assert.ok(perReplica.every((n) => n > 0), `processed per replica: ${perReplica}`);
+    t.diagnostic(`1,000 events × 3 replicas → 1,000 processed (per replica: ${perReplica.join(', ')}), 3,000 EVALSHA`);
   });
 
   it('interleaved updates of one interaction across replicas: every replica\'s GET /state gives the newest', async () => {
