@@ -145,13 +145,13 @@ export class RedisDedupStore implements DedupStore {
     if (this.#redisDown()) return this.#decideLocally(e, key, undefined);
     const id = this.#stream === undefined ? undefined : deliveryId(key, e.timestamp, e.body);
     let r;
-    const began = performance.now();
     try {
       r = await this.#untilSettled(() => this.#store.begin(storeEvent(e, key), id));
     } catch (err) {
       this.#failed(err);
       return this.#decideLocally(e, key, err);
     }
+    const began = performance.now();
     const status = r.status === 'new' ? 'processed' : 'deduplicated';
     let d: RedisDecision;
     if (r.held) d = { key, status, advances: r.advanced, via: 'held', claim: r.claim, incoming: e, began };
