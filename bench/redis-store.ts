@@ -75,8 +75,8 @@ async function main(): Promise<void> {
       ['observe (duplicate)', () => store.observe({ ...fresh(), interactionId: 'dup', key: 'dup' })],
       ['observe + XADD (new)', () => { const e = fresh(); return streamStore.observe(e, e.interactionId); }],
       ['begin (new)', () => store.begin(fresh())],
-      ['begin + commit', async () => { const r = await store.begin(fresh()); if (r.status === 'new') await store.commit([r.claim]); }],
-      ['begin + release', async () => { const r = await store.begin(fresh()); if (r.status === 'new') await store.release(r.claim); }],
+      ['begin + commit', async () => { const r = await store.begin(fresh()); if (r.status !== 'pending' && r.held) await store.commit([r.claim]); }],
+      ['begin + release', async () => { const r = await store.begin(fresh()); if (r.status !== 'pending' && r.held) await store.release(r.claim); }],
       ['getState', () => store.getState('dup')],
     ];
     for (const [name, op] of ops) {
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
       const claims = [];
       for (let i = 0; i < 1000; i++) {
         const r = await store.begin(fresh());
-        if (r.status === 'new') claims.push(r.claim);
+        if (r.status !== 'pending' && r.held) claims.push(r.claim);
       }
       const before = await commandCounts(nodes);
       const t0 = performance.now();

@@ -27,6 +27,10 @@ import { LOG_LEVELS, type LogLevel } from './log.js';
 import { DEFAULT_KEY_PREFIX, parseClusterNodes, parseKeyPrefix, parseRedisUrl, resolveTarget } from './store/redis/settings.js';
 
 export type UnconfirmedPolicy = 'duplicate' | 'new';
+/** Where the dedup window and the latest states live: this process, or Redis (shared by replicas). */
+export type DedupStoreKind = 'memory' | 'redis';
+/** What the Redis store does when Redis cannot answer in time. */
+export type RedisFailurePolicy = 'reject' | 'local';
 export type BloomPreference = 'auto' | 'native' | 'fallback';
 
 export interface Config {
@@ -101,6 +105,11 @@ export interface Config {
   redisKeyPrefix: string;
   redisTimeoutMs: number;
   stateTtlSeconds: number;
+  dedupStore: DedupStoreKind;
+  redisFailurePolicy: RedisFailurePolicy;
+  /** Undefined: no Redis Streams sink. */
+  deliveryRedisStream: string | undefined;
+  deliveryRedisMaxLen: number;
 }
 
 /** Every problem found in one configuration; the message has one line per problem. */
@@ -266,6 +275,16 @@ const redisClusterNodes: Parser<string[] | undefined> = (raw) => {
   return raw.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
 };
 
+/** A Redis stream name: printable ASCII without spaces; no braces (partitions add their own hash tag). */
+const streamName: Parser<string | undefined> = (raw) => {
+  const s = raw.trim();
+  if (s === '') return undefined;
+  if (s.length > 256) fail('must be at most 256 characters');
+  if (!/^[\x21-\x7e]+$/.test(s)) fail('may contain only printable ASCII without spaces');
+  if (/[{}]/.test(s)) fail('must not contain { or }: in Redis Cluster the partitions carry their own hash tag');
+  return s;
+};
+
 /** RFC 1123 labels (underscores tolerated: some internal names have them), optional final dot. */
 const HOST_NAME = /^(?=.{1,253}\.?$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
 
@@ -373,6 +392,10 @@ export const SETTINGS: readonly Setting[] = [
   def({ key: 'redisKeyPrefix', env: 'REDIS_KEY_PREFIX', flag: '--redis-key-prefix', arg: 'PREFIX', help: 'prefix of every Redis key (printable ASCII, no spaces or braces); deployments sharing it share the window and states', default: DEFAULT_KEY_PREFIX, parse: parseKeyPrefix }),
   def({ key: 'redisTimeoutMs', env: 'REDIS_TIMEOUT_MS', flag: '--redis-timeout', arg: 'MS', help: 'bound on every Redis command, queue wait included; past it the command fails as unavailable', default: 1000, parse: int(1, 60_000) }),
   def({ key: 'stateTtlSeconds', env: 'STATE_TTL_SECONDS', flag: '--state-ttl', arg: 'SECONDS', help: 'a state kept in Redis expires this long after its last update', default: 86_400, parse: int(1, 366 * 86_400) }),
+  def({ key: 'dedupStore', env: 'DEDUP_STORE', flag: '--dedup-store', arg: 'memory|redis', help: 'where the dedup window and the latest states live: this process (memory), or Redis, shared by every replica that uses the same Redis and key prefix (needs REDIS_URL or REDIS_CLUSTER_NODES)', default: 'memory', parse: oneOf<DedupStoreKind>(['memory', 'redis']) }),
+  def({ key: 'redisFailurePolicy', env: 'REDIS_FAILURE_POLICY', flag: '--redis-failure-policy', arg: 'reject|local', help: 'with DEDUP_STORE=redis, when Redis cannot answer in time: reject (503 with Retry-After, nothing recorded) or local (decide on this replica\'s own window, counted as events_decided_locally)', default: 'reject', parse: oneOf<RedisFailurePolicy>(['reject', 'local']) }),
+  def({ key: 'deliveryRedisStream', env: 'DELIVERY_REDIS_STREAM', flag: '--delivery-redis-stream', arg: 'NAME', help: 'XADD every delivered event to this Redis stream (fields id, status, event) before its 200; in Redis Cluster <NAME>:{p0}..{p15}; unset → no stream sink', default: undefined, parse: streamName }),
+  def({ key: 'deliveryRedisMaxLen', env: 'DELIVERY_REDIS_MAXLEN', flag: '--delivery-redis-maxlen', arg: 'N', help: 'trim the stream to about this many entries (XADD MAXLEN ~)', default: 1_000_000, parse: int(1, Number.MAX_SAFE_INTEGER) }),
 ];
 
 export function defaultConfig(): Config {
@@ -651,6 +674,36 @@ const COMBINATIONS: ReadonlyArray<{ uses: ReadonlyArray<keyof Config>; check: (c
         return (err as Error).message;
       }
     },
+  },
+  {
+    uses: ['dedupStore', 'redisUrl', 'redisClusterNodes'],
+    check: (c) =>
+      c.dedupStore === 'redis' && c.redisUrl === undefined && c.redisClusterNodes === undefined
+        ? 'DEDUP_STORE=redis (--dedup-store) needs REDIS_URL (one server) or REDIS_CLUSTER_NODES (Redis Cluster): the replicas share their dedup window and states there'
+        : undefined,
+  },
+  {
+    uses: ['deliveryRedisStream', 'redisUrl', 'redisClusterNodes'],
+    check: (c) =>
+      c.deliveryRedisStream !== undefined && c.redisUrl === undefined && c.redisClusterNodes === undefined
+        ? 'DELIVERY_REDIS_STREAM (--delivery-redis-stream) needs REDIS_URL (one server) or REDIS_CLUSTER_NODES (Redis Cluster): the stream lives there'
+        : undefined,
+  },
+  {
+    uses: ['dedupStore', 'redisClusterNodes', 'dedupKeyFields'],
+    check: (c) =>
+      c.dedupStore === 'redis' && c.redisClusterNodes !== undefined && !c.dedupKeyFields.includes('interactionId')
+        ? `DEDUP_KEY_FIELDS=${c.dedupKeyFields.join(',')} (--dedup-key-fields) with DEDUP_STORE=redis on Redis Cluster: a dedup key without interactionId spans interactions, ` +
+          'so it lives in another slot than their states and one script could not decide and update the state atomically; add interactionId to the key fields, or use one Redis server (REDIS_URL)'
+        : undefined,
+  },
+  {
+    uses: ['dedupStore', 'redisFailurePolicy', 'deliveryRedisStream'],
+    check: (c) =>
+      c.dedupStore === 'redis' && c.redisFailurePolicy === 'local' && c.deliveryRedisStream !== undefined
+        ? 'REDIS_FAILURE_POLICY=local (--redis-failure-policy) cannot keep DELIVERY_REDIS_STREAM\'s promise: a 200 only after the event is in the stream, which needs Redis; ' +
+          'with Redis down a local decision could not append it. Use REDIS_FAILURE_POLICY=reject, or deliver through DELIVERY_URL'
+        : undefined,
   },
 ];
 

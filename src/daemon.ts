@@ -12,12 +12,14 @@ import { resolveCxoneSettings } from './cxone/settings.js';
 import { WebhookRegistration } from './cxone/registration.js';
 import { DedupEngine } from './dedup/engine.js';
 import { keyNeedsDeliveryId } from './dedup/key.js';
-import { Delivery } from './delivery/delivery.js';
+import { Delivery, type DeliveryStats } from './delivery/delivery.js';
 import { OutboxOpenError } from './delivery/errors.js';
 import type { OnEvent } from './delivery/in-process-sink.js';
-import { Intake } from './intake/intake.js';
-import { MemoryStore } from './intake/store.js';
-import { WEBHOOK_PATH, WebhookServer, type ProcessOutcome, type RequestObserver } from './http/server.js';
+import { RedisStreamLog } from './delivery/redis-stream.js';
+import { Intake, type DurableLog } from './intake/intake.js';
+import { RedisDedupStore } from './intake/redis-store.js';
+import { MemoryStore, StoreUnavailableError, type DedupStore } from './intake/store.js';
+import { StateUnavailable, WEBHOOK_PATH, WebhookServer, type ProcessOutcome, type RequestObserver } from './http/server.js';
 import { RequestVerifier } from './http/signature.js';
 import { loadUws, type UwsModule } from './http/uws.js';
 import type { Logger } from './log.js';
@@ -30,6 +32,14 @@ import { buildStatsDocument } from './metrics/stats-json.js';
 import { openPersistence, SnapshotStartError } from './persist/open.js';
 import type { Snapshotter } from './persist/snapshotter.js';
 import { SNAPSHOTS_DISABLED } from './persist/status.js';
+import { RedisConnection } from './store/redis/connection.js';
+import { createRedisStore } from './store/redis/factory.js';
+import { resolveTarget } from './store/redis/settings.js';
+import type { RedisStore } from './store/redis/store.js';
+import { StreamCounters } from './store/redis/stream-stats.js';
+
+/** Retry-After (seconds) of every 503 that asks CXone to send again: about a claim's lifetime in Redis. */
+const RETRY_AFTER_SECONDS = 5;
 
 /** A start failure the operator can fix; its message is the whole story. */
 export class StartupError extends Error {
@@ -55,6 +65,7 @@ export class Daemon {
     private readonly registration: WebhookRegistration,
     private readonly snapshotter: Snapshotter | null,
     private readonly delivery: Delivery | null,
+    private readonly stores: Stores,
   ) {}
 
   get port(): number {
@@ -72,19 +83,31 @@ export class Daemon {
     const latency = new LatencyRecorder({ now: () => performance.now() });
     // The exporter samples the engine, which reports compactions to the exporter: the closure
     // reads `engine` only once both exist.
-    const reading = (): MetricsReading => ({
-      engine: engine.stats(),
-      counters: counters.reading(),
-      latency: latency.summary(),
-      ...(delivery != null && { delivery: delivery.stats() }),
-    });
+    const reading = (): MetricsReading => {
+      const deliveryStats = deliveryReport(config, delivery, stores.stream, intake);
+      return {
+        engine: stores.redis?.engineStats() ?? engine.stats(),
+        counters: counters.reading(),
+        latency: latency.summary(),
+        ...(deliveryStats !== undefined && { delivery: deliveryStats }),
+        store: stores.redis?.stats() ?? { kind: 'memory' },
+      };
+    };
     const exporter = createExporter(config, log, reading);
     const engine = createEngine(config, log, factory, exporter);
     // Before the server listens, so the first request already sees the old memory.
     const snapshotter = await restoreSnapshot(config, log, engine, exporter);
+    // DEDUP_STORE, and the Redis stream beside the memory store.
+    const stores = await openStores(config, log, engine, exporter, snapshotter);
     // Also before listening: what a previous run accepted but did not deliver goes first.
-    const delivery = await openDelivery(config, log, hooks, exporter, snapshotter);
-    const intake = new Intake({ store: new MemoryStore(engine), logs: delivery?.logs ?? [], deliver: config.deliver, logger: log.child({ component: 'intake' }) });
+    const delivery = await openDelivery(config, log, hooks, exporter, snapshotter, stores);
+    const intake = new Intake({
+      store: stores.dedup,
+      logs: [...(delivery?.logs ?? []), ...stores.logs],
+      deliver: config.deliver,
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+      logger: log.child({ component: 'intake' }),
+    });
     delivery?.countRejectionsWith(() => intake.stats().rejectedForDurability);
     const registration = createRegistration(config, log, secret);
     const startedAt = Date.now();
@@ -100,8 +123,8 @@ export class Daemon {
       rejected: (reason) => counters.countRejected(reason),
       latency: (us, nowMs) => latency.record(us, nowMs),
     };
-    const server = createServer(config, log, { uws, secret, engine, intake, delivery, observer, report, registration });
-    const port = await listen(server, exporter, snapshotter, delivery);
+    const server = createServer(config, log, { uws, secret, store: stores.dedup, redis: stores.redis, intake, delivery, observer, report, registration });
+    const port = await listen(server, exporter, snapshotter, delivery, stores);
     startBackground(engine, snapshotter, exporter, registration, delivery);
     log.info('listening', {
       port,
@@ -112,7 +135,7 @@ export class Daemon {
       // An unset secret was generated for this run: say so, not "unset".
       config: { ...redactedConfig(config), ...(config.webhookSecret === undefined ? { webhookSecret: 'ephemeral' } : {}) },
     });
-    return new Daemon(startedAt, config, log, engine, server, exporter, registration, snapshotter, delivery);
+    return new Daemon(startedAt, config, log, engine, server, exporter, registration, snapshotter, delivery, stores);
   }
 
   /**
@@ -138,6 +161,8 @@ export class Daemon {
     if (this.snapshotter !== null) await this.snapshotter.final(left());
     // Deliveries in flight get what is left of the budget; the rest stays in the outbox.
     if (this.delivery !== null) await this.delivery.stop(left());
+    // Every answered event is decided; the outbox is flushed. (destroy: nothing waits on Redis.)
+    await this.stores.close();
     const waited = new AbortController();
     await Promise.race([this.registration.stop(), sleep(left(), waited.signal).catch(() => undefined)]);
     waited.abort(); // no timer left behind to hold the process
@@ -263,13 +288,93 @@ function createRegistration(config: Config, log: Logger, secret: string): Webhoo
   });
 }
 
+/** The dedup store DEDUP_STORE names, and the Redis stream beside the memory store; closed at stop. */
+interface Stores {
+  dedup: DedupStore;
+  /** DEDUP_STORE=redis. */
+  redis: RedisDedupStore | null;
+  /** With DELIVERY_REDIS_STREAM: its appends and failures, counted by the store's scripts or the stream log. */
+  stream: StreamCounters | undefined;
+  /** Durable logs besides the outbox: the stream beside the memory store (the Redis store appends in its scripts). */
+  logs: DurableLog[];
+  close(): Promise<void>;
+}
+
+/**
+ * DEDUP_STORE=memory: the engine (MemoryStore), and with DELIVERY_REDIS_STREAM a stream log the
+ * intake appends to. DEDUP_STORE=redis: the Redis store, whose scripts append to the stream
+ * themselves (in the decision without an outbox, at commit with one). A Redis that is not
+ * reachable at start is no reason not to start: it is waited for briefly, then the daemon serves
+ * (503s or local decisions) while the connection keeps trying.
+ */
+async function openStores(config: Config, log: Logger, engine: DedupEngine, exporter: MetricsExporter, snapshotter: Snapshotter | null): Promise<Stores> {
+  const stream = config.deliveryRedisStream;
+  const waitMs = Math.max(1000, config.redisTimeoutMs);
+  const logger = log.child({ component: 'store' });
+  const unreachable = (err: unknown, what: string) =>
+    log.warn(`redis not reachable at start; serving anyway, ${what}, and connecting in the background`, { err });
+  try {
+    if (config.dedupStore === 'redis') {
+      const store: RedisStore = createRedisStore(config, {
+        deliver: config.deliver,
+        ...(stream !== undefined && { stream: { name: stream, maxLen: config.deliveryRedisMaxLen, deliver: config.deliver } }),
+        logger: log,
+      });
+      const counters = store.stream === undefined ? undefined : new StreamCounters(store.stream.name, store.stream.partitions ?? 0);
+      const redis = new RedisDedupStore({
+        store,
+        engine,
+        failurePolicy: config.redisFailurePolicy,
+        ...(counters !== undefined && { streamCounters: counters }),
+        logIntervalMs: config.metricsIntervalSeconds * 1000,
+        logger,
+      });
+      await redis.open(waitMs).catch((err: unknown) => unreachable(err, config.redisFailurePolicy === 'local' ? 'deciding locally until it is' : 'answering 503 until it is'));
+      log.info('dedup store', {
+        store: 'redis',
+        redis: store.connection.description,
+        keyPrefix: store.layout.prefix,
+        failurePolicy: config.redisFailurePolicy,
+        windowMs: store.windowMs,
+        ...(store.stream !== undefined && { stream: store.layout.streamKeys().length > 1 ? `${store.stream.name}:{p0..p${store.stream.partitions! - 1}}` : store.stream.name }),
+      });
+      return { dedup: redis, redis, stream: counters, logs: [], close: () => redis.close() };
+    }
+    const dedup = new MemoryStore(engine);
+    if (stream === undefined) return { dedup, redis: null, stream: undefined, logs: [], close: async () => undefined };
+    const connection = new RedisConnection({ target: resolveTarget(config.redisUrl, config.redisClusterNodes, config.redisPassword), timeoutMs: config.redisTimeoutMs, logger: log });
+    const streamLog = new RedisStreamLog({ connection, stream, maxLen: config.deliveryRedisMaxLen });
+    await streamLog.open(waitMs).catch((err: unknown) => unreachable(err, 'answering 503 to events to deliver until it is'));
+    log.info('dedup store', { store: 'memory', stream: streamLog.streamKeys().length > 1 ? `${stream}:{p0..p${streamLog.streamKeys().length - 1}}` : stream, redis: connection.description });
+    return { dedup, redis: null, stream: streamLog.counters, logs: [streamLog], close: () => streamLog.close() };
+  } catch (err) {
+    await exporter.close({ timeoutMs: 1000 });
+    await snapshotter?.close();
+    throw new StartupError(`DEDUP_STORE=${config.dedupStore}: ${(err as Error).message}`);
+  }
+}
+
+/** What /stats shows of delivery: the outbox's sinks and the Redis stream; undefined with neither. */
+function deliveryReport(config: Config, delivery: Delivery | null, stream: StreamCounters | undefined, intake: Intake): DeliveryStats | undefined {
+  if (delivery === null && stream === undefined) return undefined;
+  const d = delivery?.stats();
+  const sinks = { ...d?.sinks };
+  if (stream !== undefined) {
+    const c = stream.stats();
+    // Appended before the 200 or not at all: nothing is queued, retried or dead-lettered here.
+    sinks['redis-stream'] = { queuedRecords: 0, queuedBytes: 0, oldestUndeliveredAgeMs: 0, delivered: c.appended, retried: 0, deadLettered: 0, inFlight: c.inFlight, lastError: c.lastError, failures: c.failures };
+  }
+  return { deliver: config.deliver, ...(d !== undefined && { outbox: d.outbox }), rejectedForDurability: intake.stats().rejectedForDurability, sinks };
+}
+
 /** With a delivery sink configured: the outbox (recovered) and its dispatchers, not started; else null. */
-async function openDelivery(config: Config, log: Logger, hooks: DaemonHooks, exporter: MetricsExporter, snapshotter: Snapshotter | null): Promise<Delivery | null> {
+async function openDelivery(config: Config, log: Logger, hooks: DaemonHooks, exporter: MetricsExporter, snapshotter: Snapshotter | null, stores: Stores): Promise<Delivery | null> {
   try {
     return await Delivery.open({ config, ...(hooks.onEvent !== undefined && { onEvent: hooks.onEvent }), logger: log });
   } catch (err) {
     await exporter.close({ timeoutMs: 1000 });
     await snapshotter?.close();
+    await stores.close();
     if (err instanceof OutboxOpenError) throw new StartupError(`OUTBOX_DIR: ${err.message}`);
     throw err;
   }
@@ -279,7 +384,8 @@ async function openDelivery(config: Config, log: Logger, hooks: DaemonHooks, exp
 interface ServerParts {
   uws: UwsModule;
   secret: string;
-  engine: DedupEngine;
+  store: DedupStore;
+  redis: RedisDedupStore | null;
   intake: Intake;
   delivery: Delivery | null;
   observer: RequestObserver;
@@ -289,7 +395,7 @@ interface ServerParts {
 
 /** The signature verifier and the HTTP server in front of the engine, not listening yet. */
 function createServer(config: Config, log: Logger, parts: ServerParts): WebhookServer {
-  const { uws, secret, engine, intake, delivery, observer, report, registration } = parts;
+  const { uws, secret, store, redis, intake, delivery, observer, report, registration } = parts;
   const verifier = new RequestVerifier({
     secret,
     scheme: signatureScheme(config),
@@ -312,7 +418,7 @@ function createServer(config: Config, log: Logger, parts: ServerParts): WebhookS
     stateToken: config.stateApiToken,
     sink: {
       process: (event, timestamp, body, request): ProcessOutcome | Promise<ProcessOutcome> => intake.accept(event, timestamp, body, request),
-      getState: (id) => engine.getState(id),
+      getState: (id) => stateOf(store, id),
     },
     observer,
     logger: log.child({ component: 'http' }),
@@ -323,19 +429,36 @@ function createServer(config: Config, log: Logger, parts: ServerParts): WebhookS
       ready: !(delivery?.full ?? false),
       registration: registration.status(),
       ...(delivery !== null && { outbox: delivery.full ? 'full' : 'ok' }),
+      // Shown, not judged: every replica shares the Redis, and REDIS_FAILURE_POLICY says what happens without it.
+      ...(redis !== null && { redis: redis.stats().redisReachable ? 'reachable' : 'unreachable' }),
     }),
   });
   return server;
 }
 
-/** Binds PORT/HOST; on failure releases what was opened before (exporter, snapshot lock). */
-async function listen(server: WebhookServer, exporter: MetricsExporter, snapshotter: Snapshotter | null, delivery: Delivery | null): Promise<number> {
+/** GET /state from the store: synchronous from memory; from Redis a promise, 503 when it cannot answer. */
+function stateOf(store: DedupStore, id: string): unknown {
+  const unavailable = (err: unknown) => {
+    if (err instanceof StoreUnavailableError) return new StateUnavailable(`the state could not be read (${err.message}); retry later`, RETRY_AFTER_SECONDS);
+    throw err;
+  };
+  try {
+    const state = store.getState(id);
+    return state instanceof Promise ? state.catch(unavailable) : state;
+  } catch (err) {
+    return unavailable(err);
+  }
+}
+
+/** Binds PORT/HOST; on failure releases what was opened before (exporter, snapshot lock, Redis). */
+async function listen(server: WebhookServer, exporter: MetricsExporter, snapshotter: Snapshotter | null, delivery: Delivery | null, stores: Stores): Promise<number> {
   try {
     return await server.listen();
   } catch (err) {
     await exporter.close({ timeoutMs: 1000 });
     await snapshotter?.close();
     await delivery?.stop(1000);
+    await stores.close();
     throw new StartupError(`PORT/HOST: ${(err as Error).message}`);
   }
 }

@@ -19,7 +19,8 @@ import type { DeliverySink } from './sink.js';
 /** What /stats, /metrics and InfluxDB show of delivery. */
 export interface DeliveryStats {
   deliver: 'processed' | 'updates';
-  outbox: {
+  /** Absent when no buffered sink is configured (only the Redis stream, which is appended to before the 200). */
+  outbox?: {
     dir: string;
     full: boolean;
     bytesOnDisk: number;
@@ -47,6 +48,8 @@ export interface SinkDeliveryStats {
   deadLettered: number;
   inFlight: number;
   lastError: string | null;
+  /** The Redis stream only: appends that failed (each a 503). */
+  failures?: number;
 }
 
 export type DeliveryConfig = Pick<

@@ -35,8 +35,19 @@ export interface WebhookSink {
    * (for the event to be durable, or for an earlier event of its interaction).
    */
   process(event: DataActionEvent, timestamp: ParsedTimestamp, body: Uint8Array, request: RequestFacts): ProcessOutcome | Promise<ProcessOutcome>;
-  /** The latest state of an interaction, or undefined. */
+  /**
+   * The latest state of an interaction, or undefined: at once from memory, or a promise when it
+   * must be fetched (Redis). A StateUnavailable (returned or resolved) is answered 503.
+   */
   getState(interactionId: string): unknown;
+}
+
+/** GET /state could not be answered now (the store is unreachable): 503 with Retry-After. */
+export class StateUnavailable {
+  constructor(
+    readonly message: string,
+    readonly retryAfterSeconds: number,
+  ) {}
 }
 
 /** Counts and timings, reported as they happen; must be cheap and must not throw. */
@@ -331,9 +342,31 @@ export class WebhookServer {
         return;
       }
       const state = this.options.sink.getState(id);
-      if (state === undefined) sendError(res, 404, 'no state for this interactionId', opts);
-      else sendJson(res, 200, state, opts);
+      if (!(state instanceof Promise)) {
+        this.sendState(res, state, opts);
+        return;
+      }
+      // Answered later: uWS needs onAborted before the handler returns, and the write corked (send does).
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      state.then(
+        (value) => {
+          if (!aborted) this.guard(res, () => this.sendState(res, value, opts));
+        },
+        (err: unknown) => {
+          this.options.logger.error('state lookup failed', { err });
+          if (!aborted) this.guard(res, () => sendError(res, 500, 'internal error', opts));
+        },
+      );
     });
+  }
+
+  private sendState(res: HttpResponse, state: unknown, opts: RespondOptions): void {
+    if (state === undefined) sendError(res, 404, 'no state for this interactionId', opts);
+    else if (state instanceof StateUnavailable) sendError(res, 503, state.message, { ...opts, headers: { 'Retry-After': String(state.retryAfterSeconds) } });
+    else sendJson(res, 200, state, opts);
   }
 
   private webhook(res: HttpResponse, req: HttpRequest): void {

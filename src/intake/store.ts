@@ -11,6 +11,10 @@
  *     copy waits); `commit` records and applies what it decided.
  * A store that cannot answer (Redis down, timed out) throws StoreUnavailableError: the webhook is
  * answered 503 with Retry-After and nothing is recorded.
+ *
+ * The Redis store (redis-store.ts) knows what is delivered, so its `decide` already applies what
+ * needs no durable append (its `commit` then returns at once, no round trip) and *holds* only what
+ * the intake will append.
  */
 import type { DedupEngine, Decision } from '../dedup/engine.js';
 import type { DataActionEvent, RequestFacts } from '../dedup/event.js';
@@ -46,6 +50,11 @@ export interface DedupStore {
   decide(e: IncomingEvent): StoreDecision | Promise<StoreDecision>;
   commit(d: StoreDecision): StoreOutcome | Promise<StoreOutcome>;
   release(d: StoreDecision): void | Promise<void>;
+  /**
+   * The interaction's latest state (GET /state/:id): synchronous from memory, a promise from
+   * Redis. StoreUnavailableError (thrown or rejected) when it cannot be read now.
+   */
+  getState(interactionId: string): DataActionEvent | undefined | Promise<DataActionEvent | undefined>;
 }
 
 /** The store could not answer in time: answer 503, record nothing. */
@@ -77,6 +86,10 @@ export class MemoryStore implements DedupStore {
 
   release(): void {
     // decide() recorded nothing.
+  }
+
+  getState(interactionId: string): DataActionEvent | undefined {
+    return this.engine.getState(interactionId);
   }
 }
 

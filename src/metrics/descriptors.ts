@@ -101,6 +101,15 @@ export const METRICS: readonly MetricDescriptor[] = [
     influx: 'events_unconfirmed',
     read: (s) => s.engine.eventsUnconfirmed,
   },
+  {
+    kind: 'counter',
+    unit: 'count',
+    help: 'Events decided on this replica\'s local window because Redis could not answer (DEDUP_STORE=redis, REDIS_FAILURE_POLICY=local); counted inside processed or deduplicated.',
+    stats: 'eventsDecidedLocally',
+    prometheus: 'events_decided_locally_total',
+    influx: 'events_decided_locally',
+    read: (s) => (s.store?.kind === 'redis' ? s.store.decidedLocally : undefined),
+  },
   { kind: 'counter', unit: 'count', help: 'Webhook requests rejected, all reasons.', stats: 'eventsRejected', influx: 'events_rejected', read: (s) => s.counters.rejected },
   ...REJECT_REASONS.map(
     (reason): MetricDescriptor => ({
@@ -167,6 +176,36 @@ export const METRICS: readonly MetricDescriptor[] = [
   { kind: 'gauge', unit: 'bytes', help: 'Body bytes of the states in the latest-state cache.', stats: 'stateCache.bytes', prometheus: 'state_cache_bytes', influx: 'state_cache_bytes', read: (s) => s.engine.stateCache.bytes },
   { kind: 'gauge', unit: 'bytes', help: 'Bound on the body bytes of the cached states; null when unbounded.', stats: 'stateCache.maxBytes', read: (s) => s.engine.stateCache.maxBytes },
 
+  // ── the dedup store (DEDUP_STORE) ──
+  { kind: 'info', unit: 'text', help: 'Where the dedup window and the latest states live: memory or redis (value is always 1).', stats: 'store.kind', prometheus: 'dedup_store_info', infoLabel: 'kind', read: (s) => s.store?.kind },
+  { kind: 'info', unit: 'text', help: 'REDIS_FAILURE_POLICY: reject or local.', stats: 'store.failurePolicy', read: (s) => (s.store?.kind === 'redis' ? s.store.failurePolicy : undefined) },
+  {
+    kind: 'gauge',
+    unit: 'boolean',
+    help: '1 while Redis is reachable (standalone: connected; Cluster: the last command succeeded).',
+    stats: 'store.redisReachable',
+    prometheus: 'redis_reachable',
+    read: (s) => (s.store?.kind === 'redis' ? s.store.redisReachable : undefined),
+  },
+  {
+    kind: 'counter',
+    unit: 'count',
+    help: 'Store operations that failed for want of Redis (each a 503, or a local decision with REDIS_FAILURE_POLICY=local).',
+    stats: 'store.redisFailures',
+    prometheus: 'redis_failures_total',
+    influx: 'redis_failures',
+    read: (s) => (s.store?.kind === 'redis' ? s.store.redisFailures : undefined),
+  },
+  {
+    kind: 'counter',
+    unit: 'count',
+    help: 'Times a decision found its key or interaction held by another replica (its event being made durable) and waited.',
+    stats: 'store.claimWaits',
+    prometheus: 'redis_claim_waits_total',
+    influx: 'redis_claim_waits',
+    read: (s) => (s.store?.kind === 'redis' ? s.store.claimWaits : undefined),
+  },
+
   // ── request latency ──
   { kind: 'histogram', unit: 'seconds', help: 'Webhook request duration since start.', prometheus: 'request_duration_seconds', read: (s) => s.latencyHistogram },
   { kind: 'counter', unit: 'count', help: 'Requests in the recent latency window.', stats: 'latency.count', influx: 'latency_count', read: (s) => s.latency.count },
@@ -210,13 +249,13 @@ export const METRICS: readonly MetricDescriptor[] = [
 
   // ── delivery downstream (with a sink configured) ──
   { kind: 'info', unit: 'text', help: 'What is delivered: processed or updates.', stats: 'delivery.deliver', read: (s) => s.delivery?.deliver },
-  { kind: 'info', unit: 'text', help: 'OUTBOX_DIR.', stats: 'delivery.outbox.dir', read: (s) => s.delivery?.outbox.dir },
-  { kind: 'gauge', unit: 'boolean', help: '1 while the outbox is full (OUTBOX_MAX_BYTES): events to deliver get 503.', stats: 'delivery.outbox.full', prometheus: 'outbox_full', influx: 'outbox_full', read: (s) => s.delivery?.outbox.full },
-  { kind: 'gauge', unit: 'bytes', help: 'Bytes of the outbox segments on disk.', stats: 'delivery.outbox.bytesOnDisk', prometheus: 'outbox_bytes', influx: 'outbox_bytes', read: (s) => s.delivery?.outbox.bytesOnDisk },
-  { kind: 'gauge', unit: 'bytes', help: 'OUTBOX_MAX_BYTES.', stats: 'delivery.outbox.maxBytes', prometheus: 'outbox_max_bytes', read: (s) => s.delivery?.outbox.maxBytes },
-  { kind: 'gauge', unit: 'count', help: 'Outbox segment files.', stats: 'delivery.outbox.segments', read: (s) => s.delivery?.outbox.segments },
-  { kind: 'counter', unit: 'count', help: 'Events written to the outbox.', stats: 'delivery.outbox.appends', prometheus: 'outbox_appends_total', influx: 'outbox_appends', read: (s) => s.delivery?.outbox.appends },
-  { kind: 'counter', unit: 'count', help: 'Outbox group commits (one write and one fdatasync each).', stats: 'delivery.outbox.commits', prometheus: 'outbox_commits_total', influx: 'outbox_commits', read: (s) => s.delivery?.outbox.commits },
+  { kind: 'info', unit: 'text', help: 'OUTBOX_DIR.', stats: 'delivery.outbox.dir', read: (s) => s.delivery?.outbox?.dir },
+  { kind: 'gauge', unit: 'boolean', help: '1 while the outbox is full (OUTBOX_MAX_BYTES): events to deliver get 503.', stats: 'delivery.outbox.full', prometheus: 'outbox_full', influx: 'outbox_full', read: (s) => s.delivery?.outbox?.full },
+  { kind: 'gauge', unit: 'bytes', help: 'Bytes of the outbox segments on disk.', stats: 'delivery.outbox.bytesOnDisk', prometheus: 'outbox_bytes', influx: 'outbox_bytes', read: (s) => s.delivery?.outbox?.bytesOnDisk },
+  { kind: 'gauge', unit: 'bytes', help: 'OUTBOX_MAX_BYTES.', stats: 'delivery.outbox.maxBytes', prometheus: 'outbox_max_bytes', read: (s) => s.delivery?.outbox?.maxBytes },
+  { kind: 'gauge', unit: 'count', help: 'Outbox segment files.', stats: 'delivery.outbox.segments', read: (s) => s.delivery?.outbox?.segments },
+  { kind: 'counter', unit: 'count', help: 'Events written to the outbox.', stats: 'delivery.outbox.appends', prometheus: 'outbox_appends_total', influx: 'outbox_appends', read: (s) => s.delivery?.outbox?.appends },
+  { kind: 'counter', unit: 'count', help: 'Outbox group commits (one write and one fdatasync each).', stats: 'delivery.outbox.commits', prometheus: 'outbox_commits_total', influx: 'outbox_commits', read: (s) => s.delivery?.outbox?.commits },
   ...(['last', 'max', 'mean'] as const).map(
     (stat): MetricDescriptor => ({
       kind: 'gauge',
@@ -226,10 +265,10 @@ export const METRICS: readonly MetricDescriptor[] = [
       prometheus: 'outbox_commit_latency_seconds',
       labels: { stat },
       influx: `outbox_commit_latency_${stat}_ms`,
-      read: (s) => s.delivery?.outbox.commitLatencyMs[stat],
+      read: (s) => s.delivery?.outbox?.commitLatencyMs[stat],
     }),
   ),
-  { kind: 'gauge', unit: 'count', help: 'Mean events per outbox group commit.', stats: 'delivery.outbox.batchRecordsMean', read: (s) => s.delivery?.outbox.batchRecordsMean },
+  { kind: 'gauge', unit: 'count', help: 'Mean events per outbox group commit.', stats: 'delivery.outbox.batchRecordsMean', read: (s) => s.delivery?.outbox?.batchRecordsMean },
   {
     kind: 'counter',
     unit: 'count',
@@ -260,6 +299,10 @@ export const METRICS: readonly MetricDescriptor[] = [
       { kind: 'counter', unit: 'count', help: 'Events given up on and written to the dead-letter file, per sink.', stats: `delivery.sinks.${sink}.deadLettered`, prometheus: 'delivery_dead_lettered_total', labels: { sink }, influx: field('dead_lettered'), read: (s) => read(s)?.deadLettered },
       { kind: 'gauge', unit: 'count', help: 'Delivery attempts in progress, per sink.', stats: `delivery.sinks.${sink}.inFlight`, prometheus: 'delivery_in_flight', labels: { sink }, read: (s) => read(s)?.inFlight },
       { kind: 'info', unit: 'text', help: 'The last delivery error, per sink.', stats: `delivery.sinks.${sink}.lastError`, read: (s) => read(s)?.lastError },
+      // The stream is appended to before the 200 (nothing queued or retried): a failed append is a 503.
+      ...(sink === 'redis-stream'
+        ? [{ kind: 'counter', unit: 'count', help: 'Appends to the Redis stream that failed (each webhook answered 503, nothing recorded).', stats: `delivery.sinks.${sink}.failures`, prometheus: 'delivery_redis_stream_failures_total', influx: field('failures'), read: (s: MetricsSource) => read(s)?.failures } satisfies MetricDescriptor]
+        : []),
     ];
   }),
 

@@ -37,7 +37,14 @@ export interface ExporterFields {
 /** The descriptors (descriptors.ts) that name an InfluxDB field, read from `s` and the exporter. */
 export function intervalPoint(s: MetricsReading, tags: PointTags, at: Date, exporter: ExporterFields): Point {
   const p = new Point(MEASUREMENT).tag('environment', tags.environment).tag('host', tags.host).tag('kind', 'interval').timestamp(at);
-  const source = { engine: s.engine, counters: s.counters, latency: s.latency, exporter: { pointsDropped: exporter.pointsDropped } };
+  const source = {
+    engine: s.engine,
+    counters: s.counters,
+    latency: s.latency,
+    ...(s.delivery !== undefined && { delivery: s.delivery }),
+    ...(s.store !== undefined && { store: s.store }),
+    exporter: { pointsDropped: exporter.pointsDropped },
+  };
   for (const m of METRICS) if (m.influx !== undefined) field(p, m.influx, m.unit, m.read(source));
   return p;
 }

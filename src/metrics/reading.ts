@@ -7,6 +7,10 @@ import type { ExporterStatus, RequestCountersReading } from './counters.js';
 import type { EngineStats } from '../dedup/stats.js';
 import type { SnapshotStatus } from '../persist/status.js';
 import type { DeliveryStats } from '../delivery/delivery.js';
+import type { RedisStoreStats } from '../intake/redis-store.js';
+
+/** The dedup store: which one, and for Redis how it fares. */
+export type StoreStats = { kind: 'memory' } | RedisStoreStats;
 
 /** The live numbers: what the InfluxDB exporter samples every interval. */
 export interface MetricsReading {
@@ -15,6 +19,8 @@ export interface MetricsReading {
   latency: LatencySummary;
   /** With a delivery sink configured. */
   delivery?: DeliveryStats;
+  /** The daemon's dedup store (absent outside the daemon). */
+  store?: StoreStats;
 }
 
 /** Everything `GET /stats` and `GET /metrics` render. */

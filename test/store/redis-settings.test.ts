@@ -120,6 +120,58 @@ describe('config rows', () => {
   });
 });
 
+describe('DEDUP_STORE, REDIS_FAILURE_POLICY and the Redis Streams sink settings', () => {
+  const problems = (env: Record<string, string>): string[] => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      if (err instanceof ConfigError) return [...err.problems];
+      throw err;
+    }
+    return [];
+  };
+
+  it('defaults: the memory store, reject, no stream, a million entries', () => {
+    const c = defaultConfig();
+    assert.equal(c.dedupStore, 'memory');
+    assert.equal(c.redisFailurePolicy, 'reject');
+    assert.equal(c.deliveryRedisStream, undefined);
+    assert.equal(c.deliveryRedisMaxLen, 1_000_000);
+    const r = loadConfig({ DEDUP_STORE: 'Redis', REDIS_URL: 'redis://h:1', DELIVERY_REDIS_MAXLEN: '5_000' }, ['--delivery-redis-stream', 'events']);
+    assert.deepEqual([r.dedupStore, r.redisFailurePolicy, r.deliveryRedisStream, r.deliveryRedisMaxLen], ['redis', 'reject', 'events', 5000]);
+    assert.equal(loadConfig({ DEDUP_STORE: 'redis', REDIS_CLUSTER_NODES: 'a:7000' }, ['--redis-failure-policy=local']).redisFailurePolicy, 'local');
+  });
+
+  it('refuses what cannot work, saying what and why', () => {
+    assert.deepEqual(problems({ DEDUP_STORE: 'redis' }), [
+      'DEDUP_STORE=redis (--dedup-store) needs REDIS_URL (one server) or REDIS_CLUSTER_NODES (Redis Cluster): the replicas share their dedup window and states there',
+    ]);
+    assert.deepEqual(problems({ DELIVERY_REDIS_STREAM: 'events' }), [
+      'DELIVERY_REDIS_STREAM (--delivery-redis-stream) needs REDIS_URL (one server) or REDIS_CLUSTER_NODES (Redis Cluster): the stream lives there',
+    ]);
+    const [cluster] = problems({ DEDUP_STORE: 'redis', REDIS_CLUSTER_NODES: 'a:7000', DEDUP_KEY_FIELDS: 'dataActionId' });
+    assert.match(cluster!, /^DEDUP_KEY_FIELDS=dataActionId \(--dedup-key-fields\) with DEDUP_STORE=redis on Redis Cluster: a dedup key without interactionId spans interactions/);
+    // The same key fields are fine on one server (no slot rule there).
+    assert.deepEqual(problems({ DEDUP_STORE: 'redis', REDIS_URL: 'redis://h:1', DEDUP_KEY_FIELDS: 'dataActionId' }), []);
+    const [local] = problems({ DEDUP_STORE: 'redis', REDIS_URL: 'redis://h:1', REDIS_FAILURE_POLICY: 'local', DELIVERY_REDIS_STREAM: 'events' });
+    assert.match(local!, /^REDIS_FAILURE_POLICY=local \(--redis-failure-policy\) cannot keep DELIVERY_REDIS_STREAM's promise/);
+    // The memory store takes a stream whatever the (unused) policy says.
+    assert.deepEqual(problems({ REDIS_URL: 'redis://h:1', REDIS_FAILURE_POLICY: 'local', DELIVERY_REDIS_STREAM: 'events' }), []);
+    assert.match(problems({ DEDUP_STORE: 'disk' })[0]!, /^DEDUP_STORE \(--dedup-store\) must be one of memory, redis, got "disk"/);
+    assert.match(problems({ REDIS_FAILURE_POLICY: 'retry' })[0]!, /^REDIS_FAILURE_POLICY \(--redis-failure-policy\) must be one of reject, local/);
+    assert.match(problems({ REDIS_URL: 'redis://h:1', DELIVERY_REDIS_STREAM: 'a{b}' })[0]!, /^DELIVERY_REDIS_STREAM .*\{ or \}/);
+    assert.match(problems({ REDIS_URL: 'redis://h:1', DELIVERY_REDIS_STREAM: 'two words' })[0]!, /^DELIVERY_REDIS_STREAM .*printable ASCII without spaces/);
+    assert.match(problems({ DELIVERY_REDIS_MAXLEN: '0' })[0]!, /^DELIVERY_REDIS_MAXLEN .*whole number/);
+  });
+
+  it('--help lists them', async () => {
+    const { settingsHelp } = await import('../../src/config.js');
+    const help = settingsHelp();
+    for (const name of ['DEDUP_STORE', 'REDIS_FAILURE_POLICY', 'DELIVERY_REDIS_STREAM', 'DELIVERY_REDIS_MAXLEN']) assert.ok(help.includes(name), name);
+    assert.match(help, /--dedup-store memory\|redis/);
+  });
+});
+
 describe('createRedisStore', () => {
   it('builds the store from the configuration (window = two compaction intervals)', async () => {
     const { createRedisStore } = await import('../../src/store/redis/index.js');

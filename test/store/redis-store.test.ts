@@ -12,6 +12,7 @@ import {
   RedisStore,
   RedisUnavailableError,
   resolveTarget,
+  type BeginResult,
   type RedisStoreOptions,
   type StoreEvent,
 } from '../../src/store/redis/index.js';
@@ -160,12 +161,12 @@ describe('RedisStore on a standalone redis-server', { timeout: 120_000 }, () => 
       await store.observe(event(id, '2016-12-31T23:59:59.999999999Z', 'before'));
       assert.equal((await store.observe(event(id, '2016-12-31T23:59:60Z', 'leap'))).status, 'duplicate');
       assert.equal(String(await store.getState(id)), 'leap');
-      assert.deepEqual(await store.observe(event(id, '2016-12-31T23:59:59.5Z', 'late')), { status: 'duplicate', advanced: false, stale: true, entryId: null });
+      assert.deepEqual(await store.observe(event(id, '2016-12-31T23:59:59.5Z', 'late')), { status: 'duplicate', advanced: false, stale: true, entryId: null, stored: null });
       await store.observe(event(id, '2017-01-01T00:00:00Z', 'after'));
       assert.equal(String(await store.getState(id)), 'after');
       // Before 1970 (negative epoch seconds) and far years compare too.
       await store.observe(event('old', '1969-12-31T23:59:59.5Z', 'a'));
-      assert.deepEqual(await store.observe(event('old', '0001-01-01T00:00:00Z', 'b')), { status: 'duplicate', advanced: false, stale: true, entryId: null });
+      assert.deepEqual(await store.observe(event('old', '0001-01-01T00:00:00Z', 'b')), { status: 'duplicate', advanced: false, stale: true, entryId: null, stored: null });
       await store.observe(event('old', '9999-12-31T23:59:59.999999999Z', 'c'));
       assert.equal(String(await store.getState('old')), 'c');
     });
@@ -181,26 +182,31 @@ describe('RedisStore on a standalone redis-server', { timeout: 120_000 }, () => 
   });
 
   describe('two-phase: begin, commit, release', () => {
-    it('claims a new key, makes others wait, and commits the key and the state', async () => {
+    const claimOf = (r: BeginResult) => (r.status !== 'pending' && r.held ? r.claim : assert.fail(`not held: ${JSON.stringify(r)}`));
+
+    it('holds a new key, makes others wait, and commits the key and the state', async () => {
       const store = await makeStore({ claimTtlMs: 5000 });
       const other = await makeStore({}, store.layout.prefix);
       const ev = event('tp-1', '2024-01-15T10:30:00Z', 'one');
       const begun = await store.begin(ev);
-      assert.equal(begun.status, 'new');
-      assert.ok(begun.status === 'new' && begun.advanced);
+      assert.ok(begun.status === 'new' && begun.held && begun.advanced);
       assert.equal(await store.getState('tp-1'), null, 'nothing applied before commit');
       const waiting = await other.begin(ev);
       assert.equal(waiting.status, 'pending');
       assert.ok(waiting.status === 'pending' && waiting.pendingMs > 0 && waiting.pendingMs <= 5000);
       assert.equal((await other.observe(ev)).status, 'pending');
-      const [committed] = await store.commit([begun.status === 'new' ? begun.claim : assert.fail()]);
-      assert.deepEqual(committed, { ok: true, held: true, advanced: true, stale: false });
+      // Another event of the same interaction waits too, even under another dedup key.
+      assert.equal((await other.observe(event('tp-1', '2024-01-15T10:30:09Z', 'x'))).status, 'pending');
+      const [committed] = await store.commit([claimOf(begun)]);
+      assert.deepEqual(committed, { ok: true, held: true, advanced: true, stale: false, entryId: null, stored: null });
       assert.equal(String(await store.getState('tp-1')), 'one');
       const pttl = await server.command(['PTTL', store.layout.dedupKey('tp-1', 'tp-1')]);
       assert.ok(typeof pttl === 'number' && pttl > 5000, 'remembered for the window, not the claim TTL');
-      assert.deepEqual(await other.begin(event('tp-1', '2024-01-15T10:30:01Z', 'two')), { status: 'duplicate', advanced: true, stale: false });
+      assert.equal(await server.command(['EXISTS', store.layout.claimKey('tp-1')]), 0, 'the interaction is free again');
+      // DELIVER=processed: a duplicate is delivered nowhere, so it is decided and applied at once.
+      assert.deepEqual(await other.begin(event('tp-1', '2024-01-15T10:30:01Z', 'two')), { status: 'duplicate', held: false, stored: null, advanced: true, stale: false });
       assert.equal(String(await store.getState('tp-1')), 'two');
-      assert.equal(await store.release(begun.claim), false, 'a committed claim is no longer a claim');
+      assert.equal(await store.release(claimOf(begun)), false, 'a committed claim is no longer a claim');
     });
 
     it('release drops the claim (only our own), so the next event is new', async () => {
@@ -208,8 +214,8 @@ describe('RedisStore on a standalone redis-server', { timeout: 120_000 }, () => 
       const ev = event('tp-2', '2024-01-15T10:30:00Z');
       const first = await store.begin(ev);
       assert.equal(first.status, 'new');
-      assert.equal(await store.release(first.status === 'new' ? first.claim : assert.fail()), true);
-      assert.equal(await store.release(first.claim), false);
+      assert.equal(await store.release(claimOf(first)), true);
+      assert.equal(await store.release(claimOf(first)), false);
       const second = await store.begin(ev);
       assert.equal(second.status, 'new');
       assert.equal(await store.getState('tp-2'), null, 'a released event leaves no state');
@@ -221,28 +227,88 @@ describe('RedisStore on a standalone redis-server', { timeout: 120_000 }, () => 
       const first = await store.begin(ev);
       assert.equal(first.status, 'new');
       const key = store.layout.dedupKey('tp-3', 'tp-3');
-      await until('the claim to lapse', async () => (await server.command(['EXISTS', key])) === 0, 5000, 10);
+      await until('the claim to lapse', async () => (await server.command(['EXISTS', key, store.layout.claimKey('tp-3')])) === 0, 5000, 10);
       const second = await store.begin(event('tp-3', '2024-01-15T10:30:00Z', 'other'));
       assert.equal(second.status, 'new', 'a lapsed claim is forgotten');
-      const [late] = await store.commit([first.status === 'new' ? first.claim : assert.fail()]);
-      assert.deepEqual(late, { ok: true, held: false, advanced: true, stale: false });
+      const [late] = await store.commit([claimOf(first)]);
+      assert.deepEqual(late, { ok: true, held: false, advanced: true, stale: false, entryId: null, stored: null });
       assert.equal(await server.command(['GET', key]), '1', 'the durable event is remembered');
-      // The second caller's claim was overwritten: its release removes nothing, its commit reports it.
-      assert.equal(await store.release(second.status === 'new' ? second.claim : assert.fail()), false);
-      const [again] = await store.commit([second.claim]);
-      assert.deepEqual(again, { ok: true, held: false, advanced: true, stale: false });
+      // The second caller's claim on the key was overwritten; its claim on the interaction is still
+      // its own (release drops that), and its commit reports the claim lost.
+      assert.equal(await store.release(claimOf(second)), true);
+      const [again] = await store.commit([claimOf(second)]);
+      assert.deepEqual(again, { ok: true, held: false, advanced: true, stale: false, entryId: null, stored: null });
       assert.equal(String(await store.getState('tp-3')), 'other', 'same instant, other bytes, later arrival wins');
     });
 
     it('commits a batch of 500 claims in one call', async () => {
       const store = await makeStore();
       const begun = await Promise.all(Array.from({ length: 500 }, (_, i) => store.begin(event(`batch-${i}`, '2024-01-15T10:30:00Z', `b${i}`))));
-      const claims = begun.map((b) => (b.status === 'new' ? b.claim : assert.fail(`batch: ${b.status}`)));
-      const results = await store.commit(claims);
+      const results = await store.commit(begun.map(claimOf));
       assert.equal(results.length, 500);
       assert.ok(results.every((r) => r.ok && r.held && r.advanced));
       assert.equal(String(await store.getState('batch-499')), 'b499');
       assert.equal((await store.observe(event('batch-7', '2024-01-15T10:30:00Z', 'b7'))).status, 'duplicate');
+    });
+
+    it('DELIVER=updates holds exactly the events that advance the state, duplicates included, and applies nothing before commit', async () => {
+      const store = await makeStore({ deliver: 'updates' });
+      const other = await makeStore({ deliver: 'updates' }, store.layout.prefix);
+      const id = 'tu-1';
+      const first = await store.begin(event(id, '2024-01-15T10:30:00Z', 'a'));
+      assert.ok(first.status === 'new' && first.held);
+      await store.commit([claimOf(first)]);
+      // A repeat and a stale event advance nothing: decided and applied at once.
+      assert.deepEqual(await store.begin(event(id, '2024-01-15T10:30:00Z', 'a')), { status: 'duplicate', held: false, stored: null, advanced: false, stale: false });
+      assert.deepEqual(await store.begin(event(id, '2024-01-15T10:29:00Z', 'old')), { status: 'duplicate', held: false, stored: null, advanced: false, stale: true });
+      // A newer update is a duplicate of the key, but it is delivered: held, the state untouched.
+      const update = await store.begin(event(id, '2024-01-15T10:31:00Z', 'b'));
+      assert.ok(update.status === 'duplicate' && update.held && update.advanced);
+      assert.equal(String(await store.getState(id)), 'a', 'held: the state waits for the commit');
+      assert.equal((await other.begin(event(id, '2024-01-15T10:31:00Z', 'b'))).status, 'pending', 'its copy on another replica waits');
+      // Its append failed: released, the state stays, and the copy is decided afresh (and held).
+      assert.equal(await store.release(claimOf(update)), true);
+      assert.equal(String(await store.getState(id)), 'a');
+      const retried = await other.begin(event(id, '2024-01-15T10:31:00Z', 'b'));
+      assert.ok(retried.status === 'duplicate' && retried.held);
+      const [done] = await other.commit([claimOf(retried)]);
+      assert.deepEqual(done, { ok: true, held: true, advanced: true, stale: false, entryId: null, stored: null });
+      assert.equal(String(await store.getState(id)), 'b');
+    });
+
+    it('a new key older than the state: not held under updates, and its answer carries the stored state', async () => {
+      const fields: KeyField[] = ['interactionId', 'updatedTimestamp'];
+      const store = await makeStore({ deliver: 'updates', keyFields: fields });
+      const newer = await store.begin(event('ts-1', '2024-01-15T10:31:00Z', 'newer', fields));
+      await store.commit([claimOf(newer)]);
+      const older = await store.begin(event('ts-1', '2024-01-15T10:30:00Z', 'older', fields));
+      assert.ok(older.status === 'new' && !older.held && older.stale);
+      assert.equal(String(older.held ? '' : older.stored), 'newer');
+      // The same through observe, and through a processed-mode commit.
+      assert.equal(String((await store.observe(event('ts-1', '2024-01-15T10:29:00Z', 'oldest', fields))) .status), 'new');
+      const obs = await store.observe(event('ts-1', '2024-01-15T10:28:00Z', 'older still', fields));
+      assert.ok(obs.status === 'new' && obs.stale && String(obs.stored) === 'newer');
+      const p = await makeStore({ keyFields: fields }, store.layout.prefix);
+      const held = await p.begin(event('ts-1', '2024-01-15T10:27:00Z', 'very old', fields));
+      const [c] = await p.commit([claimOf(held)]);
+      assert.ok(c!.ok && c.stale && String(c.stored) === 'newer');
+    });
+
+    it('appends to the stream at commit: processed when new, update when a held duplicate advances', async () => {
+      const store = await makeStore({ deliver: 'updates', stream: { name: 'deliveries-commit', maxLen: 100 } });
+      const a = await store.begin(event('sc-1', '2024-01-15T10:30:00Z', 'a'), 'id-a');
+      assert.equal(await server.command(['EXISTS', 'deliveries-commit']), 0, 'nothing appended at begin');
+      const [ca] = await store.commit([claimOf(a)]);
+      assert.ok(ca!.ok && ca.entryId !== null);
+      const b = await store.begin(event('sc-1', '2024-01-15T10:30:01Z', 'b'), 'id-b');
+      const [cb] = await store.commit([claimOf(b)]);
+      assert.ok(cb!.ok && cb.entryId !== null);
+      const entries = (await server.command(['XRANGE', 'deliveries-commit', '-', '+'])) as unknown as Array<[string, string[]]>;
+      assert.deepEqual(entries.map(([, f]) => f), [
+        ['id', 'id-a', 'status', 'processed', 'event', 'a'],
+        ['id', 'id-b', 'status', 'update', 'event', 'b'],
+      ]);
+      await assert.rejects(store.begin(event('sc-2', '2024-01-15T10:30:00Z')), /delivery id is required/);
     });
   });
 
@@ -350,7 +416,7 @@ describe('RedisStore when Redis goes away', { timeout: 120_000 }, () => {
         // Margin for a busy machine: the bound is TIMEOUT_MS.
         assert.ok(ms <= TIMEOUT_MS + 300, `rejected after ${ms.toFixed(0)} ms, bound ${TIMEOUT_MS} ms`);
       }
-      const [commit] = await store.commit([{ event: event('down-4', '2024-01-15T10:30:00Z'), token: 'x' }]);
+      const [commit] = await store.commit([{ event: event('down-4', '2024-01-15T10:30:00Z'), token: 'x', isNew: true, deliveryId: undefined }]);
       assert.ok(commit && !commit.ok && commit.error instanceof RedisUnavailableError);
       await server.restart();
       // Back: the client reconnects by itself; the script cache is empty (NOSCRIPT → EVAL).

@@ -1,4 +1,4 @@
-/** Pieces of the Redis store that need no server: the deadline guard and the key layout. */
+/** Pieces of the Redis store that need no server: the deadline guard, the key layout, and how its numbers are rendered. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DeadlineGuard } from '../../src/store/redis/deadline.js';
@@ -60,5 +60,57 @@ describe('KeyLayout', () => {
     assert.throws(() => new KeyLayout({ prefix: 'a{', keyFields: ['interactionId'] }), /prefix/);
     assert.throws(() => new KeyLayout({ prefix: 'a', keyFields: ['interactionId'], stream: 's{1}' }), /stream/);
     assert.throws(() => new KeyLayout({ prefix: 'a', keyFields: ['dataActionId'], stream: 's', partitions: 4 }), /interactionId/);
+  });
+});
+
+describe('the store and the stream in /stats, /metrics and InfluxDB points', () => {
+  it('renders the Redis store\'s numbers and the stream sink\'s in every output, and nothing of them for the memory store', async () => {
+    const { intervalPoint } = await import('../../src/metrics/influx-points.js');
+    const { renderPrometheus } = await import('../../src/metrics/prometheus.js');
+    const { buildStatsDocument } = await import('../../src/metrics/stats-json.js');
+    const { RequestCounters, disabledExporterStatus } = await import('../../src/metrics/counters.js');
+    const { LatencyRecorder } = await import('../../src/metrics/latency.js');
+    const { engineStatsFixture } = await import('../helpers/engine-stats.js');
+    const latency = new LatencyRecorder();
+    const reading = {
+      engine: engineStatsFixture(),
+      counters: new RequestCounters().reading(),
+      latency: latency.summary(),
+      store: { kind: 'redis' as const, failurePolicy: 'local' as const, redisReachable: false, decidedLocally: 7, redisFailures: 9, claimWaits: 3 },
+      delivery: {
+        deliver: 'processed' as const,
+        rejectedForDurability: 2,
+        sinks: { 'redis-stream': { queuedRecords: 0, queuedBytes: 0, oldestUndeliveredAgeMs: 0, delivered: 41, retried: 0, deadLettered: 0, inFlight: 1, lastError: 'redis xadd: boom', failures: 2 } },
+      },
+    };
+    const line = intervalPoint(reading, { environment: 'e', host: 'h' }, new Date(0), { pointsDropped: 0 }).toLineProtocol()!;
+    for (const field of ['events_decided_locally=7i', 'redis_failures=9i', 'redis_claim_waits=3i', 'delivery_redis_stream_delivered=41i', 'delivery_redis_stream_failures=2i', 'delivery_rejected_for_durability=2i']) {
+      assert.match(line, new RegExp(`[ ,]${field}[ ,]`), field);
+    }
+    assert.ok(!line.includes('outbox_'), 'no outbox, no outbox fields');
+    const report = { ...reading, latencyHistogram: latency.cumulative(), exporter: disabledExporterStatus(), uptimeSeconds: 1 };
+    const text = renderPrometheus(report);
+    for (const sample of [
+      'cxone_dedup_events_decided_locally_total 7',
+      'cxone_dedup_dedup_store_info{kind="redis"} 1',
+      'cxone_dedup_redis_reachable 0',
+      'cxone_dedup_redis_failures_total 9',
+      'cxone_dedup_redis_claim_waits_total 3',
+      'cxone_dedup_delivery_delivered_total{sink="redis-stream"} 41',
+      'cxone_dedup_delivery_redis_stream_failures_total 2',
+    ]) {
+      assert.ok(text.split('\n').includes(sample), sample);
+    }
+    const doc = buildStatsDocument(report) as any;
+    assert.equal(doc.eventsDecidedLocally, 7);
+    assert.deepEqual(doc.store, { kind: 'redis', failurePolicy: 'local', redisReachable: false, redisFailures: 9, claimWaits: 3 });
+    assert.equal(doc.delivery.outbox, undefined);
+    assert.equal(doc.delivery.sinks['redis-stream'].failures, 2);
+
+    const memory = { ...report, store: { kind: 'memory' as const }, delivery: undefined };
+    const memoryDoc = buildStatsDocument(memory) as any;
+    assert.deepEqual(memoryDoc.store, { kind: 'memory' });
+    assert.equal(memoryDoc.eventsDecidedLocally, undefined);
+    assert.ok(!renderPrometheus(memory).includes('redis_'), 'no Redis families for the memory store');
   });
 });

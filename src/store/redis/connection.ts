@@ -57,6 +57,8 @@ export class RedisConnection {
   readonly #cluster: AnyCluster | undefined;
   #closed = false;
   #state: 'new' | 'up' | 'down' = 'new';
+  /** performance.now() when the state last became 'down'. */
+  #downSince = 0;
   #connecting: Promise<void> | undefined;
 
   constructor(options: RedisConnectionOptions) {
@@ -97,6 +99,8 @@ export class RedisConnection {
         ...(e.database !== 0 && { database: e.database }),
       }) as unknown as AnyClient;
       this.#watch(this.#client);
+      // A reconnect completes without any command of ours: notice it (see unreachableForMs).
+      this.#client.on('ready', () => this.#markHealthy());
     } else {
       const first = target.nodes[0]!;
       this.#cluster = createCluster({
@@ -120,6 +124,15 @@ export class RedisConnection {
   /** True after a successful connect or command, false after a connection error until the next success. */
   get healthy(): boolean {
     return this.#state === 'up';
+  }
+
+  /**
+   * How long a standalone server has been unreachable (since the connection failed, until the
+   * client reconnected or a command succeeded), in ms; 0 while reachable. Always 0 for Cluster,
+   * where one master being down says nothing about the slots of the others.
+   */
+  get unreachableForMs(): number {
+    return this.#client !== undefined && this.#state === 'down' ? performance.now() - this.#downSince : 0;
   }
 
   /**
@@ -239,5 +252,6 @@ export class RedisConnection {
     if (this.#state === 'down') return;
     this.#log.warn('redis unreachable; retrying in the background', { err });
     this.#state = 'down';
+    this.#downSince = performance.now();
   }
 }

@@ -8,7 +8,7 @@ import type { Config } from '../../config.js';
 import type { Logger } from '../../log.js';
 import { RedisConnection } from './connection.js';
 import { resolveTarget } from './settings.js';
-import { RedisStore, type StreamOptions } from './store.js';
+import { RedisStore, type DeliverMode, type StreamOptions } from './store.js';
 
 export type RedisStoreConfig = Pick<
   Config,
@@ -16,6 +16,8 @@ export type RedisStoreConfig = Pick<
 >;
 
 export interface CreateRedisStoreOptions {
+  /** DELIVER: what begin holds and the stream gets (default processed). */
+  deliver?: DeliverMode;
   stream?: StreamOptions;
   claimTtlMs?: number;
   logger?: Logger;
@@ -36,6 +38,7 @@ export function createRedisStore(config: RedisStoreConfig, options: CreateRedisS
     windowMs: Math.max(1, Math.round(2 * config.compactionIntervalSeconds * 1000)),
     stateTtlMs: config.stateTtlSeconds * 1000,
     ...(options.claimTtlMs !== undefined && { claimTtlMs: options.claimTtlMs }),
+    ...(options.deliver !== undefined && { deliver: options.deliver }),
     ...(options.stream !== undefined && { stream: options.stream }),
   });
 }

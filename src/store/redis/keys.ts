@@ -6,12 +6,13 @@
  *   <prefix>{<id>}:k                  dedup key, when the key fields are just interactionId
  *   <prefix>{<id>}:k:<dedup key>      dedup key, multi-field keys that include interactionId
  *   <prefix>{<id>}:s                  latest state (hash: e, l, n = the instant; b = the body)
+ *   <prefix>{<id>}:c                  the interaction's claim while one of its events is held (two-phase)
  *   <stream>                          the delivery stream (standalone only: one stream)
  *
  * Partitioned layout (a delivery stream in Redis Cluster, or more than one stream partition): the
  * stream cannot share a slot with every interaction, so interactions are spread over N partitions
  * and the tag is the partition; each partition has its own stream in its slot.
- *   <prefix>{p<n>}:k:<dedup key>      <prefix>{p<n>}:s:<id>      <stream>:{p<n>}
+ *   <prefix>{p<n>}:k:<dedup key>      <prefix>{p<n>}:s:<id>      <prefix>{p<n>}:c:<id>      <stream>:{p<n>}
  *   n = FNV-1a-32(id as UTF-16 code units) mod N, so an interaction always lands in the same
  *   partition and its deliveries stay in order within one stream.
  *
@@ -96,6 +97,15 @@ export class KeyLayout {
   stateKey(interactionId: string): string {
     if (this.partitions > 0) return `${this.prefix}${this.tagOf(interactionId)}:s:${interactionId}`;
     return `${this.prefix}{${escapeTag(interactionId)}}:s`;
+  }
+
+  /**
+   * The interaction's claim: set while one of its events is held between begin and commit (it
+   * waits for the event to be made durable), so every other event of the interaction waits.
+   */
+  claimKey(interactionId: string): string {
+    if (this.partitions > 0) return `${this.prefix}${this.tagOf(interactionId)}:c:${interactionId}`;
+    return `${this.prefix}{${escapeTag(interactionId)}}:c`;
   }
 
   /** The stream an interaction's deliveries go to. */

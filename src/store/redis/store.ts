@@ -37,8 +37,8 @@ export interface StreamOptions {
   name: string;
   /** `XADD … MAXLEN ~ maxLen` (per partition: see docs/redis.md). */
   maxLen: number;
-  /** Which events are appended (DELIVER). */
-  deliver: DeliverMode;
+  /** Which events are appended (DELIVER); the store's `deliver` when absent (they must agree). */
+  deliver?: DeliverMode;
   /**
    * Partitions (each its own stream and slot). Default 16 with Cluster, 0 on a standalone server
    * (one stream named exactly `name`, keys tagged by interaction).
@@ -57,7 +57,12 @@ export interface RedisStoreOptions {
   stateTtlMs?: number;
   /** How long a begin's claim holds before it lapses (default 5,000 ms). */
   claimTtlMs?: number;
-  /** Append deliveries to a stream inside `observe` (issue 10's Redis Streams sink). */
+  /**
+   * What is delivered (DELIVER): which events `begin` holds until they are durable, and which the
+   * stream gets. Default: the stream's `deliver`, else 'processed'.
+   */
+  deliver?: DeliverMode;
+  /** Append deliveries to a stream inside `observe` and `commit` (issue 10's Redis Streams sink). */
   stream?: StreamOptions;
 }
 
@@ -68,46 +73,59 @@ export interface StateOutcome {
   readonly stale: boolean;
 }
 
+/** The key, or the interaction, is claimed by a two-phase caller that has not settled: wait and retry. */
+export interface Pending {
+  readonly status: 'pending';
+  /** The claim's remaining lifetime in ms (an upper bound on the wait). */
+  readonly pendingMs: number;
+}
+
 export type ObserveResult =
   | (StateOutcome & {
       readonly status: 'new' | 'duplicate';
       /** The stream entry's id when the event was appended (stream configured and deliverable), else null. */
       readonly entryId: string | null;
+      /** New but stale: the stored (newer) state's bytes, which the answer carries; else null. */
+      readonly stored: Buffer | null;
     })
-  | {
-      /** The key is claimed by a two-phase caller (begin) that has not settled: wait and retry. */
-      readonly status: 'pending';
-      /** The claim's remaining lifetime in ms (an upper bound on the wait). */
-      readonly pendingMs: number;
-    };
+  | Pending;
 
-/** A key claimed by `begin`, to be committed or released. */
+/** A held event (its interaction claimed), to be committed or released. */
 export interface Claim {
   readonly event: StoreEvent;
   readonly token: string;
+  /** Decided new (its key was claimed too), else a duplicate held because it advances the state. */
+  readonly isNew: boolean;
+  /** The stream's `id` field (with a stream). */
+  readonly deliveryId: string | undefined;
 }
 
 export type BeginResult =
-  | (StateOutcome & { readonly status: 'duplicate' })
-  | (StateOutcome & {
-      readonly status: 'new';
-      readonly claim: Claim;
-      // `advanced` and `stale` say what committing would do to the state as it is now; the
-      // commit reports what it did.
-    })
-  | { readonly status: 'pending'; readonly pendingMs: number };
+  /** Nothing to deliver: decided and applied at once (as observe would), no commit needed. */
+  | (StateOutcome & { readonly status: 'new' | 'duplicate'; readonly held: false; readonly stored: Buffer | null })
+  /**
+   * To be delivered: held (claimed, nothing written). `advanced` and `stale` say what committing
+   * would do to the state as it is now; the commit reports what it did.
+   */
+  | (StateOutcome & { readonly status: 'new' | 'duplicate'; readonly held: true; readonly claim: Claim })
+  | Pending;
 
 export type CommitResult =
   | (StateOutcome & {
       readonly ok: true;
-      /** False when the claim had lapsed or been overwritten before the commit (the key is remembered all the same). */
+      /** False when the claim had lapsed or been taken over before the commit (the key is remembered all the same). */
       readonly held: boolean;
+      /** The stream entry's id when the event was appended, else null. */
+      readonly entryId: string | null;
+      /** Stale by now: the stored (newer) state's bytes; else null. */
+      readonly stored: Buffer | null;
     })
   | { readonly ok: false; readonly error: RedisUnavailableError };
 
 const DEFAULT_STATE_TTL_MS = 86_400_000;
 const DEFAULT_CLAIM_TTL_MS = 5_000;
-const DEFAULT_CLUSTER_PARTITIONS = 16;
+/** Stream partitions in Redis Cluster unless told otherwise (see docs/redis.md). */
+export const DEFAULT_CLUSTER_PARTITIONS = 16;
 
 // Tokens only need to be unique among live claims: a random per-process part and a counter.
 const TOKEN_BASE = randomBytes(9).toString('base64url');
@@ -129,6 +147,7 @@ export class RedisStore {
   readonly stateTtlMs: number;
   readonly claimTtlMs: number;
   readonly stream: Readonly<StreamOptions> | undefined;
+  readonly deliver: DeliverMode;
   readonly #windowArg: string;
   readonly #stateTtlArg: string;
   readonly #claimTtlArg: string;
@@ -143,8 +162,12 @@ export class RedisStore {
     const stream = options.stream;
     if (stream !== undefined) {
       if (!Number.isSafeInteger(stream.maxLen) || stream.maxLen < 1) throw new RangeError(`stream.maxLen must be a whole number >= 1, got ${String(stream.maxLen)}`);
-      if (stream.deliver !== 'processed' && stream.deliver !== 'updates') throw new TypeError(`stream.deliver must be processed or updates, got ${String(stream.deliver)}`);
+      if (stream.deliver !== undefined && stream.deliver !== 'processed' && stream.deliver !== 'updates') throw new TypeError(`stream.deliver must be processed or updates, got ${String(stream.deliver)}`);
     }
+    const deliver = options.deliver ?? stream?.deliver ?? 'processed';
+    if (deliver !== 'processed' && deliver !== 'updates') throw new TypeError(`deliver must be processed or updates, got ${String(deliver)}`);
+    if (stream?.deliver !== undefined && stream.deliver !== deliver) throw new TypeError(`stream.deliver (${stream.deliver}) and deliver (${deliver}) differ`);
+    this.deliver = deliver;
     const keyFields = options.keyFields;
     if (conn.kind === 'cluster' && !keyFields.includes('interactionId')) {
       throw new TypeError(
@@ -157,7 +180,7 @@ export class RedisStore {
       throw new RangeError('with Redis Cluster a delivery stream needs at least one partition (each partition is a stream in its own slot)');
     }
     this.layout = new KeyLayout({ prefix: options.keyPrefix ?? 'cxone-dedup:', keyFields, stream: stream?.name, partitions });
-    this.stream = stream === undefined ? undefined : Object.freeze({ ...stream, partitions });
+    this.stream = stream === undefined ? undefined : Object.freeze({ ...stream, deliver, partitions });
     // Partitions share the bound: each is trimmed to its share.
     this.#maxLenArg = stream === undefined ? '' : String(Math.max(1, Math.ceil(stream.maxLen / Math.max(1, partitions))));
     this.#windowArg = String(this.windowMs);
@@ -187,46 +210,54 @@ export class RedisStore {
    */
   async observe(event: StoreEvent, deliveryId?: string): Promise<ObserveResult> {
     const { interactionId } = event;
-    const keys = [this.layout.dedupKey(interactionId, event.key), this.layout.stateKey(interactionId)];
+    const keys = [this.layout.dedupKey(interactionId, event.key), this.layout.stateKey(interactionId), this.layout.claimKey(interactionId)];
     const args: RedisArg[] = [this.#windowArg, this.#stateTtlArg, ...instantArgs(event.timestamp), bodyArg(event.body)];
     if (this.stream !== undefined) {
-      if (typeof deliveryId !== 'string' || deliveryId.length === 0) throw new TypeError('observe: a delivery id is required with a stream');
       keys.push(this.layout.streamKey(interactionId));
-      args.push(this.stream.deliver, this.#maxLenArg, deliveryId);
+      args.push(this.deliver, this.#maxLenArg, requireDeliveryId('observe', deliveryId));
     }
-    const [decision, code, entry] = await SCRIPTS.observe.run<[number, number, string | null]>(this.connection, 'observe', keys, args);
+    const [decision, code, entry, stored] = await SCRIPTS.observe.run<[number, number, Buffer | null, Buffer | null]>(this.connection, 'observe', keys, args, 'buffer');
     if (decision === 2) return { status: 'pending', pendingMs: Math.max(0, code) };
-    return { status: decision === 0 ? 'new' : 'duplicate', ...stateOutcome(code), entryId: entry ?? null };
+    return { status: decision === 0 ? 'new' : 'duplicate', ...stateOutcome(code), entryId: entry === null ? null : String(entry), stored: stored ?? null };
   }
 
   /**
-   * Two-phase, step one: a duplicate is refreshed and its state applied at once; a new key is
-   * claimed for `claimTtlMs` (other callers get `pending`) and nothing else is written until
-   * `commit`. One round trip.
+   * Two-phase, step one. An event to be delivered (DELIVER=processed: new; updates: it advances
+   * the state) is held: its interaction (and a new key) is claimed for `claimTtlMs`, other callers
+   * get `pending`, and nothing else is written until `commit`. Any other event is decided and
+   * applied at once, as `observe` would. One round trip. `deliveryId` (required with a stream) is
+   * kept in the claim for the commit's XADD.
    */
-  async begin(event: StoreEvent): Promise<BeginResult> {
+  async begin(event: StoreEvent, deliveryId?: string): Promise<BeginResult> {
     const { interactionId } = event;
+    if (this.stream !== undefined) requireDeliveryId('begin', deliveryId);
     const token = `${TOKEN_BASE}.${(tokenCounter = (tokenCounter + 1) % Number.MAX_SAFE_INTEGER).toString(36)}`;
-    const keys = [this.layout.dedupKey(interactionId, event.key), this.layout.stateKey(interactionId)];
-    const args: RedisArg[] = [this.#windowArg, this.#stateTtlArg, this.#claimTtlArg, token, ...instantArgs(event.timestamp), bodyArg(event.body)];
-    const [decision, code] = await SCRIPTS.begin.run<[number, number]>(this.connection, 'begin', keys, args);
+    const keys = [this.layout.dedupKey(interactionId, event.key), this.layout.stateKey(interactionId), this.layout.claimKey(interactionId)];
+    const args: RedisArg[] = [this.#windowArg, this.#stateTtlArg, this.#claimTtlArg, token, ...instantArgs(event.timestamp), bodyArg(event.body), this.deliver];
+    const [decision, code, held, stored] = await SCRIPTS.begin.run<[number, number, number, Buffer | null]>(this.connection, 'begin', keys, args, 'buffer');
     if (decision === 2) return { status: 'pending', pendingMs: Math.max(0, code) };
-    if (decision === 1) return { status: 'duplicate', ...stateOutcome(code) };
-    return { status: 'new', claim: Object.freeze({ event, token }), ...stateOutcome(code) };
+    const status = decision === 0 ? 'new' : 'duplicate';
+    if (held === 1) return { status, held: true, claim: Object.freeze({ event, token, isNew: decision === 0, deliveryId }), ...stateOutcome(code) };
+    return { status, held: false, stored: stored ?? null, ...stateOutcome(code) };
   }
 
   /**
-   * Two-phase, step two, for a batch: each claimed key becomes remembered and its state applied.
-   * All commits are sent in the same tick, so they travel in one pipelined write per node (one
-   * round trip). Each claim gets its own result; a failed one can be committed again.
+   * Two-phase, step two, for a batch: each held event's key becomes remembered, its state
+   * applied, its claim dropped and, with a stream, the event appended when due. All commits are
+   * sent in the same tick, so they travel in one pipelined write per node (one round trip). Each
+   * claim gets its own result; a failed one can be committed again.
    */
   async commit(claims: readonly Claim[]): Promise<CommitResult[]> {
     const runs = claims.map((claim) => {
       const { event, token } = claim;
       const { interactionId } = event;
-      const keys = [this.layout.dedupKey(interactionId, event.key), this.layout.stateKey(interactionId)];
-      const args: RedisArg[] = [this.#windowArg, this.#stateTtlArg, token, ...instantArgs(event.timestamp), bodyArg(event.body)];
-      return SCRIPTS.commit.run<[number, number]>(this.connection, 'commit', keys, args);
+      const keys = [this.layout.dedupKey(interactionId, event.key), this.layout.stateKey(interactionId), this.layout.claimKey(interactionId)];
+      const args: RedisArg[] = [this.#windowArg, this.#stateTtlArg, token, ...instantArgs(event.timestamp), bodyArg(event.body), claim.isNew ? '1' : '0'];
+      if (this.stream !== undefined) {
+        keys.push(this.layout.streamKey(interactionId));
+        args.push(this.deliver, this.#maxLenArg, requireDeliveryId('commit', claim.deliveryId));
+      }
+      return SCRIPTS.commit.run<[number, number, Buffer | null, Buffer | null]>(this.connection, 'commit', keys, args, 'buffer');
     });
     const settled = await Promise.allSettled(runs);
     return settled.map((s): CommitResult => {
@@ -234,15 +265,16 @@ export class RedisStore {
         const error = s.reason instanceof RedisUnavailableError ? s.reason : new RedisUnavailableError('commit', String(s.reason), { cause: s.reason });
         return { ok: false, error };
       }
-      const [ours, code] = s.value;
-      return { ok: true, held: ours === 1, ...stateOutcome(code) };
+      const [ours, code, entry, stored] = s.value;
+      return { ok: true, held: ours === 1, ...stateOutcome(code), entryId: entry === null ? null : String(entry), stored: stored ?? null };
     });
   }
 
-  /** Two-phase, the other way out: drops the claim if it is still ours. True when dropped. */
+  /** Two-phase, the other way out: drops the claims if they are still ours. True when dropped. */
   async release(claim: Claim): Promise<boolean> {
-    const key = this.layout.dedupKey(claim.event.interactionId, claim.event.key);
-    return (await SCRIPTS.release.run<number>(this.connection, 'release', [key], [claim.token])) === 1;
+    const { interactionId, key } = claim.event;
+    const keys = [this.layout.dedupKey(interactionId, key), this.layout.claimKey(interactionId)];
+    return (await SCRIPTS.release.run<number>(this.connection, 'release', keys, [claim.token])) === 1;
   }
 
   /** The latest state's bytes, or null. */
@@ -256,6 +288,11 @@ export class RedisStore {
   close(): Promise<void> {
     return this.connection.close();
   }
+}
+
+function requireDeliveryId(operation: string, id: string | undefined): string {
+  if (typeof id !== 'string' || id.length === 0) throw new TypeError(`${operation}: a delivery id is required with a stream`);
+  return id;
 }
 
 function instantArgs(t: ParsedTimestamp): [string, string, string] {
