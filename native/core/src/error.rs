@@ -124,6 +124,24 @@ impl std::error::Error for BloomError {
 
 impl std::error::Error for SnapshotError {}
 
+impl SnapshotError {
+    /// The rejection's name, the same from the TypeScript reader (`BloomSnapshotError.reason`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            SnapshotError::Truncated { .. } => "truncated",
+            SnapshotError::BadMagic => "bad_magic",
+            SnapshotError::UnsupportedVersion(_) => "bad_version",
+            SnapshotError::UnsupportedHashId(_) => "bad_hash_id",
+            SnapshotError::InvalidBitCount(_) => "bad_bit_count",
+            SnapshotError::InvalidHashCount(_) => "bad_hash_count",
+            SnapshotError::InvalidCapacity(_) => "bad_capacity",
+            SnapshotError::InvalidErrorRate(_) => "bad_error_rate",
+            SnapshotError::LengthMismatch { .. } => "bad_length",
+            SnapshotError::ChecksumMismatch { .. } => "bad_checksum",
+        }
+    }
+}
+
 impl From<SnapshotError> for BloomError {
     fn from(e: SnapshotError) -> Self {
         BloomError::Snapshot(e)
@@ -306,6 +324,40 @@ impl std::error::Error for TableError {
 }
 
 impl std::error::Error for TableSnapshotError {}
+
+impl TableSnapshotError {
+    /// The rejection's name, the same from the TypeScript reader (`FingerprintSnapshotError.reason`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TableSnapshotError::Truncated { .. } => "truncated",
+            TableSnapshotError::BadMagic => "bad_magic",
+            TableSnapshotError::UnsupportedVersion(_) => "bad_version",
+            TableSnapshotError::UnsupportedHashId(_) => "bad_hash_id",
+            TableSnapshotError::NonZeroReserved(_) => "bad_reserved",
+            TableSnapshotError::InvalidSlotCount(_) => "bad_slot_count",
+            TableSnapshotError::TooManyEntries { .. } => "too_many_entries",
+            TableSnapshotError::LengthMismatch { .. } => "bad_length",
+            TableSnapshotError::ChecksumMismatch { .. } => "bad_checksum",
+            TableSnapshotError::CountMismatch { .. } => "bad_count",
+            TableSnapshotError::Misplaced { .. } => "misplaced",
+        }
+    }
+}
+
+impl WindowError {
+    /// For generations that do not fit together, the rejection's name, the same from the
+    /// TypeScript window (`WindowSnapshotError.reason`); None for the other errors.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            WindowError::TableSizeMismatch { .. } => Some("table_size_mismatch"),
+            WindowError::GenerationMismatch { .. } => Some("generation_mismatch"),
+            WindowError::ExactWithoutTable => Some("exact_without_table"),
+            WindowError::InsertionCount { .. } => Some("insertion_count"),
+            WindowError::TableNotInFilter { .. } => Some("table_not_in_filter"),
+            WindowError::Bloom(_) | WindowError::Table(_) | WindowError::CapacityTooLarge { .. } => None,
+        }
+    }
+}
 
 impl std::error::Error for WindowError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
