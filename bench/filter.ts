@@ -7,7 +7,6 @@
  * keys, `observe` of a duplicate, bytes per key of one generation, and what a rotation costs.
  *
  *   node --expose-gc --max-old-space-size=8192 --import tsx bench/filter.ts [--quick]
- *   node --import tsx bench/filter.ts --face [--quick]   (the addon's two faces, issue 14)
  *
  * Timing: one tinybench task is a loop of LOOP single calls (or one batch call of BATCH keys), so
  * the timer's own cost (tens of ns) is spread over ≥ 1,000 operations; the per-operation figures
@@ -16,13 +15,8 @@
  */
 import bloomFilters from 'bloom-filters';
 import { BloomFilter as Bloomfilter } from 'bloomfilter';
-import { createRequire } from 'node:module';
 import { Bench } from 'tinybench';
-import { loadFallbackFactory } from '../src/bloom/fallback.js';
-import { VERDICT_DUPLICATE } from '../src/bloom/window-codes.js';
-import { loadNativeFactory } from '../src/bloom/native.js';
-import { nativeAddonPath } from '../src/native/addon.js';
-import { compareFaces, renderFaces, type FacePair } from './lib/face.js';
+import { loadFallbackFactory, loadNativeFactory, VERDICT_DUPLICATE } from '@cxone-dedup/bloom/factory';
 import { numberArg, parseArgs } from './lib/args.js';
 import { fmtBytes, fmtMs, fmtNs, fmtRate, markdownTable, verdict } from './lib/format.js';
 import { batches, heapAfterGc, uuidKeys } from './lib/keys.js';
@@ -498,112 +492,7 @@ async function main(): Promise<void> {
   mergeSection('filter', { quick, markdown, data });
 }
 
-/** The members both faces of the addon have (the hand-written one and its `#[napi]` twin). */
-interface FaceFilter {
-  has(k: string | Uint8Array): boolean;
-  add(k: string | Uint8Array): boolean;
-  hasMany(k: string[]): boolean[];
-  addMany(k: string[]): boolean[];
-  hasManyMask(k: string[]): Uint8Array;
-  addManyMask(k: string[]): Uint8Array;
-  setBitCount(): number;
-  readonly bitCount: number;
-  toBuffer(): Buffer;
-}
-interface FaceFilterClass {
-  new (n: number, p: number): FaceFilter;
-  fromBuffer(b: Uint8Array): FaceFilter;
-  params(n: number, p: number): unknown;
-}
-interface FaceWindow {
-  check(k: string): number;
-  observe(k: string): number;
-  record(k: string): number;
-  stats(): unknown;
-  exportGeneration(w: 'active' | 'previous'): { bloom: Buffer; table: Buffer; insertions: number; exact: boolean };
-}
-interface FaceWindowClass {
-  new (n: number, p: number): FaceWindow;
-  fromGenerations(a: unknown, b: unknown): FaceWindow;
-}
-type Verify = (key: Uint8Array, message: Uint8Array, hex: string, prefix?: string) => boolean;
-type Hex = (key: Uint8Array, message: Uint8Array, prefix?: string) => string;
-
-/**
- * `--face`: every entry point of the addon through its hand-written N-API face and through its
- * `#[napi]` twin (classes NapiBloomFilter / NapiDedupWindow, functions napiHmacSha256*), on a
- * filter and a window of capacity n filled to capacity.
- */
-async function faceMain(): Promise<void> {
-  const addon = createRequire(import.meta.url)(nativeAddonPath()) as Record<string, unknown>;
-  const hand = { Bloom: addon.BloomFilter as FaceFilterClass, Window: addon.DedupWindow as FaceWindowClass, verify: addon.hmacSha256Verify as Verify, hex: addon.hmacSha256Hex as Hex };
-  const napi = { Bloom: addon.NapiBloomFilter as FaceFilterClass, Window: addon.NapiDedupWindow as FaceWindowClass, verify: addon.napiHmacSha256Verify as Verify, hex: addon.napiHmacSha256Hex as Hex };
-  if (typeof napi.Bloom !== 'function') throw new Error('this addon has no #[napi] twins (NapiBloomFilter): build it from the commit that adds them');
-  const capacity = capacities[0]!;
-  const rounds = numberArg(args, 'rounds', quick ? 3 : 7, 1);
-  process.stderr.write(`face: n = ${capacity.toLocaleString('en-US')}, ${rounds} rounds of ${taskMs} ms per task\n`);
-  const present = uuidKeys(capacity);
-  const absent = uuidKeys(Math.min(capacity, PROBE_KEYS));
-  const extra = uuidKeys(Math.min(capacity, PROBE_KEYS));
-  const presentBatches = batches(present.slice(0, PROBE_KEYS), BATCH);
-  const extraBatches = batches(extra, BATCH);
-  const bytesKeys = present.slice(0, LOOP).map((k) => Buffer.from(k));
-  const mixedBatches = presentBatches.slice(0, 100).map((b) => [...b.slice(0, -1), Buffer.from(b.at(-1)!)]);
-  const hmacKey = Buffer.from('0123456789abcdef0123456789abcdef');
-  const body = Buffer.from(JSON.stringify({ interactionId: present[0], payload: 'x'.repeat(900) }));
-
-  type Side = ReturnType<typeof setUp>;
-  function setUp(f: typeof hand) {
-    const filter = new f.Bloom(capacity, ERROR_RATE);
-    for (const b of batches(present, 10_000)) filter.addMany(b);
-    const window = new f.Window(capacity, ERROR_RATE);
-    for (const k of present) window.record(k);
-    const tiny = new f.Bloom(1, 0.5);
-    const small = new f.Bloom(1000, 0.01);
-    for (let i = 0; i < 1000; i++) small.add(present[i]!);
-    const smallImage = small.toBuffer();
-    const smallWindow = new f.Window(1000, 0.01);
-    for (let i = 0; i < 1000; i++) smallWindow.record(present[i]!);
-    const generations = [smallWindow.exportGeneration('active'), smallWindow.exportGeneration('previous')] as const;
-    const signature = f.hex(hmacKey, body, '1767225600.');
-    return { f, filter, window, tiny, small, smallImage, smallWindow, generations, signature, p: cursor(present), a: cursor(absent), x: cursor(extra), pb: batchCursor(presentBatches), mb: batchCursor(mixedBatches as string[][]), xb: batchCursor(extraBatches) };
-  }
-  const sides: [Side, Side] = [setUp(hand), setUp(napi)];
-  const pair = (entry: string, calls: number, make: (s: Side) => () => void): FacePair => ({ entry, calls, a: make(sides[0]), b: make(sides[1]) });
-  const pairs: FacePair[] = [
-    pair('BloomFilter has (present string key)', LOOP, (s) => () => { const i0 = s.p(); let h = 0; for (let i = i0; i < i0 + LOOP; i++) if (s.filter.has(present[i]!)) h++; sink += h; }),
-    pair('BloomFilter has (absent string key)', LOOP, (s) => () => { const i0 = s.a(); let h = 0; for (let i = i0; i < i0 + LOOP; i++) if (s.filter.has(absent[i]!)) h++; sink += h; }),
-    pair('BloomFilter has (36-byte Buffer key)', LOOP, (s) => () => { let h = 0; for (let i = 0; i < LOOP; i++) if (s.filter.has(bytesKeys[i]!)) h++; sink += h; }),
-    pair('BloomFilter add', LOOP, (s) => () => { const i0 = s.x(); let h = 0; for (let i = i0; i < i0 + LOOP; i++) if (s.filter.add(extra[i]!)) h++; sink += h; }),
-    pair(`BloomFilter hasMany (${BATCH} keys, per key)`, BATCH, (s) => () => { sink += s.filter.hasMany(s.pb()).length; }),
-    pair(`BloomFilter hasManyMask (${BATCH} keys, per key)`, BATCH, (s) => () => { sink += s.filter.hasManyMask(s.pb()).length; }),
-    pair(`BloomFilter hasManyMask (${BATCH} keys, the last a Buffer: read one by one, per key)`, BATCH, (s) => () => { sink += s.filter.hasManyMask(s.mb()).length; }),
-    pair(`BloomFilter addMany (${BATCH} keys, per key)`, BATCH, (s) => () => { sink += s.filter.addMany(s.xb()).length; }),
-    pair(`BloomFilter addManyMask (${BATCH} keys, per key)`, BATCH, (s) => () => { sink += s.filter.addManyMask(s.xb()).length; }),
-    pair('BloomFilter setBitCount (1-word filter: the call floor)', LOOP, (s) => () => { let h = 0; for (let i = 0; i < LOOP; i++) h += s.tiny.setBitCount(); sink += h; }),
-    pair('BloomFilter bitCount (property read)', LOOP, (s) => () => { let h = 0; for (let i = 0; i < LOOP; i++) h += s.filter.bitCount; sink += h; }),
-    pair('BloomFilter toBuffer (n = 1,000)', 1, (s) => () => { sink += s.small.toBuffer().length; }),
-    pair('BloomFilter.fromBuffer (n = 1,000)', 1, (s) => () => { sink += s.f.Bloom.fromBuffer(s.smallImage).bitCount; }),
-    pair('new BloomFilter(1000, 0.01)', 1, (s) => () => { sink += new s.f.Bloom(1000, 0.01).bitCount; }),
-    pair('BloomFilter.params', 1, (s) => () => { sink += s.f.Bloom.params(capacity, ERROR_RATE) === null ? 0 : 1; }),
-    pair('DedupWindow check (present)', LOOP, (s) => () => { const i0 = s.p(); let h = 0; for (let i = i0; i < i0 + LOOP; i++) h += s.window.check(present[i]!); sink += h; }),
-    pair('DedupWindow check (absent)', LOOP, (s) => () => { const i0 = s.a(); let h = 0; for (let i = i0; i < i0 + LOOP; i++) h += s.window.check(absent[i]!); sink += h; }),
-    pair('DedupWindow observe (present: a duplicate)', LOOP, (s) => () => { const i0 = s.p(); let h = 0; for (let i = i0; i < i0 + LOOP; i++) h += s.window.observe(present[i]!); sink += h; }),
-    pair('DedupWindow record (present)', LOOP, (s) => () => { const i0 = s.p(); let h = 0; for (let i = i0; i < i0 + LOOP; i++) h += s.window.record(present[i]!); sink += h; }),
-    pair('DedupWindow stats', 1, (s) => () => { sink += s.window.stats() === null ? 0 : 1; }),
-    pair('DedupWindow exportGeneration (n = 1,000)', 1, (s) => () => { sink += s.smallWindow.exportGeneration('active').insertions; }),
-    pair('DedupWindow.fromGenerations (n = 1,000)', 1, (s) => () => { sink += s.f.Window.fromGenerations(s.generations[0], s.generations[1]) === null ? 0 : 1; }),
-    pair('new DedupWindow(1000, 0.01)', 1, (s) => () => { sink += new s.f.Window(1000, 0.01) === null ? 0 : 1; }),
-    pair(`hmacSha256Verify (${body.length}-byte body, timestamp prefix)`, 100, (s) => () => { let h = 0; for (let i = 0; i < 100; i++) if (s.f.verify(hmacKey, body, s.signature, '1767225600.')) h++; sink += h; }),
-    pair(`hmacSha256Hex (${body.length}-byte body)`, 100, (s) => () => { let h = 0; for (let i = 0; i < 100; i++) h += s.f.hex(hmacKey, body).length; sink += h; }),
-  ];
-  const rows = await compareFaces(pairs, rounds, taskMs);
-  const markdown = `### The addon's faces: hand-written N-API vs #[napi], n = ${capacity.toLocaleString('en-US')}, p50 per call, median of ${rounds} rounds\n\n${renderFaces(rows, 'hand-written', '#[napi]')}\n`;
-  process.stdout.write(`\n${markdown}\nMachine: ${machineLine(machineFacts())}\n`);
-  process.stdout.write(`\nPer round (hand-written / #[napi], ns):\n${rows.map((r) => `${r.entry}: ${r.aRounds.map((x, i) => `${x.toFixed(1)}/${r.bRounds[i]!.toFixed(1)}`).join(' ')}`).join('\n')}\n`);
-}
-
-(args.flags.has('face') ? faceMain() : main()).catch((err: unknown) => {
+main().catch((err: unknown) => {
   process.stderr.write(`filter benchmark failed: ${(err as Error)?.stack ?? String(err)}\n`);
   process.exit(1);
 });

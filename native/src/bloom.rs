@@ -2,20 +2,22 @@
 //! owned or in a `SharedArrayBuffer`. Every method takes `&self` (the bits are atomics).
 
 use crate::errors::bloom_image_error;
+use crate::js_helpers;
 use crate::keys::{self, KeyName};
 use crate::memory::{self, zeroed_owned, Storage};
 use crate::values::{self, bloom_error, bytes_arg, describe, range_error, type_error};
-use cxone_bloom::{from_snapshot, snapshot_len, BloomError, Params};
-use napi::bindgen_prelude::{Array, Buffer, FromNapiValue, Function, JsObjectValue, ObjectFinalize, Uint8Array, Unknown};
+use cxone_bloom::{from_snapshot, key_hash, snapshot_len, BloomError, Params};
+use napi::bindgen_prelude::{Array, Buffer, Either, FromNapiValue, Function, JsObjectValue, ObjectFinalize, This, Uint8Array, Unknown};
 use napi::UnknownRef;
 use napi::{Env, JsValue, Result};
 use napi_derive::napi;
+use std::mem::MaybeUninit;
 
 type Core = cxone_bloom::BloomFilter<Storage>;
 
 /// A Bloom filter whose bits are `AtomicU64` words: owned by the addon, or in a
 /// `SharedArrayBuffer` that several worker threads use at once.
-#[napi(js_name = "NapiBloomFilter", custom_finalize)]
+#[napi(custom_finalize)]
 pub struct BloomFilter {
     filter: Core,
     /// A shared filter's SharedArrayBuffer, held strongly: the words point into it.
@@ -117,24 +119,66 @@ impl BloomFilter {
         if hashes.try_reserve_exact(len as usize).is_err() {
             return Err(range_error(env, &format!("cannot hash {len} keys at once: out of memory")));
         }
+        if len >= 2 {
+            if let Some(helpers) = js_helpers::current(env)? {
+                let join = Function::<Unknown, Unknown>::from_unknown(helpers.join_keys.get_value(env)?)?;
+                if hash_joined(env, &join.call(*keys)?, len, &mut hashes)? {
+                    return Ok(hashes);
+                }
+            }
+        }
         for i in 0..len {
             let k = array.get::<Unknown>(i)?.ok_or_else(values::pending)?;
             hashes.push(keys::hash(env, &k, KeyName::Index(i))?);
         }
         Ok(hashes)
     }
+}
 
-    /// One byte per answer, 1 for true.
-    fn mask(results: impl Iterator<Item = bool>) -> Uint8Array {
-        Uint8Array::new(results.map(u8::from).collect())
+/// The batch fast path: `joined` is every key (all strings) joined with U+0000 by the package's
+/// `joinKeys`, read as UTF-8 once and split here. False (read the keys one by one) when it is
+/// null, or when a key contains U+0000 itself (the pieces then outnumber the keys).
+fn hash_joined(env: &Env, joined: &Unknown, len: u32, hashes: &mut Vec<u64>) -> Result<bool> {
+    let Some(n) = keys::string_len(joined)? else { return Ok(false) };
+    let mut buf: Vec<MaybeUninit<u8>> = Vec::new();
+    if buf.try_reserve_exact(n + 1).is_err() {
+        return Err(range_error(env, &format!("cannot hash {len} keys at once: out of memory")));
     }
+    buf.resize(n + 1, MaybeUninit::uninit());
+    let bytes = keys::string_into(joined, &mut buf)?.unwrap_or(&[]);
+    if bytes.len() != n {
+        return Ok(false);
+    }
+    for piece in bytes.split(|&b| b == 0) {
+        if hashes.len() == len as usize {
+            hashes.clear();
+            return Ok(false);
+        }
+        hashes.push(key_hash(piece));
+    }
+    if hashes.len() != len as usize {
+        hashes.clear();
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// A mask as `boolean[]`: through the package's `toBooleans` when registered (a JIT-compiled
+/// loop), else element by element.
+fn booleans<'e>(env: &'e Env, mask: Vec<u8>) -> Result<Either<Vec<bool>, Unknown<'e>>> {
+    if let Some(helpers) = js_helpers::current(env)? {
+        let to_booleans = Function::<Uint8Array, Unknown>::from_unknown(helpers.to_booleans.get_value(env)?)?;
+        return Ok(Either::B(to_booleans.call(Uint8Array::new(mask))?));
+    }
+    Ok(Either::A(mask.into_iter().map(|b| b == 1).collect()))
 }
 
 #[napi]
 impl BloomFilter {
     /// `capacity`: integer 1..2^53-1; `errorRate`: 0 < p < 1. Zeroed, owned storage.
     #[napi(constructor, catch_unwind, ts_args_type = "capacity: number, errorRate: number")]
-    pub fn new(env: &Env, capacity: Unknown, error_rate: Unknown) -> Result<Self> {
+    pub fn new(env: &Env, this: This, capacity: Unknown, error_rate: Unknown) -> Result<Self> {
+        values::require_new(env, &this.object, "BloomFilter", "toBuffer")?;
         let params = values::params(env, &capacity, &error_rate)?;
         Self::zeroed(env, params)
     }
@@ -224,40 +268,30 @@ impl BloomFilter {
         self.shared.as_ref().map(|r| r.get_value(env)).transpose()
     }
 
-    /// Sets the key's bits; true when at least one was clear (the key was certainly absent).
-    #[napi(catch_unwind, ts_args_type = "key: BloomKey")]
-    pub fn add(&self, env: &Env, key: Unknown) -> Result<bool> {
-        Ok(self.add_hash(keys::hash(env, &key, KeyName::Arg)?))
-    }
-
-    /// True when all the key's bits are set (maybe present); false: certainly absent.
-    #[napi(catch_unwind, ts_args_type = "key: BloomKey")]
-    pub fn has(&self, env: &Env, key: Unknown) -> Result<bool> {
-        Ok(self.has_hash(keys::hash(env, &key, KeyName::Arg)?))
-    }
-
     /// `add` for each key in order. All keys are checked first: a bad one throws before any is added.
-    #[napi(catch_unwind, ts_args_type = "keys: readonly BloomKey[]")]
-    pub fn add_many(&self, env: &Env, keys: Unknown) -> Result<Vec<bool>> {
-        Ok(Self::hash_all(env, &keys)?.into_iter().map(|h| self.add_hash(h)).collect())
+    #[napi(catch_unwind, ts_args_type = "keys: readonly BloomKey[]", ts_return_type = "boolean[]")]
+    pub fn add_many<'e>(&self, env: &'e Env, keys: Unknown) -> Result<Either<Vec<bool>, Unknown<'e>>> {
+        let mask = Self::hash_all(env, &keys)?.into_iter().map(|h| u8::from(self.add_hash(h))).collect();
+        booleans(env, mask)
     }
 
     /// `has` for each key.
-    #[napi(catch_unwind, ts_args_type = "keys: readonly BloomKey[]")]
-    pub fn has_many(&self, env: &Env, keys: Unknown) -> Result<Vec<bool>> {
-        Ok(Self::hash_all(env, &keys)?.into_iter().map(|h| self.has_hash(h)).collect())
+    #[napi(catch_unwind, ts_args_type = "keys: readonly BloomKey[]", ts_return_type = "boolean[]")]
+    pub fn has_many<'e>(&self, env: &'e Env, keys: Unknown) -> Result<Either<Vec<bool>, Unknown<'e>>> {
+        let mask = Self::hash_all(env, &keys)?.into_iter().map(|h| u8::from(self.has_hash(h))).collect();
+        booleans(env, mask)
     }
 
-    /// `addMany` with the answers as bytes (1 = true).
+    /// `addMany` with the answers as bytes (1 = true): the cheapest batch form.
     #[napi(catch_unwind, ts_args_type = "keys: readonly BloomKey[]")]
     pub fn add_many_mask(&self, env: &Env, keys: Unknown) -> Result<Uint8Array> {
-        Ok(Self::mask(Self::hash_all(env, &keys)?.into_iter().map(|h| self.add_hash(h))))
+        Ok(Uint8Array::new(Self::hash_all(env, &keys)?.into_iter().map(|h| u8::from(self.add_hash(h))).collect()))
     }
 
-    /// `hasMany` with the answers as bytes (1 = true).
+    /// `hasMany` with the answers as bytes (1 = true): the cheapest batch form.
     #[napi(catch_unwind, ts_args_type = "keys: readonly BloomKey[]")]
     pub fn has_many_mask(&self, env: &Env, keys: Unknown) -> Result<Uint8Array> {
-        Ok(Self::mask(Self::hash_all(env, &keys)?.into_iter().map(|h| self.has_hash(h))))
+        Ok(Uint8Array::new(Self::hash_all(env, &keys)?.into_iter().map(|h| u8::from(self.has_hash(h))).collect()))
     }
 
     /// Zeroes every bit (of the shared memory too, for a shared filter).

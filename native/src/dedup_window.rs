@@ -5,14 +5,14 @@
 //! `record` → `RECORD_*` bits; `observe` → both or'ed together.
 
 use crate::errors::{bloom_image_error, table_image_error, window_image_error};
-use crate::keys::{self, KeyName};
+use crate::keys;
 use crate::memory::zeroed_owned;
 use crate::values::{self, describe, js_number, plain_error, range_error, type_error, uint8_bytes, ERR_MEMORY};
 use cxone_bloom::{
     snapshot_len, table_snapshot_len, BloomError, BloomFilter, FingerprintTable, Generation, GenerationStats, OwnedWords,
     TableError, Which, WindowError, WindowParams, MAX_CAPACITY,
 };
-use napi::bindgen_prelude::{Buffer, FromNapiValue, JsObjectValue, Object, ObjectFinalize, Unknown};
+use napi::bindgen_prelude::{Buffer, FromNapiValue, JsObjectValue, Object, ObjectFinalize, This, Unknown};
 use napi::{Env, Error, JsValue, Result, ValueType};
 use napi_derive::napi;
 
@@ -20,7 +20,7 @@ type Core = cxone_bloom::DedupWindow<OwnedWords>;
 
 /// The exact dedup window: two generations, each a Bloom filter plus a fingerprint table of
 /// the keys' XXH64.
-#[napi(js_name = "NapiDedupWindow", custom_finalize)]
+#[napi(custom_finalize)]
 pub struct DedupWindow {
     window: Core,
     /// Bytes reported to V8 with `adjust_external_memory`.
@@ -252,7 +252,8 @@ impl DedupWindow {
 impl DedupWindow {
     /// `capacity`: keys per generation, integer 1..3·2^30; `errorRate`: 0 < p < 1.
     #[napi(constructor, catch_unwind, ts_args_type = "capacity: number, errorRate: number")]
-    pub fn new(env: &Env, capacity: Unknown, error_rate: Unknown) -> Result<Self> {
+    pub fn new(env: &Env, this: This, capacity: Unknown, error_rate: Unknown) -> Result<Self> {
+        values::require_new(env, &this.object, "DedupWindow", "exportGeneration")?;
         let params = window_params(env, &capacity, &error_rate)?;
         let built = empty_generation(&params)
             .and_then(|a| Ok((a, empty_generation(&params)?)))
@@ -322,24 +323,6 @@ impl DedupWindow {
     #[napi(getter, catch_unwind)]
     pub fn byte_length(&self) -> f64 {
         self.window.params().byte_length() as f64
-    }
-
-    /// 0 new, 1 duplicate, 2 unconfirmed; records nothing.
-    #[napi(catch_unwind, ts_args_type = "key: BloomKey", ts_return_type = "0 | 1 | 2")]
-    pub fn check(&self, env: &Env, key: Unknown) -> Result<u32> {
-        Ok(self.check_hash(keys::hash(env, &key, KeyName::Arg)?))
-    }
-
-    /// check then record: verdict | record bits.
-    #[napi(catch_unwind, ts_args_type = "key: BloomKey")]
-    pub fn observe(&self, env: &Env, key: Unknown) -> Result<u32> {
-        Ok(self.observe_hash(keys::hash(env, &key, KeyName::Arg)?))
-    }
-
-    /// Writes the key into the active generation (duplicates too); the record bits.
-    #[napi(catch_unwind, ts_args_type = "key: BloomKey")]
-    pub fn record(&self, env: &Env, key: Unknown) -> Result<u32> {
-        Ok(self.record_hash(keys::hash(env, &key, KeyName::Arg)?))
     }
 
     /// previous ← active; active ← the old previous, cleared in place.

@@ -6,12 +6,11 @@
 //! Used without them (the `.node` file loaded directly), the addon throws a plain `Error` with
 //! the same `code` and `reason`.
 
-use crate::values::{pending, type_error};
+use crate::js_helpers;
+use crate::values::pending;
 use cxone_bloom::{SnapshotError, TableSnapshotError, WindowError};
-use napi::bindgen_prelude::{FromNapiValue, Function, JsObjectValue, Object, Unknown};
-use napi::UnknownRef;
-use napi::{Env, Error, Result, ValueType};
-use napi_derive::napi;
+use napi::bindgen_prelude::{FnArgs, FromNapiValue, Function, JsObjectValue, Object, Unknown};
+use napi::{Env, Error, Result};
 
 /// Which image was rejected: picks the class and the `code`.
 #[derive(Clone, Copy)]
@@ -31,36 +30,6 @@ impl ImageKind {
     }
 }
 
-/// Per-env data: the package's three error classes, once handed over.
-struct EnvData {
-    classes: [UnknownRef; 3],
-}
-
-/// Registers the constructors `new Class(reason, message)` thrown for rejected images:
-/// `BloomSnapshotError`, `FingerprintSnapshotError` and `WindowSnapshotError`. Called by the
-/// package's loader; later calls replace earlier ones.
-#[napi(catch_unwind)]
-pub fn set_error_classes(env: &Env, bloom: Unknown, table: Unknown, window: Unknown) -> Result<()> {
-    for (v, name) in [(&bloom, "bloom"), (&table, "table"), (&window, "window")] {
-        if v.get_type()? != ValueType::Function {
-            return Err(type_error(env, &format!("{name} must be a class, got {}", crate::values::describe(v))));
-        }
-    }
-    let classes = [bloom.create_ref()?, table.create_ref()?, window.create_ref()?];
-    if let Some(data) = env.get_instance_data::<EnvData>()? {
-        let old = std::mem::replace(&mut data.classes, classes);
-        for r in old {
-            r.unref(env)?;
-        }
-        return Ok(());
-    }
-    env.set_instance_data(EnvData { classes }, (), |cx| {
-        for r in cx.value.classes {
-            let _ = r.unref(&cx.env);
-        }
-    })
-}
-
 /// Throws `new <class>(reason, message)` (or a plain `Error` with `code` and `reason`).
 pub fn throw_image_error(env: &Env, kind: ImageKind, reason: &str, message: &str) -> Error {
     match make_image_error(env, kind, reason, message).and_then(|e| env.throw(e)) {
@@ -71,9 +40,9 @@ pub fn throw_image_error(env: &Env, kind: ImageKind, reason: &str, message: &str
 }
 
 fn make_image_error<'e>(env: &'e Env, kind: ImageKind, reason: &str, message: &str) -> Result<Unknown<'e>> {
-    if let Some(data) = env.get_instance_data::<EnvData>()? {
-        let class = Function::<(&str, &str)>::from_unknown(data.classes[kind as usize].get_value(env)?)?;
-        return class.new_instance((reason, message));
+    if let Some(helpers) = js_helpers::current(env)? {
+        let class = helpers.error_classes[kind as usize].get_value(env)?;
+        return Function::<FnArgs<(&str, &str)>>::from_unknown(class)?.new_instance((reason, message).into());
     }
     let class = env.get_global()?.get_named_property::<Function<&str>>("Error")?;
     let err = class.new_instance(message)?;

@@ -35,7 +35,6 @@ fn with_prefix<R>(env: &Env, v: &Unknown, then: impl FnOnce(&[u8]) -> Result<R>)
 /// bytes, else RangeError) is `"<timestamp>."` for signed timestamps. TypeError for any
 /// argument of the wrong type.
 #[napi(
-    js_name = "napiHmacSha256Verify",
     catch_unwind,
     ts_args_type = "key: Uint8Array, message: Uint8Array, signatureHex: string, prefix?: string | Uint8Array"
 )]
@@ -52,7 +51,6 @@ pub fn hmac_sha256_verify(env: &Env, key: Unknown, message: Unknown, signature_h
 
 /// Lowercase hex HMAC-SHA256(key, prefix ‖ message).
 #[napi(
-    js_name = "napiHmacSha256Hex",
     catch_unwind,
     ts_args_type = "key: Uint8Array, message: Uint8Array, prefix?: string | Uint8Array"
 )]

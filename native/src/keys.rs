@@ -41,7 +41,7 @@ pub fn hash(env: &Env, v: &Unknown<'_>, name: KeyName) -> Result<u64> {
 
 #[cold]
 fn long_string(v: &Unknown<'_>, head: &[u8]) -> Result<u64> {
-    let full = string_len(v)?;
+    let full = string_len(v)?.unwrap_or(0);
     if full == head.len() {
         return Ok(key_hash(head));
     }
@@ -83,15 +83,15 @@ pub fn string_into<'b>(v: &Unknown<'_>, buf: &'b mut [MaybeUninit<u8>]) -> Resul
     }
 }
 
-/// The UTF-8 length in bytes of a JS string (0 when it is not one).
-fn string_len(v: &Unknown<'_>) -> Result<usize> {
+/// The UTF-8 length in bytes of a JS string; None when `v` is not a string.
+pub fn string_len(v: &Unknown<'_>) -> Result<Option<usize>> {
     let mut len = 0usize;
     let raw = v.value();
     // SAFETY: as in `string_into`; a null buffer asks N-API for the length only.
     let status = unsafe { sys::napi_get_value_string_utf8(raw.env, raw.value, ptr::null_mut(), 0, &mut len) };
     match status {
-        sys::Status::napi_ok => Ok(len),
-        sys::Status::napi_string_expected => Ok(0),
+        sys::Status::napi_ok => Ok(Some(len)),
+        sys::Status::napi_string_expected => Ok(None),
         s => Err(napi::Error::new(napi::Status::from(s), "napi_get_value_string_utf8 failed".to_string())),
     }
 }

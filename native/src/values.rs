@@ -6,7 +6,7 @@
 //! returns [`pending`], which napi-rs passes through untouched.
 
 use cxone_bloom::{BloomError, Params, MAX_CAPACITY};
-use napi::bindgen_prelude::{FromNapiValue, TypedArray, TypedArrayType, Unknown};
+use napi::bindgen_prelude::{FromNapiValue, JsObjectValue, Object, TypedArray, TypedArrayType, Unknown};
 use napi::{Env, Error, JsValue, Result, Status, ValueType};
 
 pub const ERR_TYPE: &str = "ERR_INVALID_ARG_TYPE";
@@ -31,6 +31,16 @@ pub fn range_error(env: &Env, msg: &str) -> Error {
 pub fn plain_error(env: &Env, code: &str, msg: &str) -> Error {
     let _ = env.throw_error(msg, Some(code));
     pending()
+}
+
+/// TypeError unless the constructor was called with `new`: N-API gives a `#[napi]` constructor
+/// no `new.target`, and a plain call would wrap a throwaway object. `this` of a `new` (or
+/// subclass) call inherits the class's prototype, so it has `probe`, one of its methods.
+pub fn require_new(env: &Env, this: &Object, class: &str, probe: &str) -> Result<()> {
+    if this.has_named_property(probe)? {
+        return Ok(());
+    }
+    Err(type_error(env, &format!("Class constructor {class} cannot be invoked without 'new'")))
 }
 
 /// Formats a number the way JS prints it, near enough for messages.
