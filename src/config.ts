@@ -3,7 +3,7 @@
  * meaning, from a command-line flag (flags win). Everything is validated before the daemon
  * starts; a bad value stops the start with one message naming the setting.
  */
-import { computeBloomParams } from './bloom/params.js';
+import { computeBloomParams } from '@cxone-dedup/bloom/factory';
 import {
   DEFAULT_SIGNATURE_PRESET,
   headerDisplayName,

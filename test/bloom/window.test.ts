@@ -6,12 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { loadFallbackFactory, type FallbackBloomFactory } from '../../src/bloom/fallback.js';
-import { FallbackFingerprintTable, FingerprintSnapshotError, homeSlot } from '../../src/bloom/fingerprint.js';
-import { MAX_WINDOW_CAPACITY } from '../../src/bloom/params.js';
-import { BloomSnapshotError, imageChecksum as snapshotChecksum } from '../../src/bloom/image.js';
-import type { BloomFactory, BloomKind, WindowGeneration, WindowGenerationInput, WindowLike } from '../../src/bloom/types.js';
 import {
+  type BloomFactory,
+  type BloomKind,
+  BloomSnapshotError,
+  type FallbackBloomFactory,
+  FallbackFingerprintTable,
+  FingerprintSnapshotError,
+  homeSlot,
+  imageChecksum,
+  loadFallbackFactory,
+  MAX_WINDOW_CAPACITY,
   RECORD_AT_CAPACITY,
   RECORD_INSERTED,
   RECORD_OVERFLOW,
@@ -19,8 +24,11 @@ import {
   VERDICT_MASK,
   VERDICT_NEW,
   VERDICT_UNCONFIRMED,
-} from '../../src/bloom/window-codes.js';
-import { WindowSnapshotError } from '../../src/bloom/window-fallback.js';
+  type WindowGeneration,
+  type WindowGenerationInput,
+  type WindowLike,
+  WindowSnapshotError,
+} from '@cxone-dedup/bloom/factory';
 import { mulberry32 } from '../helpers/prng.js';
 import { requireNativeFactory } from '../vectors/support.js';
 
@@ -34,7 +42,7 @@ before(async () => {
 const KINDS: readonly BloomKind[] = ['native', 'fallback'];
 const factoryOf = (kind: BloomKind): BloomFactory => (kind === 'native' ? native : fallback);
 
-/** Which error each implementation throws for a rejected restore: [fallback class, native code]. */
+/** The error (class and code, the same from both implementations) for each kind of rejected restore. */
 const REJECTION = {
   bloom: [BloomSnapshotError, 'ERR_BLOOM_SNAPSHOT'],
   table: [FingerprintSnapshotError, 'ERR_FINGERPRINT_SNAPSHOT'],
@@ -56,8 +64,8 @@ function rejects(kind: BloomKind, fn: () => unknown, what: keyof typeof REJECTIO
   assert.throws(fn, (err: unknown) => {
     assert.ok(err instanceof Error, String(err));
     assert.match(err.message, message);
-    if (kind === 'native') assert.equal((err as { code?: unknown }).code, code, err.message);
-    else assert.ok(err instanceof cls, `expected ${cls.name}, got ${err.constructor.name}: ${err.message}`);
+    assert.ok(err instanceof cls, `${kind}: expected ${cls.name}, got ${err.constructor.name}: ${err.message}`);
+    assert.equal((err as { code?: unknown }).code, code, `${kind}: ${err.message}`);
     return true;
   });
 }
@@ -67,7 +75,7 @@ const verdict = (code: number) => code & VERDICT_MASK;
 /** A table snapshot edited and resealed (its checksum recomputed), so only later checks see the edit. */
 function resealTable(bytes: Buffer): Buffer {
   const b = Buffer.from(bytes);
-  b.writeBigUInt64LE(snapshotChecksum(fallback.hasher, b.subarray(0, 32), b.subarray(40)), 32);
+  b.writeBigUInt64LE(imageChecksum(fallback.hasher, b.subarray(0, 32), b.subarray(40)), 32);
   return b;
 }
 
@@ -414,7 +422,7 @@ for (const kind of KINDS) {
         // A capacity beyond the window's limit (a valid Bloom snapshot of a tiny filter claiming 2^40 keys).
         const huge = Buffer.from(other.bloom);
         huge.writeBigUInt64LE(2n ** 40n, 24);
-        huge.writeBigUInt64LE(snapshotChecksum(fallback.hasher, huge.subarray(0, 40), huge.subarray(48)), 40);
+        huge.writeBigUInt64LE(imageChecksum(fallback.hasher, huge.subarray(0, 40), huge.subarray(48)), 40);
         throwsLike(() => f.windowFromGenerations({ bloom: huge, table: null, insertions: 0, exact: false }, previous), RangeError, /^active generation: capacity 1099511627776 is above the dedup window's maximum/);
       });
     });
