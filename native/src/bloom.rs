@@ -7,7 +7,7 @@ use crate::keys::{self, KeyName};
 use crate::memory::{self, zeroed_owned, Storage};
 use crate::values::{self, bloom_error, bytes_arg, describe, range_error, type_error};
 use cxone_bloom::{from_snapshot, key_hash, snapshot_len, BloomError, Params};
-use napi::bindgen_prelude::{Array, Buffer, Either, FromNapiValue, Function, JsObjectValue, ObjectFinalize, This, Uint8Array, Unknown};
+use napi::bindgen_prelude::{Array, Buffer, Either, FromNapiValue, Function, JsObjectValue, ObjectFinalize, This, Uint8ArraySlice, Unknown};
 use napi::UnknownRef;
 use napi::{Env, JsValue, Result};
 use napi_derive::napi;
@@ -167,8 +167,9 @@ fn hash_joined(env: &Env, joined: &Unknown, len: u32, hashes: &mut Vec<u64>) -> 
 /// loop), else element by element.
 fn booleans<'e>(env: &'e Env, mask: Vec<u8>) -> Result<Either<Vec<bool>, Unknown<'e>>> {
     if let Some(helpers) = js_helpers::current(env)? {
-        let to_booleans = Function::<Uint8Array, Unknown>::from_unknown(helpers.to_booleans.get_value(env)?)?;
-        return Ok(Either::B(to_booleans.call(Uint8Array::new(mask))?));
+        // (A copy in a V8-owned buffer: an external one, as napi-rs makes from a Vec, costs more.)
+        let to_booleans = Function::<&Uint8ArraySlice, Unknown>::from_unknown(helpers.to_booleans.get_value(env)?)?;
+        return Ok(Either::B(to_booleans.call(&Uint8ArraySlice::copy_from(env, mask)?)?));
     }
     Ok(Either::A(mask.into_iter().map(|b| b == 1).collect()))
 }
@@ -283,15 +284,17 @@ impl BloomFilter {
     }
 
     /// `addMany` with the answers as bytes (1 = true): the cheapest batch form.
-    #[napi(catch_unwind, ts_args_type = "keys: readonly BloomKey[]")]
-    pub fn add_many_mask(&self, env: &Env, keys: Unknown) -> Result<Uint8Array> {
-        Ok(Uint8Array::new(Self::hash_all(env, &keys)?.into_iter().map(|h| u8::from(self.add_hash(h))).collect()))
+    #[napi(catch_unwind, ts_args_type = "keys: readonly BloomKey[]", ts_return_type = "Uint8Array")]
+    pub fn add_many_mask<'e>(&self, env: &'e Env, keys: Unknown) -> Result<Uint8ArraySlice<'e>> {
+        let mask: Vec<u8> = Self::hash_all(env, &keys)?.into_iter().map(|h| u8::from(self.add_hash(h))).collect();
+        Uint8ArraySlice::copy_from(env, mask)
     }
 
     /// `hasMany` with the answers as bytes (1 = true): the cheapest batch form.
-    #[napi(catch_unwind, ts_args_type = "keys: readonly BloomKey[]")]
-    pub fn has_many_mask(&self, env: &Env, keys: Unknown) -> Result<Uint8Array> {
-        Ok(Uint8Array::new(Self::hash_all(env, &keys)?.into_iter().map(|h| u8::from(self.has_hash(h))).collect()))
+    #[napi(catch_unwind, ts_args_type = "keys: readonly BloomKey[]", ts_return_type = "Uint8Array")]
+    pub fn has_many_mask<'e>(&self, env: &'e Env, keys: Unknown) -> Result<Uint8ArraySlice<'e>> {
+        let mask: Vec<u8> = Self::hash_all(env, &keys)?.into_iter().map(|h| u8::from(self.has_hash(h))).collect();
+        Uint8ArraySlice::copy_from(env, mask)
     }
 
     /// Zeroes every bit (of the shared memory too, for a shared filter).

@@ -1,4 +1,4 @@
-//! `hmacSha256Verify` / `hmacSha256Hex`: the webhook signature check of
+//! `hmacSha256Verify` / `hmacSha256Hex`: the webhook signature check of the daemon's
 //! `src/http/signature.ts`, on the plain `cxone-signature` crate. Node's `createHmac` builds
 //! several objects per call (a few µs); this is one call and no allocation.
 
@@ -30,23 +30,20 @@ fn with_prefix<R>(env: &Env, v: &Unknown, then: impl FnOnce(&[u8]) -> Result<R>)
     Err(type_error(env, &format!("prefix must be a string, a Uint8Array or undefined, got {}", describe(v))))
 }
 
-/// True when `signatureHex` is exactly 64 hex digits (either case) equal, in constant time, to
-/// HMAC-SHA256(key, prefix ‖ message). `prefix` (a string, as UTF-8, or bytes; at most 64
-/// bytes, else RangeError) is `"<timestamp>."` for signed timestamps. TypeError for any
-/// argument of the wrong type.
-#[napi(
-    catch_unwind,
-    ts_args_type = "key: Uint8Array, message: Uint8Array, signatureHex: string, prefix?: string | Uint8Array"
-)]
-pub fn hmac_sha256_verify(env: &Env, key: Unknown, message: Unknown, signature_hex: Unknown, prefix: Unknown) -> Result<bool> {
-    let key = bytes_arg(env, &key, "key", BYTES)?;
-    let message = bytes_arg(env, &message, "message", BYTES)?;
+/// `hmacSha256Verify(key, message, signatureHex, prefix?)`: true when `signatureHex` is exactly 64
+/// hex digits (either case) equal, in constant time, to HMAC-SHA256(key, prefix ‖ message).
+/// `prefix` (a string, as UTF-8, or bytes; at most 64 bytes, else RangeError) is `"<timestamp>."`
+/// for signed timestamps. TypeError for any argument of the wrong type. Called once per webhook,
+/// so its N-API face is hand-written (hot.rs).
+pub fn verify(env: &Env, [key, message, signature_hex, prefix]: &[Unknown; 4]) -> Result<bool> {
+    let key = bytes_arg(env, key, "key", BYTES)?;
+    let message = bytes_arg(env, message, "message", BYTES)?;
     // One spare byte tells a 64-digit signature from a longer one.
     let mut sig_buf = [MaybeUninit::<u8>::uninit(); HEX_LEN + 2];
-    let Some(signature) = string_into(&signature_hex, &mut sig_buf)? else {
-        return Err(type_error(env, &format!("signatureHex must be a string, got {}", describe(&signature_hex))));
+    let Some(signature) = string_into(signature_hex, &mut sig_buf)? else {
+        return Err(type_error(env, &format!("signatureHex must be a string, got {}", describe(signature_hex))));
     };
-    with_prefix(env, &prefix, |prefix| Ok(verify_hex(&key.arraybuffer, prefix, &message.arraybuffer, signature)))
+    with_prefix(env, prefix, |prefix| Ok(verify_hex(&key.arraybuffer, prefix, &message.arraybuffer, signature)))
 }
 
 /// Lowercase hex HMAC-SHA256(key, prefix ‖ message).

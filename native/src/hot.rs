@@ -1,12 +1,13 @@
-//! The hand-written N-API methods: the one-key calls `BloomFilter.has` / `add` and
-//! `DedupWindow.check` / `observe` / `record`.
+//! The hand-written N-API calls of the hot path: the one-key methods `BloomFilter.has` / `add`
+//! and `DedupWindow.check` / `observe` / `record`, and `hmacSha256Verify` (once per webhook).
 //!
-//! Everything else is `#[napi]`. For these, napi-rs' generated glue costs about 310 ns a call on
-//! top of a ~125 ns call floor (measured with `bench/filter.ts --face`: it checks the
-//! receiver's type tag and records the borrow of `self` on every call), which would more than
-//! double the cost of a `has`. Here a call is `napi_get_cb_info`, `napi_unwrap`, the key's
-//! hash and the answer. (The per-webhook entry point of the per-core work, one call that
-//! verifies, parses and checks, belongs here too.)
+//! Everything else is `#[napi]`. For these, napi-rs' generated glue costs about 310 ns a method
+//! call on top of a ~125 ns call floor (it checks the receiver's type tag and records the borrow
+//! of `self` on every call), and ~120 ns a function call: measured side by side, see
+//! bench/README.md, "The addon's two faces". That would more than double the cost of a `has`.
+//! Here a call is `napi_get_cb_info`, `napi_unwrap` for a method, the work and the answer. (The
+//! per-webhook entry point of the per-core work, one call that verifies, parses and checks,
+//! belongs here too.)
 //!
 //! The methods are added to the `#[napi]` classes' own definitions, so the same
 //! `napi_define_class` call defines them and V8 checks their receiver: calling one on anything
@@ -53,8 +54,42 @@ napi::ctor::declarative::ctor! {
     }
 }
 
-/// Runs `body(env, this, key)` for a one-argument method of the `#[napi]` class `T` and
-/// returns its answer; an error or a panic becomes a JS exception (no unwind crosses into Node).
+/// Runs `body` for the current callback and returns its answer; an error or a panic becomes a JS
+/// exception (no unwind crosses into Node).
+///
+/// # Safety
+/// `env` must be the env N-API passed to the current callback.
+unsafe fn run<R: ToNapiValue>(env: sys::napi_env, body: impl FnOnce(&Env) -> Result<R>) -> sys::napi_value {
+    let call = AssertUnwindSafe(|| -> Result<sys::napi_value> {
+        let env = Env::from_raw(env);
+        let answer = body(&env)?;
+        // SAFETY: valid env.
+        unsafe { R::to_napi_value(env.raw(), answer) }
+    });
+    let error = match catch_unwind(call) {
+        Ok(Ok(v)) => return v,
+        Ok(Err(e)) => e,
+        Err(panic) => napi::Error::from_reason(format!("cxone-dedup native: internal error: {}", panic_message(&*panic))),
+    };
+    // SAFETY: valid env; a pending exception (status PendingException) is left in place.
+    unsafe { JsError::from(error).throw_into(env) };
+    ptr::null_mut()
+}
+
+/// The receiver and the first `N` arguments of the current callback (missing ones read as
+/// undefined).
+///
+/// # Safety
+/// `env` and `info` must be what N-API passed to the current callback.
+unsafe fn call_args<'e, const N: usize>(env: &'e Env, info: sys::napi_callback_info) -> Result<(sys::napi_value, [Unknown<'e>; N])> {
+    let (mut argc, mut argv, mut this) = (N, [ptr::null_mut(); N], ptr::null_mut());
+    // SAFETY: `info` is the current callback's; argv has room for `argc` values.
+    napi::check_status!(unsafe { sys::napi_get_cb_info(env.raw(), info, &mut argc, argv.as_mut_ptr(), &mut this, ptr::null_mut()) })?;
+    // SAFETY: every `argv` entry is a live value of this env and callback.
+    Ok((this, argv.map(|v| unsafe { Unknown::from_raw_unchecked(env.raw(), v) })))
+}
+
+/// Runs `body(env, this, key)` for a one-argument method of the `#[napi]` class `T`.
 ///
 /// # Safety
 /// `env` and `info` must be what N-API passed to a method callback that `register` defined on
@@ -64,37 +99,35 @@ unsafe fn method<T: 'static, R: ToNapiValue>(
     info: sys::napi_callback_info,
     body: impl FnOnce(&Env, &T, &Unknown) -> Result<R>,
 ) -> sys::napi_value {
-    let run = AssertUnwindSafe(|| -> Result<sys::napi_value> {
-        let (mut argc, mut argv, mut this) = (1usize, [ptr::null_mut(); 1], ptr::null_mut());
-        // SAFETY: `info` is the current callback's; argv has room for `argc` values (a missing
-        // argument reads as undefined).
-        napi::check_status!(unsafe { sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), &mut this, ptr::null_mut()) })?;
+    let call = |env: &Env| {
+        // SAFETY: the caller's contract.
+        let (this, [key]) = unsafe { call_args::<1>(env, info) }?;
         let mut wrapped = ptr::null_mut();
         // SAFETY: valid env and value; fails (an exception, no UB) for an object not wrapped yet,
         // such as a subclass instance whose constructor calls a method before a factory wraps it.
-        napi::check_status!(unsafe { sys::napi_unwrap(env, this, &mut wrapped) }, "this object is not initialised")?;
+        napi::check_status!(unsafe { sys::napi_unwrap(env.raw(), this, &mut wrapped) }, "this object is not initialised")?;
         // SAFETY: V8 checked `this` against T's class template (napi_define_class gives the
         // methods a signature), so `this` was made by T's constructor or a factory, which napi-rs
         // wraps with a `Box<T>` (bindgen_runtime CallbackInfo::_construct / _factory; its own
         // `unwrap_raw` casts the same way). The box lives until the object's finalizer, which
-        // cannot run while `this` is on the stack. T's methods all take `&self` (the filter's
-        // bits are atomics), so a shared reference aliases nothing mutable.
+        // cannot run while `this` is on the stack. T's methods all take `&self` (the filter's bits
+        // are atomics), so a shared reference aliases nothing mutable.
         let this = unsafe { &*wrapped.cast::<T>() };
-        let env = Env::from_raw(env);
-        // SAFETY: `argv[0]` is a live value of this env and callback.
-        let key = unsafe { Unknown::from_raw_unchecked(env.raw(), argv[0]) };
-        let answer = body(&env, this, &key)?;
-        // SAFETY: valid env.
-        unsafe { R::to_napi_value(env.raw(), answer) }
-    });
-    let error = match catch_unwind(run) {
-        Ok(Ok(v)) => return v,
-        Ok(Err(e)) => e,
-        Err(panic) => napi::Error::from_reason(format!("cxone-dedup native: internal error: {}", panic_message(&*panic))),
+        body(env, this, &key)
     };
-    // SAFETY: valid env; a pending exception (status PendingException) is left in place.
-    unsafe { JsError::from(error).throw_into(env) };
-    ptr::null_mut()
+    // SAFETY: `env` is the current callback's (the caller's contract).
+    unsafe { run(env, call) }
+}
+
+/// `hmacSha256Verify(key, message, signatureHex, prefix?)` (see hmac.rs), exported by lib.rs.
+pub unsafe extern "C" fn hmac_sha256_verify(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    let call = |env: &Env| {
+        // SAFETY: N-API calls this with the current callback's env and info.
+        let (_, args) = unsafe { call_args::<4>(env, info) }?;
+        crate::hmac::verify(env, &args)
+    };
+    // SAFETY: as above.
+    unsafe { run(env, call) }
 }
 
 fn panic_message(panic: &(dyn Any + Send)) -> &str {

@@ -4,10 +4,11 @@
 //! `registerJsHelpers`, by which the package's loader hands over its error classes and batch
 //! helpers (js_helpers.rs).
 //!
-//! napi-rs (`#[napi]`) defines everything and generates the type definitions, except the
-//! one-key methods `has`, `add`, `check`, `observe` and `record`, which are hand-written
-//! N-API (hot.rs) because the generated glue would more than double their cost. No panic
-//! crosses into Node: every `#[napi]` function is `catch_unwind`, and so is hot.rs.
+//! napi-rs (`#[napi]`) defines everything and generates the type definitions, except the calls
+//! of the hot path, the one-key methods `has`, `add`, `check`, `observe` and `record` and the
+//! function `hmacSha256Verify`, which are hand-written N-API (hot.rs) because the generated glue
+//! would more than double their cost. No panic crosses into Node: every `#[napi]` function is
+//! `catch_unwind`, and so is hot.rs.
 
 mod bloom;
 mod dedup_window;
@@ -18,3 +19,13 @@ mod js_helpers;
 mod keys;
 mod memory;
 mod values;
+
+use napi::bindgen_prelude::{JsObjectValue, Object};
+use napi_derive::napi;
+
+/// Adds the hand-written functions to the module's exports (the methods join their classes in
+/// hot.rs).
+#[napi(module_exports)]
+pub fn exports(mut exports: Object) -> napi::Result<()> {
+    exports.create_named_method("hmacSha256Verify", hot::hmac_sha256_verify)
+}

@@ -1,5 +1,5 @@
 //! Checking arguments from JS: the TypeError / RangeError split and the messages of the
-//! fallback (`src/bloom/params.ts`), each error with a Node-style `code`.
+//! fallback (`lib/params.ts`), each error with a Node-style `code`.
 //!
 //! Arguments arrive as [`Unknown`] so that a wrong type gets our message rather than
 //! napi-rs' generic conversion error. A helper that throws leaves the JS exception pending and

@@ -386,3 +386,51 @@ impl From<TableError> for WindowError {
         WindowError::Table(e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn each_rejection_has_its_own_reason() {
+        let bloom = [
+            SnapshotError::Truncated { len: 0 },
+            SnapshotError::BadMagic,
+            SnapshotError::UnsupportedVersion(2),
+            SnapshotError::UnsupportedHashId(1),
+            SnapshotError::InvalidBitCount(0),
+            SnapshotError::InvalidHashCount(0),
+            SnapshotError::InvalidCapacity(0),
+            SnapshotError::InvalidErrorRate(1.0),
+            SnapshotError::LengthMismatch { expected: 1, actual: 0 },
+            SnapshotError::ChecksumMismatch { stored: 0, computed: 1 },
+        ];
+        assert_eq!(bloom.iter().map(|e| e.reason()).collect::<HashSet<_>>().len(), bloom.len());
+        let table = [
+            TableSnapshotError::Truncated { len: 0 },
+            TableSnapshotError::BadMagic,
+            TableSnapshotError::UnsupportedVersion(2),
+            TableSnapshotError::UnsupportedHashId(1),
+            TableSnapshotError::NonZeroReserved(1),
+            TableSnapshotError::InvalidSlotCount(0),
+            TableSnapshotError::TooManyEntries { count: 2, limit: 1 },
+            TableSnapshotError::LengthMismatch { expected: 1, actual: 0 },
+            TableSnapshotError::ChecksumMismatch { stored: 0, computed: 1 },
+            TableSnapshotError::CountMismatch { stored: 1, counted: 0 },
+            TableSnapshotError::Misplaced { slot: 1, home: 0 },
+        ];
+        assert_eq!(table.iter().map(|e| e.reason()).collect::<HashSet<_>>().len(), table.len());
+        let window = [
+            WindowError::TableSizeMismatch { slots: 1, expected: 2 },
+            WindowError::GenerationMismatch { active: String::new(), previous: String::new() },
+            WindowError::ExactWithoutTable,
+            WindowError::InsertionCount { insertions: 0, fingerprints: 1, exact: true },
+            WindowError::TableNotInFilter { slot: 0 },
+        ];
+        let reasons = window.iter().map(|e| e.reason()).collect::<Option<HashSet<_>>>().expect("every fit error has a reason");
+        assert_eq!(reasons.len(), window.len());
+        assert_eq!(WindowError::CapacityTooLarge { capacity: 1, max: 0 }.reason(), None);
+        assert_eq!(WindowError::Bloom(BloomError::Snapshot(SnapshotError::BadMagic)).reason(), None);
+    }
+}
