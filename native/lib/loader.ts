@@ -98,9 +98,9 @@ function missingAdvice(path: string): string {
   const shipped = shippedPlatforms();
   return (
     `no native addon for ${platformTriple()} at ${path} (this copy of @cxone-dedup/bloom has ` +
-    `${shipped.length > 0 ? `addons for ${shipped.join(', ')}` : 'no addon'}). ` +
-    `Build one from the cxone-dedup repository (native/, needs Rust: \`npx napi build --platform --release\`) and set ${NATIVE_PATH_ENV} to its path; ` +
-    'until then the xxhash-wasm fallback gives the same answers, slower'
+    `${shipped.length > 0 ? `addons for ${shipped.join(', ')}` : 'none'}). To build one: in a checkout of the cxone-dedup ` +
+    `repository, \`npm install\` (needs Rust from https://rustup.rs) writes native/cxone-dedup.${platformTriple()}.node; ` +
+    `set ${NATIVE_PATH_ENV} to that file. Meanwhile the xxhash-wasm fallback gives the same answers, slower`
   );
 }
 
