@@ -1,5 +1,5 @@
 /**
- * The sliding dedup window: a `WindowLike` (bloom/types.ts: two generations, each a Bloom filter
+ * The sliding dedup window: a `WindowLike` (@cxone-dedup/bloom, lib/types.ts: two generations, each a Bloom filter
  * plus an exact table of 64-bit key fingerprints) and the wall-clock time each generation became
  * active. Compaction retires `active` to `previous` and reuses the old `previous`, cleared.
  *
