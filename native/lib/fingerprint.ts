@@ -225,7 +225,7 @@ function decodeTableHeader(hasher: ImageHasher, image: Uint8Array): { slots: num
   return { slots, count: Number(rawCount) };
 }
 
-/** The count and the probe invariant (native: core/src/fingerprint_snapshot.rs, check_contents). */
+/** The count and the probe invariant (native: core/src/fingerprint_image.rs, check_contents). */
 function checkContents(w: Uint32Array, slots: number, count: number): void {
   let counted = 0;
   let empty = -1;

@@ -316,7 +316,7 @@ function describeShape(p: Shape): string {
   return `capacity ${p.capacity}, error rate ${p.errorRate}, ${p.bitCount} bits, k = ${p.hashCount}, ${p.tableSlots} table slots`;
 }
 
-/** One generation from checked arguments, in the native order (window.rs: Generation::from_snapshots, from_parts). */
+/** One generation from checked arguments, in the native order (window.rs: Generation::from_images, from_parts). */
 function loadGeneration(
   hasher: FallbackHasher,
   g: { bloom: unknown; table: unknown; insertions: number; exact: boolean },

@@ -9,7 +9,7 @@ use crate::keys;
 use crate::memory::zeroed_owned;
 use crate::values::{self, describe, js_number, plain_error, range_error, type_error, uint8_bytes, ERR_MEMORY};
 use cxone_bloom::{
-    snapshot_len, table_snapshot_len, BloomError, BloomFilter, FingerprintTable, Generation, GenerationStats, OwnedWords,
+    image_len, table_image_len, BloomError, BloomFilter, FingerprintTable, Generation, GenerationStats, OwnedWords,
     TableError, Which, WindowError, WindowParams, MAX_CAPACITY,
 };
 use napi::bindgen_prelude::{Buffer, FromNapiValue, JsObjectValue, Object, ObjectFinalize, This, Unknown};
@@ -127,8 +127,8 @@ fn window_error(env: &Env, e: &WindowError, context: Option<&str>) -> Error {
         None => e.to_string(),
     };
     match e {
-        WindowError::Bloom(BloomError::Snapshot(s)) => bloom_image_error(env, s, context),
-        WindowError::Table(TableError::Snapshot(s)) => table_image_error(env, s, context),
+        WindowError::Bloom(BloomError::Image(s)) => bloom_image_error(env, s, context),
+        WindowError::Table(TableError::Image(s)) => table_image_error(env, s, context),
         WindowError::Bloom(BloomError::OutOfMemory { .. }) | WindowError::Table(TableError::OutOfMemory { .. }) => {
             plain_error(env, ERR_MEMORY, &msg)
         }
@@ -206,7 +206,7 @@ fn load_generation(env: &Env, g: &GenerationArg, name: &str) -> Result<Generatio
             }
         },
     };
-    Generation::from_snapshots(&bloom.arraybuffer, table.as_ref().map(|t| &*t.arraybuffer), g.insertions, g.exact)
+    Generation::from_images(&bloom.arraybuffer, table.as_ref().map(|t| &*t.arraybuffer), g.insertions, g.exact)
         .map_err(|e| window_error(env, &e, Some(&format!("{name} generation"))))
 }
 
@@ -359,8 +359,8 @@ impl DedupWindow {
             None => return Err(type_error(env, &format!("which must be 'active' or 'previous', got {}", describe(&which)))),
         };
         let g = self.window.generation(which);
-        let bloom = image(env, snapshot_len(g.bloom().params()), |out| Ok(g.bloom().write_snapshot(out)?))?;
-        let table = image(env, table_snapshot_len(g.table().slots()), |out| Ok(g.table().write_snapshot(out)?))?;
+        let bloom = image(env, image_len(g.bloom().params()), |out| Ok(g.bloom().write_image(out)?))?;
+        let table = image(env, table_image_len(g.table().slots()), |out| Ok(g.table().write_image(out)?))?;
         Ok(DedupWindowGeneration { bloom, table, insertions: g.insertions() as f64, exact: g.is_exact() })
     }
 }

@@ -8,7 +8,7 @@
 
 use crate::js_helpers;
 use crate::values::pending;
-use cxone_bloom::{SnapshotError, TableSnapshotError, WindowError};
+use cxone_bloom::{ImageError, TableImageError, WindowError};
 use napi::bindgen_prelude::{FnArgs, FromNapiValue, Function, JsObjectValue, Object, Unknown};
 use napi::{Env, Error, Result};
 
@@ -53,13 +53,13 @@ fn make_image_error<'e>(env: &'e Env, kind: ImageKind, reason: &str, message: &s
 }
 
 /// A rejected filter image; `context` names the part being restored ("active generation").
-pub fn bloom_image_error(env: &Env, e: &SnapshotError, context: Option<&str>) -> Error {
+pub fn bloom_image_error(env: &Env, e: &ImageError, context: Option<&str>) -> Error {
     let msg = format!("invalid Bloom filter snapshot: {e}");
     throw_image_error(env, ImageKind::Bloom, e.reason(), &with_context(context, msg))
 }
 
 /// A rejected fingerprint table image.
-pub fn table_image_error(env: &Env, e: &TableSnapshotError, context: Option<&str>) -> Error {
+pub fn table_image_error(env: &Env, e: &TableImageError, context: Option<&str>) -> Error {
     let msg = format!("invalid fingerprint table snapshot: {e}");
     throw_image_error(env, ImageKind::Table, e.reason(), &with_context(context, msg))
 }

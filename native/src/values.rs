@@ -165,7 +165,7 @@ pub fn params(env: &Env, capacity_v: &Unknown<'_>, error_rate_v: &Unknown<'_>) -
 /// Throws a core error as the JS error that fits it (a rejected image: `errors::image_error`).
 pub fn bloom_error(env: &Env, e: &BloomError) -> Error {
     match e {
-        BloomError::Snapshot(s) => crate::errors::bloom_image_error(env, s, None),
+        BloomError::Image(s) => crate::errors::bloom_image_error(env, s, None),
         BloomError::OutOfMemory { .. } => plain_error(env, ERR_MEMORY, &e.to_string()),
         _ => range_error(env, &e.to_string()),
     }
