@@ -11,8 +11,7 @@
  */
 import bloomFilters from 'bloom-filters';
 import { BloomFilter as Bloomfilter } from 'bloomfilter';
-import { loadFallbackFactory } from '../src/bloom/fallback.js';
-import { loadNativeFactory } from '../src/bloom/native.js';
+import { loadFallbackFactory, loadNativeFactory } from '@cxone-dedup/bloom/factory';
 import { DedupEngine, type DataActionEvent, type UnconfirmedPolicy } from '../src/dedup/engine.js';
 import { parseTimestamp } from '../src/dedup/timestamp.js';
 import { numberArg, parseArgs, switchArg, type ScriptSpec } from './lib/args.js';

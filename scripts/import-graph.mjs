@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Prints the import arrows between top-level parts of src/ (a folder, or a root file such as daemon.ts),
-// one "from → to (n imports)" line each, so a reviewer can see whether every arrow points down.
+// Prints the import arrows between top-level parts of src/ (a folder, or a root file such as daemon.ts)
+// and to the workspace package @cxone-dedup/bloom (native/), one "from → to (n imports)" line each, so
+// a reviewer can see whether every arrow points down.
 // Not a test: `node scripts/import-graph.mjs`.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -24,14 +25,14 @@ function part(file) {
   return rest.length > 0 ? `${first}/` : first;
 }
 
-const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g;
+const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(?\s*)['"](\.{1,2}\/[^'"]+|@cxone-dedup\/bloom[^'"]*)['"]/g;
+const PACKAGE = '@cxone-dedup/bloom';
 const arrows = new Map();
 for (const file of files(src)) {
   const text = readFileSync(file, 'utf8');
   for (const [, spec] of text.matchAll(SPECIFIER)) {
-    const target = path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts'));
     const from = part(file);
-    const to = part(target);
+    const to = spec.startsWith(PACKAGE) ? PACKAGE : part(path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')));
     if (from === to) continue;
     const key = `${from} → ${to}`;
     arrows.set(key, (arrows.get(key) ?? 0) + 1);

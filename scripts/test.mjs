@@ -47,7 +47,7 @@ function findTests(dir) {
   return out;
 }
 
-run('build', process.execPath, [path.join('scripts', 'build-native.mjs')], { CXONE_DEDUP_REQUIRE_NATIVE: '1' });
+run('build', process.execPath, [path.join('native', 'scripts', 'build.mjs')], { CXONE_DEDUP_REQUIRE_NATIVE: '1' });
 run('typescript', process.execPath, [path.join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
 run('type-check tests', process.execPath, [path.join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.check.json']);
 if (filters.length === 0 || filters.includes('cargo')) {

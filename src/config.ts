@@ -5,7 +5,7 @@
  * setting, so one attempt shows them all.
  */
 import { isIP } from 'node:net';
-import { computeBloomParams } from './bloom/params.js';
+import { computeBloomParams } from '@cxone-dedup/bloom/factory';
 import {
   DEFAULT_SIGNATURE_PRESET,
   headerDisplayName,

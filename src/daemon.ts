@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { sleep } from './backoff.js';
-import { loadBloomFactory } from './bloom/index.js';
-import type { BloomFactory } from './bloom/types.js';
+import { loadBloomFactory } from '@cxone-dedup/bloom/factory';
+import type { BloomFactory } from '@cxone-dedup/bloom/factory';
 import { redactedConfig, signatureScheme, type Config } from './config.js';
 import { resolveCxoneSettings } from './cxone/settings.js';
 import { WebhookRegistration } from './cxone/registration.js';

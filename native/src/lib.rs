@@ -1,38 +1,31 @@
-//! N-API face of the cxone-dedup native core: exports the classes `BloomFilter` and
-//! `DedupWindow` (typed in `index.d.ts`, wrapped by `src/bloom/native.ts`) and the webhook
-//! signature functions `hmacSha256Verify` / `hmacSha256Hex` (used by
-//! `src/http/signature.ts`).
+//! N-API face of the cxone-dedup native core, the addon of the `@cxone-dedup/bloom` package:
+//! the classes `BloomFilter` (bloom.rs) and `DedupWindow` (dedup_window.rs), the webhook
+//! signature functions `hmacSha256Verify` / `hmacSha256Hex` (hmac.rs), and
+//! `registerJsHelpers`, by which the package's loader hands over its error classes and batch
+//! helpers (js_helpers.rs).
 //!
-//! napi-rs registers the module; the classes themselves are defined on raw N-API (`js.rs`)
-//! because the generated class glue costs several times the per-call budget of the
-//! hot path. Every callback runs under `js::run`, which turns a panic into a JS
-//! `Error`: no unwind ever crosses into Node.
+//! napi-rs (`#[napi]`) defines everything and generates the type definitions, except the calls
+//! of the hot path, the one-key methods `has`, `add`, `check`, `observe` and `record` and the
+//! function `hmacSha256Verify`, which are hand-written N-API (hot.rs) because the generated glue
+//! would more than double their cost. No panic crosses into Node: every `#[napi]` function is
+//! `catch_unwind`, and so is hot.rs.
 
-mod args;
-mod class;
-mod js;
-mod key;
-mod signature;
-mod storage;
-mod window;
+mod bloom;
+mod dedup_window;
+mod errors;
+mod hmac;
+mod hot;
+mod js_helpers;
+mod keys;
+mod memory;
+mod values;
 
-use napi::bindgen_prelude::Object;
-use napi::{Env, JsValue};
+use napi::bindgen_prelude::{JsObjectValue, Object};
 use napi_derive::napi;
 
+/// Adds the hand-written functions to the module's exports (the methods join their classes in
+/// hot.rs).
 #[napi(module_exports)]
-pub fn init(exports: Object, env: Env) -> napi::Result<()> {
-    let result = std::panic::catch_unwind(|| {
-        // SAFETY: module init runs on the JS thread that owns `env`.
-        let cx = unsafe { js::Cx::from_raw(env.raw()) };
-        class::register(&cx, exports.raw())?;
-        window::register(&cx, exports.raw())?;
-        signature::register(&cx, exports.raw())
-    });
-    match result {
-        Ok(Ok(())) => Ok(()),
-        // A JS exception is pending; napi-rs leaves a pending exception in place.
-        Ok(Err(js::Thrown)) => Err(napi::Error::from_status(napi::Status::PendingException)),
-        Err(_) => Err(napi::Error::from_reason("cxone-dedup native: panic while registering its exports")),
-    }
+pub fn exports(mut exports: Object) -> napi::Result<()> {
+    exports.create_named_method("hmacSha256Verify", hot::hmac_sha256_verify)
 }

@@ -24,7 +24,7 @@
  * Counters are cumulative for the life of the engine (never reset by compaction).
  */
 import { performance } from 'node:perf_hooks';
-import type { BloomFactory, WindowGenerationStats } from '../bloom/types.js';
+import type { BloomFactory, WindowGenerationStats } from '@cxone-dedup/bloom/factory';
 import { silentLogger, type Logger } from '../log.js';
 import type { DataActionEvent, RequestFacts } from './event.js';
 import { DEFAULT_KEY_FIELDS, keyBuilder, keyNeedsDeliveryId, validateKeyFields, type KeyField, type KeyOf } from './key.js';

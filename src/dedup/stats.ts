@@ -1,5 +1,5 @@
 /** What the dedup engine reports about itself: its counters and the state of its window and cache. */
-import type { BloomKind } from '../bloom/types.js';
+import type { BloomKind } from '@cxone-dedup/bloom/factory';
 
 /** One generation of the window (Bloom filter + fingerprint table) as seen from outside. */
 export interface GenerationStats {

@@ -1,5 +1,5 @@
 /**
- * The sliding dedup window: a `WindowLike` (bloom/types.ts: two generations, each a Bloom filter
+ * The sliding dedup window: a `WindowLike` (@cxone-dedup/bloom, lib/types.ts: two generations, each a Bloom filter
  * plus an exact table of 64-bit key fingerprints) and the wall-clock time each generation became
  * active. Compaction retires `active` to `previous` and reuses the old `previous`, cleared.
  *
@@ -13,9 +13,9 @@
  * Only a generation whose table overflowed, or one restored from a format-1 snapshot that had no
  * table, is inexact; its "maybe" answers come back unconfirmed (VERDICT_UNCONFIRMED).
  */
-import type { BloomFactory, BloomKey, BloomKind, WindowGenerationInput, WindowGenerationStats, WindowLike, WindowStats } from '../bloom/types.js';
+import type { BloomFactory, BloomKey, BloomKind, WindowGenerationInput, WindowGenerationStats, WindowLike, WindowStats } from '@cxone-dedup/bloom/factory';
 
-export { RECORD_AT_CAPACITY, RECORD_INSERTED, RECORD_OVERFLOW, VERDICT_DUPLICATE, VERDICT_MASK, VERDICT_NEW, VERDICT_UNCONFIRMED } from '../bloom/window-codes.js';
+export { RECORD_AT_CAPACITY, RECORD_INSERTED, RECORD_OVERFLOW, VERDICT_DUPLICATE, VERDICT_MASK, VERDICT_NEW, VERDICT_UNCONFIRMED } from '@cxone-dedup/bloom/factory';
 
 /** What compaction retired, measured just before the swap. */
 export interface RetiredGeneration {

@@ -21,7 +21,7 @@
  * than Node's `createHmac`, which builds several objects per request), else in node:crypto.
  * Both give the same verdict for every input (test/http/signature.test.ts).
  */
-import { nativeAddon } from '../native/addon.js';
+import { nativeAddon } from '@cxone-dedup/bloom/factory';
 import { claimedDigestHex, DEFAULT_SIGNATURE_SCHEME, type SignatureScheme } from '../cxone/signature-scheme.js';
 import { createSignatureVerifier, signBody, signTimestampedBody, TIMESTAMP_PATTERN } from '../cxone/signing.js';
 

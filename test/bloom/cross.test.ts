@@ -1,11 +1,18 @@
 /**
  * The native and the fallback filter are one format: snapshots go native -> fallback -> native
- * with identical bytes and identical answers, and both reject the same broken snapshots.
+ * with identical bytes and identical answers, and both reject the same broken snapshots with the
+ * same error class, code and reason.
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadFallbackFactory, type FallbackBloomFactory } from '../../src/bloom/fallback.js';
-import type { BloomFactory, BloomKey } from '../../src/bloom/types.js';
+import {
+  BloomSnapshotError,
+  loadFallbackFactory,
+  type BloomFactory,
+  type BloomImageReason,
+  type BloomKey,
+  type FallbackBloomFactory,
+} from '@cxone-dedup/bloom/factory';
 import { requireNativeFactory } from '../vectors/support.js';
 
 let native: BloomFactory;
@@ -85,7 +92,7 @@ describe('native <-> fallback', () => {
     assert.ok(a.toBuffer().equals(b.toBuffer()));
   });
 
-  it('both reject the same broken snapshots and keep working afterwards', () => {
+  it('both reject the same broken snapshots, with one error class, code and reason, and keep working afterwards', () => {
     const good = native.create(1000, 0.01);
     good.add('k');
     const bytes = good.toBuffer();
@@ -94,27 +101,38 @@ describe('native <-> fallback', () => {
       fn(copy);
       return copy;
     };
-    const broken: Array<[string, Buffer]> = [
-      ['truncated header', bytes.subarray(0, 20)],
-      ['truncated bits', bytes.subarray(0, bytes.length - 8)],
-      ['trailing byte', Buffer.concat([bytes, Buffer.from([0])])],
-      ['magic', edit((b) => void (b[0] = 0))],
-      ['version', edit((b) => b.writeUInt16LE(9, 8))],
-      ['hash id 1', edit((b) => b.writeUInt16LE(1, 10))],
-      ['k = 0', edit((b) => b.writeUInt32LE(0, 12))],
-      ['k = 65', edit((b) => b.writeUInt32LE(65, 12))],
-      ['m = 100', edit((b) => b.writeBigUInt64LE(100n, 16))],
-      ['m = 2^35', edit((b) => b.writeBigUInt64LE(2n ** 35n, 16))],
-      ['capacity 0', edit((b) => b.writeBigUInt64LE(0n, 24))],
-      ['capacity 2^53', edit((b) => b.writeBigUInt64LE(2n ** 53n, 24))],
-      ['error rate 1', edit((b) => b.writeDoubleLE(1, 32))],
-      ['error rate NaN', edit((b) => b.writeDoubleLE(NaN, 32))],
-      ['checksum', edit((b) => void (b[44] = b[44]! ^ 0xff))],
-      ['flipped bit', edit((b) => void (b[60] = b[60]! ^ 1))],
+    const broken: Array<[string, Buffer, BloomImageReason]> = [
+      ['truncated header', bytes.subarray(0, 20), 'truncated'],
+      ['truncated bits', bytes.subarray(0, bytes.length - 8), 'bad_length'],
+      ['trailing byte', Buffer.concat([bytes, Buffer.from([0])]), 'bad_length'],
+      ['magic', edit((b) => void (b[0] = 0)), 'bad_magic'],
+      ['version', edit((b) => b.writeUInt16LE(9, 8)), 'bad_version'],
+      ['hash id 1', edit((b) => b.writeUInt16LE(1, 10)), 'bad_hash_id'],
+      ['k = 0', edit((b) => b.writeUInt32LE(0, 12)), 'bad_hash_count'],
+      ['k = 65', edit((b) => b.writeUInt32LE(65, 12)), 'bad_hash_count'],
+      ['m = 100', edit((b) => b.writeBigUInt64LE(100n, 16)), 'bad_bit_count'],
+      ['m = 2^35', edit((b) => b.writeBigUInt64LE(2n ** 35n, 16)), 'bad_bit_count'],
+      ['capacity 0', edit((b) => b.writeBigUInt64LE(0n, 24)), 'bad_capacity'],
+      ['capacity 2^53', edit((b) => b.writeBigUInt64LE(2n ** 53n, 24)), 'bad_capacity'],
+      ['error rate 1', edit((b) => b.writeDoubleLE(1, 32)), 'bad_error_rate'],
+      ['error rate NaN', edit((b) => b.writeDoubleLE(NaN, 32)), 'bad_error_rate'],
+      ['checksum', edit((b) => void (b[44] = b[44]! ^ 0xff)), 'bad_checksum'],
+      ['flipped bit', edit((b) => void (b[60] = b[60]! ^ 1)), 'bad_checksum'],
     ];
-    for (const [name, snapshot] of broken) {
+    for (const [name, snapshot, reason] of broken) {
       for (const factory of [native, fallback]) {
-        assert.throws(() => factory.fromBuffer(snapshot), Error, `${factory.kind} accepted a snapshot with bad ${name}`);
+        assert.throws(
+          () => factory.fromBuffer(snapshot),
+          (err: unknown) => {
+            assert.ok(err instanceof BloomSnapshotError, `${factory.kind}, bad ${name}: ${String(err)}`);
+            assert.equal(err.name, 'BloomSnapshotError');
+            assert.equal(err.code, 'ERR_BLOOM_SNAPSHOT', `${factory.kind}, bad ${name}`);
+            assert.equal(err.reason, reason, `${factory.kind}, bad ${name}: ${err.message}`);
+            assert.match(err.message, /^invalid Bloom filter snapshot: /);
+            return true;
+          },
+          `${factory.kind} accepted a snapshot with bad ${name}`,
+        );
       }
     }
     assert.equal(good.has('k'), true);

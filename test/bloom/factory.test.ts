@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../../src/log.js';
 import { createBloomFilter, loadBloomFactory, type LoadBloomFactoryOptions } from '../../src/bloom/index.js';
-import type { BloomFactory } from '../../src/bloom/types.js';
+import type { BloomFactory } from '@cxone-dedup/bloom/factory';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 

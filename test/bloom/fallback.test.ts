@@ -1,9 +1,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { FallbackBloomFilter, loadFallbackFactory, type FallbackBloomFactory } from '../../src/bloom/fallback.js';
-import { computeBloomParams, MAX_BITS } from '../../src/bloom/params.js';
-import { BloomSnapshotError, type ImageErrorCode } from '../../src/bloom/image.js';
+import {
+  type BloomImageReason,
+  BloomSnapshotError,
+  computeBloomParams,
+  type FallbackBloomFactory,
+  FallbackBloomFilter,
+  loadFallbackFactory,
+  MAX_BITS,
+} from '@cxone-dedup/bloom/factory';
 
 let factory: FallbackBloomFactory;
 before(async () => {
@@ -210,7 +216,7 @@ describe('fallback snapshots', () => {
   it('rejects every corrupted or truncated snapshot with a clear error, touching no filter', () => {
     const victim = sample();
     const victimBytes = victim.toBuffer();
-    const cases: Array<[string, Uint8Array, ImageErrorCode, RegExp]> = [
+    const cases: Array<[string, Uint8Array, BloomImageReason, RegExp]> = [
       ['empty', new Uint8Array(0), 'truncated', /0 bytes is shorter than the 48-byte header/],
       ['47 bytes', victimBytes.subarray(0, 47), 'truncated', /47 bytes/],
       ['header only', victimBytes.subarray(0, 48), 'bad_length', /truncated/],
@@ -246,12 +252,13 @@ describe('fallback snapshots', () => {
       ['checksum field changed', corrupt((v) => v.setUint8(40, v.getUint8(40) ^ 1)), 'bad_checksum', /checksum mismatch/],
       ['bits zeroed', corrupt((_, b) => void b.fill(0, 48)), 'bad_checksum', /checksum mismatch/],
     ];
-    for (const [name, bytes, code, message] of cases) {
+    for (const [name, bytes, reason, message] of cases) {
       assert.throws(
         () => factory.fromBuffer(bytes),
         (err: unknown) => {
           assert.ok(err instanceof BloomSnapshotError, `${name}: expected BloomSnapshotError, got ${String(err)}`);
-          assert.equal(err.code, code, `${name}: ${err.message}`);
+          assert.equal(err.code, 'ERR_BLOOM_SNAPSHOT', name);
+          assert.equal(err.reason, reason, `${name}: ${err.message}`);
           assert.match(err.message, /^invalid Bloom filter snapshot: /, name);
           assert.match(err.message, message, name);
           return true;
@@ -294,13 +301,10 @@ describe('fallback filter in shared memory', () => {
 
   it('is shared with a worker thread that adds keys', async () => {
     const a = factory.create(100_000, 0.001, { shared: true });
-    const fallbackUrl = new URL('../../src/bloom/fallback.ts', import.meta.url).href;
-    const tsxApiUrl = import.meta.resolve('tsx/esm/api');
+    // The worker loads the package as any program would (its compiled CommonJS entry).
     const source = `
       const { parentPort, workerData } = require('node:worker_threads');
-      // Workers do not inherit the test runner's TypeScript loader: import through tsx's API.
-      import(${JSON.stringify(tsxApiUrl)}).then(({ tsImport }) => tsImport(${JSON.stringify(fallbackUrl)}, ${JSON.stringify(import.meta.url)})).then(async ({ loadFallbackFactory }) => {
-        const factory = await loadFallbackFactory();
+      require('@cxone-dedup/bloom/factory').loadFallbackFactory().then((factory) => {
         const { layout, count } = workerData;
         const filter = factory.create(layout.capacity, layout.errorRate, layout);
         let fresh = 0;

@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { NativeBloomFactory, NativeBloomFilter } from '../../src/bloom/native.js';
+import { BloomSnapshotError, type NativeBloomFactory, type NativeBloomFilter } from '@cxone-dedup/bloom/factory';
 
 let native: NativeBloomFactory;
 
 before(async () => {
   try {
-    const mod = await import('../../src/bloom/native.js');
+    const mod = await import('@cxone-dedup/bloom/factory');
     native = mod.loadNativeFactory();
   } catch (err) {
     throw new Error(
@@ -346,7 +346,7 @@ describe('native snapshots', () => {
     }
   });
 
-  it('rejects truncated, corrupted and foreign snapshots with a clear Error', () => {
+  it('rejects truncated, corrupted and foreign snapshots with a BloomSnapshotError', () => {
     const { snap } = sample();
     const edit = (write: (b: Buffer) => void): Buffer => {
       const b = Buffer.from(snap);
@@ -386,9 +386,8 @@ describe('native snapshots', () => {
       assert.throws(
         () => native.fromBuffer(bytes),
         (err: unknown) => {
-          assert.ok(err instanceof Error, name);
-          assert.equal((err as Error).constructor, Error, `${name}: a plain Error`);
-          assert.equal((err as { code?: unknown }).code, 'ERR_BLOOM_SNAPSHOT', name);
+          assert.ok(err instanceof BloomSnapshotError, `${name}: ${String(err)}`);
+          assert.equal(err.code, 'ERR_BLOOM_SNAPSHOT', name);
           assert.match((err as Error).message, /^invalid Bloom filter snapshot: /, name);
           assert.match((err as Error).message, message, name);
           return true;

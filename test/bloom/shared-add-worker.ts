@@ -4,7 +4,7 @@
  * (so the adds really overlap). Reports how many adds said "was absent".
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadNativeFactory } from '../../src/bloom/native.js';
+import { loadNativeFactory } from '@cxone-dedup/bloom/factory';
 
 export interface SharedAddJob {
   memory: SharedArrayBuffer;

@@ -6,14 +6,14 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import type { NativeBloomFactory } from '../../src/bloom/native.js';
+import type { NativeBloomFactory } from '@cxone-dedup/bloom/factory';
 import type { SharedAddJob, SharedAddResult } from './shared-add-worker.js';
 
 let native: NativeBloomFactory;
 
 before(async () => {
   try {
-    native = (await import('../../src/bloom/native.js')).loadNativeFactory();
+    native = (await import('@cxone-dedup/bloom/factory')).loadNativeFactory();
   } catch (err) {
     throw new Error(`the native Bloom addon is required by this test but could not load (${(err as Error).message})`, {
       cause: err,

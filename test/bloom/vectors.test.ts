@@ -4,10 +4,15 @@
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { hashPositions, loadFallbackFactory, type FallbackBloomFactory } from '../../src/bloom/fallback.js';
-import { HASH_ID } from '../../src/bloom/params.js';
-import { IMAGE_VERSION } from '../../src/bloom/image.js';
-import type { BloomFactory, BloomFilterLike } from '../../src/bloom/types.js';
+import {
+  type BloomFactory,
+  type BloomFilterLike,
+  type FallbackBloomFactory,
+  HASH_ID,
+  hashPositions,
+  IMAGE_VERSION,
+  loadFallbackFactory,
+} from '@cxone-dedup/bloom/factory';
 import {
   hashingVectors,
   requireNativeFactory,

@@ -6,11 +6,20 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { loadFallbackFactory, type FallbackBloomFactory } from '../../src/bloom/fallback.js';
-import { homeSlot, TABLE_SNAPSHOT_VERSION, ZERO_FINGERPRINT_HI, ZERO_FINGERPRINT_LO } from '../../src/bloom/fingerprint.js';
-import { HASH_ID } from '../../src/bloom/params.js';
-import type { BloomFactory, BloomKey, WindowLike, WindowStats } from '../../src/bloom/types.js';
-import { RECORD_AT_CAPACITY } from '../../src/bloom/window-codes.js';
+import {
+  type BloomFactory,
+  type BloomKey,
+  type FallbackBloomFactory,
+  HASH_ID,
+  homeSlot,
+  loadFallbackFactory,
+  RECORD_AT_CAPACITY,
+  TABLE_SNAPSHOT_VERSION,
+  type WindowLike,
+  type WindowStats,
+  ZERO_FINGERPRINT_HI,
+  ZERO_FINGERPRINT_LO,
+} from '@cxone-dedup/bloom/factory';
 import { requireNativeFactory, windowVectors, type WindowGenerationVector } from '../vectors/support.js';
 
 const vectors = windowVectors();

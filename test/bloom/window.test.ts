@@ -6,12 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { loadFallbackFactory, type FallbackBloomFactory } from '../../src/bloom/fallback.js';
-import { FallbackFingerprintTable, FingerprintSnapshotError, homeSlot } from '../../src/bloom/fingerprint.js';
-import { MAX_WINDOW_CAPACITY } from '../../src/bloom/params.js';
-import { BloomSnapshotError, imageChecksum as snapshotChecksum } from '../../src/bloom/image.js';
-import type { BloomFactory, BloomKind, WindowGeneration, WindowGenerationInput, WindowLike } from '../../src/bloom/types.js';
 import {
+  type BloomFactory,
+  type BloomKind,
+  BloomSnapshotError,
+  type FallbackBloomFactory,
+  FallbackFingerprintTable,
+  FingerprintSnapshotError,
+  homeSlot,
+  imageChecksum,
+  loadFallbackFactory,
+  MAX_WINDOW_CAPACITY,
   RECORD_AT_CAPACITY,
   RECORD_INSERTED,
   RECORD_OVERFLOW,
@@ -19,8 +24,11 @@ import {
   VERDICT_MASK,
   VERDICT_NEW,
   VERDICT_UNCONFIRMED,
-} from '../../src/bloom/window-codes.js';
-import { WindowSnapshotError } from '../../src/bloom/window-fallback.js';
+  type WindowGeneration,
+  type WindowGenerationInput,
+  type WindowLike,
+  WindowSnapshotError,
+} from '@cxone-dedup/bloom/factory';
 import { mulberry32 } from '../helpers/prng.js';
 import { requireNativeFactory } from '../vectors/support.js';
 
@@ -34,7 +42,7 @@ before(async () => {
 const KINDS: readonly BloomKind[] = ['native', 'fallback'];
 const factoryOf = (kind: BloomKind): BloomFactory => (kind === 'native' ? native : fallback);
 
-/** Which error each implementation throws for a rejected restore: [fallback class, native code]. */
+/** The error (class and code, the same from both implementations) for each kind of rejected restore. */
 const REJECTION = {
   bloom: [BloomSnapshotError, 'ERR_BLOOM_SNAPSHOT'],
   table: [FingerprintSnapshotError, 'ERR_FINGERPRINT_SNAPSHOT'],
@@ -50,14 +58,15 @@ function throwsLike(fn: () => unknown, cls: ErrorConstructor, message: RegExp, c
   });
 }
 
-/** Asserts a restore rejection of the given kind, with a message matching `message`. */
-function rejects(kind: BloomKind, fn: () => unknown, what: keyof typeof REJECTION, message: RegExp): void {
+/** Asserts a restore rejection of the given kind, with a message matching `message` (and `reason`, when given). */
+function rejects(kind: BloomKind, fn: () => unknown, what: keyof typeof REJECTION, message: RegExp, reason?: string): void {
   const [cls, code] = REJECTION[what];
   assert.throws(fn, (err: unknown) => {
     assert.ok(err instanceof Error, String(err));
     assert.match(err.message, message);
-    if (kind === 'native') assert.equal((err as { code?: unknown }).code, code, err.message);
-    else assert.ok(err instanceof cls, `expected ${cls.name}, got ${err.constructor.name}: ${err.message}`);
+    assert.ok(err instanceof cls, `${kind}: expected ${cls.name}, got ${err.constructor.name}: ${err.message}`);
+    assert.equal((err as { code?: unknown }).code, code, `${kind}: ${err.message}`);
+    if (reason !== undefined) assert.equal((err as { reason?: unknown }).reason, reason, `${kind}: ${err.message}`);
     return true;
   });
 }
@@ -67,7 +76,7 @@ const verdict = (code: number) => code & VERDICT_MASK;
 /** A table snapshot edited and resealed (its checksum recomputed), so only later checks see the edit. */
 function resealTable(bytes: Buffer): Buffer {
   const b = Buffer.from(bytes);
-  b.writeBigUInt64LE(snapshotChecksum(fallback.hasher, b.subarray(0, 32), b.subarray(40)), 32);
+  b.writeBigUInt64LE(imageChecksum(fallback.hasher, b.subarray(0, 32), b.subarray(40)), 32);
   return b;
 }
 
@@ -312,7 +321,7 @@ for (const kind of KINDS) {
         // `undefined` works like null.
         const u = f.windowFromGenerations(active, { ...old, table: undefined as unknown as null });
         assert.equal(u.check('r-10'), VERDICT_UNCONFIRMED);
-        rejects(kind, () => f.windowFromGenerations(active, { ...old, exact: true }), 'window', /previous generation: a generation restored without a fingerprint table cannot be exact/);
+        rejects(kind, () => f.windowFromGenerations(active, { ...old, exact: true }), 'window', /previous generation: a generation restored without a fingerprint table cannot be exact/, 'exact_without_table');
       });
 
       it('rejects malformed arguments with TypeError / RangeError naming them', () => {
@@ -349,30 +358,30 @@ for (const kind of KINDS) {
           return reseal ? resealTable(b) : b;
         };
         const slots = t.readBigUInt64LE(16);
-        const broken: Array<[string, Buffer, RegExp]> = [
-          ['empty', Buffer.alloc(0), /truncated: 0 bytes, shorter than the 40-byte header/],
-          ['39 bytes', t.subarray(0, 39), /truncated: 39 bytes/],
-          ['header only', t.subarray(0, 40), /length mismatch: 40 bytes, expected 40 \+ 8 \* slots = /],
-          ['one byte short', t.subarray(0, t.length - 1), /length mismatch/],
-          ['a trailing byte', Buffer.concat([t, Buffer.from([0])]), /length mismatch/],
-          ['a Bloom snapshot', Buffer.from(active.bloom), /bad magic \(expected "CXFPTBL\\0"\)/],
-          ['magic', edit((b) => void (b[6] = 0x58)), /bad magic/],
-          ['version 2', edit((b) => b.writeUInt16LE(2, 8)), /unsupported format version 2 \(expected 1\)/],
-          ['version 0', edit((b) => b.writeUInt16LE(0, 8)), /unsupported format version 0/],
-          ['hash id 1', edit((b) => b.writeUInt16LE(1, 10)), /unsupported hash id 1 \(expected 2\)/],
-          ['reserved', edit((b) => b.writeUInt32LE(1, 12)), /reserved field is 0x1, expected 0/],
-          ['0 slots', edit((b) => b.writeBigUInt64LE(0n, 16)), /slot count 0 is outside 1\.\.=2\^32/],
-          ['2^32 + 1 slots', edit((b) => b.writeBigUInt64LE(2n ** 32n + 1n, 16)), /slot count 4294967297 is outside/],
-          ['count above the limit', edit((b) => b.writeBigUInt64LE((slots * 7n) / 8n + 1n, 24)), /count \d+ is above the \d+ fingerprints/],
-          ['another slot count', edit((b) => b.writeBigUInt64LE(slots + 8n, 16)), /length mismatch/],
-          ['a flipped slot bit', edit((b) => void (b[t.length - 3]! ^= 0x20)), /checksum mismatch/],
-          ['a flipped count bit', edit((b) => void (b[24]! ^= 1)), /checksum mismatch/],
-          ['the checksum', edit((b) => void (b[35]! ^= 0xff)), /checksum mismatch \(stored 0x[0-9a-f]{16}, computed 0x[0-9a-f]{16}\)/],
-          ['a count that lies (resealed)', edit((b) => b.writeBigUInt64LE(1499n, 24), true), /header says 1499 fingerprints but 1500 slots are occupied/],
+        const broken: Array<[string, Buffer, RegExp, string]> = [
+          ['empty', Buffer.alloc(0), /truncated: 0 bytes, shorter than the 40-byte header/, 'truncated'],
+          ['39 bytes', t.subarray(0, 39), /truncated: 39 bytes/, 'truncated'],
+          ['header only', t.subarray(0, 40), /length mismatch: 40 bytes, expected 40 \+ 8 \* slots = /, 'bad_length'],
+          ['one byte short', t.subarray(0, t.length - 1), /length mismatch/, 'bad_length'],
+          ['a trailing byte', Buffer.concat([t, Buffer.from([0])]), /length mismatch/, 'bad_length'],
+          ['a Bloom snapshot', Buffer.from(active.bloom), /bad magic \(expected "CXFPTBL\\0"\)/, 'bad_magic'],
+          ['magic', edit((b) => void (b[6] = 0x58)), /bad magic/, 'bad_magic'],
+          ['version 2', edit((b) => b.writeUInt16LE(2, 8)), /unsupported format version 2 \(expected 1\)/, 'bad_version'],
+          ['version 0', edit((b) => b.writeUInt16LE(0, 8)), /unsupported format version 0/, 'bad_version'],
+          ['hash id 1', edit((b) => b.writeUInt16LE(1, 10)), /unsupported hash id 1 \(expected 2\)/, 'bad_hash_id'],
+          ['reserved', edit((b) => b.writeUInt32LE(1, 12)), /reserved field is 0x1, expected 0/, 'bad_reserved'],
+          ['0 slots', edit((b) => b.writeBigUInt64LE(0n, 16)), /slot count 0 is outside 1\.\.=2\^32/, 'bad_slot_count'],
+          ['2^32 + 1 slots', edit((b) => b.writeBigUInt64LE(2n ** 32n + 1n, 16)), /slot count 4294967297 is outside/, 'bad_slot_count'],
+          ['count above the limit', edit((b) => b.writeBigUInt64LE((slots * 7n) / 8n + 1n, 24)), /count \d+ is above the \d+ fingerprints/, 'too_many_entries'],
+          ['another slot count', edit((b) => b.writeBigUInt64LE(slots + 8n, 16)), /length mismatch/, 'bad_length'],
+          ['a flipped slot bit', edit((b) => void (b[t.length - 3]! ^= 0x20)), /checksum mismatch/, 'bad_checksum'],
+          ['a flipped count bit', edit((b) => void (b[24]! ^= 1)), /checksum mismatch/, 'bad_checksum'],
+          ['the checksum', edit((b) => void (b[35]! ^= 0xff)), /checksum mismatch \(stored 0x[0-9a-f]{16}, computed 0x[0-9a-f]{16}\)/, 'bad_checksum'],
+          ['a count that lies (resealed)', edit((b) => b.writeBigUInt64LE(1499n, 24), true), /header says 1499 fingerprints but 1500 slots are occupied/, 'bad_count'],
         ];
-        for (const [name, table, message] of broken) {
+        for (const [name, table, message, reason] of broken) {
           const restore = () => f.windowFromGenerations({ ...active, table }, previous);
-          assert.doesNotThrow(() => rejects(kind, restore, 'table', message), name);
+          assert.doesNotThrow(() => rejects(kind, restore, 'table', message, reason), name);
           rejects(kind, restore, 'table', /^active generation: invalid fingerprint table snapshot: /);
         }
       });
@@ -394,27 +403,28 @@ for (const kind of KINDS) {
           () => f.windowFromGenerations({ ...active, table: resealTable(t) }, previous),
           'table',
           new RegExp(`the fingerprint in slot ${j} cannot be reached from its home slot ${i} \\(an empty slot lies between\\)`),
+          'misplaced',
         );
       });
 
       it('rejects parts that do not belong together', () => {
         // Tables swapped between the generations.
-        rejects(kind, () => f.windowFromGenerations({ ...active, table: previous.table }, previous), 'window', /^active generation: the fingerprint in table slot \d+ is not in the Bloom filter: table and filter are not from the same generation/);
+        rejects(kind, () => f.windowFromGenerations({ ...active, table: previous.table }, previous), 'window', /^active generation: the fingerprint in table slot \d+ is not in the Bloom filter: table and filter are not from the same generation/, 'table_not_in_filter');
         // Counts that contradict the table.
-        rejects(kind, () => f.windowFromGenerations({ ...active, insertions: 1501 }, previous), 'window', /an exact generation must count as many insertions as its table holds fingerprints \(1500\), got 1501/);
-        rejects(kind, () => f.windowFromGenerations(active, { ...previous, insertions: 1499, exact: false }), 'window', /^previous generation: insertions must be from 1500 \(the fingerprints in the table\) to 2\^53-1, got 1499/);
+        rejects(kind, () => f.windowFromGenerations({ ...active, insertions: 1501 }, previous), 'window', /an exact generation must count as many insertions as its table holds fingerprints \(1500\), got 1501/, 'insertion_count');
+        rejects(kind, () => f.windowFromGenerations(active, { ...previous, insertions: 1499, exact: false }), 'window', /^previous generation: insertions must be from 1500 \(the fingerprints in the table\) to 2\^53-1, got 1499/, 'insertion_count');
         assert.equal(f.windowFromGenerations(active, { ...previous, insertions: 5000, exact: false }).stats().previous.exact, false);
         // A table of another window size.
         const other = f.createWindow(1000, 0.01).exportGeneration('active');
-        rejects(kind, () => f.windowFromGenerations({ ...active, table: other.table, insertions: 0 }, previous), 'window', /the fingerprint table has 1334 slots, but the filter's capacity calls for 2667/);
+        rejects(kind, () => f.windowFromGenerations({ ...active, table: other.table, insertions: 0 }, previous), 'window', /the fingerprint table has 1334 slots, but the filter's capacity calls for 2667/, 'table_size_mismatch');
         // Generations of different shapes.
-        rejects(kind, () => f.windowFromGenerations(active, other), 'window', /the two generations are sized differently \(active: capacity 2000, .*; previous: capacity 1000, /);
+        rejects(kind, () => f.windowFromGenerations(active, other), 'window', /the two generations are sized differently \(active: capacity 2000, .*; previous: capacity 1000, /, 'generation_mismatch');
         const sameN = f.createWindow(2000, 0.02).exportGeneration('previous');
-        rejects(kind, () => f.windowFromGenerations(active, sameN), 'window', /sized differently/);
+        rejects(kind, () => f.windowFromGenerations(active, sameN), 'window', /sized differently/, 'generation_mismatch');
         // A capacity beyond the window's limit (a valid Bloom snapshot of a tiny filter claiming 2^40 keys).
         const huge = Buffer.from(other.bloom);
         huge.writeBigUInt64LE(2n ** 40n, 24);
-        huge.writeBigUInt64LE(snapshotChecksum(fallback.hasher, huge.subarray(0, 40), huge.subarray(48)), 40);
+        huge.writeBigUInt64LE(imageChecksum(fallback.hasher, huge.subarray(0, 40), huge.subarray(48)), 40);
         throwsLike(() => f.windowFromGenerations({ bloom: huge, table: null, insertions: 0, exact: false }, previous), RangeError, /^active generation: capacity 1099511627776 is above the dedup window's maximum/);
       });
     });

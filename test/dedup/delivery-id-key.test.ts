@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import type { BloomFactory } from '../../src/bloom/types.js';
+import type { BloomFactory } from '@cxone-dedup/bloom/factory';
 import { DedupEngine, InvalidEventError, type DataActionEvent, type DedupEngineOptions } from '../../src/dedup/engine.js';
 import { keyBuilder, KEY_FIELDS, keyNeedsDeliveryId } from '../../src/dedup/key.js';
 import { parseTimestamp } from '../../src/dedup/timestamp.js';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import type { BloomFactory } from '../../src/bloom/types.js';
+import type { BloomFactory } from '@cxone-dedup/bloom/factory';
 import { DedupEngine, type DataActionEvent } from '../../src/dedup/engine.js';
 import { loadFactory } from './factories.js';
 

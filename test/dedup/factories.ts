@@ -2,7 +2,7 @@
 // A native addon that does not load is a test failure (with the loader's reason), never a skip.
 import assert from 'node:assert/strict';
 import { loadBloomFactory } from '../../src/bloom/index.js';
-import type { BloomFactory, BloomKind } from '../../src/bloom/types.js';
+import type { BloomFactory, BloomKind } from '@cxone-dedup/bloom/factory';
 import { createLogger } from '../../src/log.js';
 
 export const FACTORY_KINDS: readonly BloomKind[] = ['native', 'fallback'];

@@ -1,6 +1,6 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BloomFactory } from '../../src/bloom/types.js';
+import type { BloomFactory } from '@cxone-dedup/bloom/factory';
 import {
   GenerationalWindow,
   RECORD_AT_CAPACITY,

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { nativeAddon } from '../../src/native/addon.js';
+import { nativeAddon } from '@cxone-dedup/bloom/factory';
 import { RequestVerifier, signRequest } from '../../src/http/signature.js';
 
 const SECRET = 'signature-test-secret-0123456789';

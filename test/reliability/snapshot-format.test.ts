@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { BloomFactory } from '../../src/bloom/types.js';
+import type { BloomFactory } from '@cxone-dedup/bloom/factory';
 import { DedupEngine, type DataActionEvent } from '../../src/dedup/engine.js';
 import type { KeyField } from '../../src/dedup/key.js';
 import { createLogger } from '../../src/log.js';

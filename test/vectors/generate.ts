@@ -7,11 +7,19 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { hashPositions, loadFallbackFactory } from '../../src/bloom/fallback.js';
-import { computeBloomParams, HASH_ID } from '../../src/bloom/params.js';
-import { IMAGE_VERSION } from '../../src/bloom/image.js';
-import { homeSlot, TABLE_SNAPSHOT_VERSION, ZERO_FINGERPRINT_HI, ZERO_FINGERPRINT_LO } from '../../src/bloom/fingerprint.js';
-import { RECORD_AT_CAPACITY, VERDICT_MASK } from '../../src/bloom/window-codes.js';
+import {
+  computeBloomParams,
+  HASH_ID,
+  hashPositions,
+  homeSlot,
+  IMAGE_VERSION,
+  loadFallbackFactory,
+  RECORD_AT_CAPACITY,
+  TABLE_SNAPSHOT_VERSION,
+  VERDICT_MASK,
+  ZERO_FINGERPRINT_HI,
+  ZERO_FINGERPRINT_LO,
+} from '@cxone-dedup/bloom/factory';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const hex64 = (h: bigint) => h.toString(16).padStart(16, '0');

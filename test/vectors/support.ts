@@ -1,11 +1,11 @@
 /** For the Bloom tests (test/bloom/): the vectors of this folder, and the native factory (required, failing clearly). */
 import { readFileSync } from 'node:fs';
-import type { BloomFactory } from '../../src/bloom/types.js';
+import type { BloomFactory } from '@cxone-dedup/bloom/factory';
 
 /** The native addon's factory; a test that needs it fails (never skips) when it cannot load. */
 export async function requireNativeFactory(): Promise<BloomFactory> {
   try {
-    const native = await import('../../src/bloom/native.js');
+    const native = await import('@cxone-dedup/bloom/factory');
     return native.loadNativeFactory();
   } catch (err) {
     throw new Error(

@@ -10,7 +10,7 @@
  * mutations of them, depth-focused bodies and random bytes.
  */
 import { isUtf8 } from 'node:buffer';
-import { loadFallbackFactory } from '../../src/bloom/fallback.js';
+import { loadFallbackFactory } from '@cxone-dedup/bloom/factory';
 import { parseEvent } from '../../src/http/event.js';
 import { keyBuilder, type KeyField } from '../../src/dedup/key.js';
 import { parseTimestamp, timestampFault, timestampKey, type ParsedTimestamp } from '../../src/dedup/timestamp.js';

@@ -19,12 +19,12 @@ pub enum BloomError {
     /// The allocator refused the bit array.
     OutOfMemory { bytes: u64 },
     /// A snapshot was rejected; the filter it would have replaced is untouched.
-    Snapshot(SnapshotError),
+    Image(ImageError),
 }
 
 /// Why a snapshot (docs/bloom-format.md, format version 1) was rejected.
 #[derive(Debug, Clone, PartialEq)]
-pub enum SnapshotError {
+pub enum ImageError {
     /// Shorter than the 48-byte header.
     Truncated { len: usize },
     /// The first 8 bytes are not `CXBLOOM\0`.
@@ -70,42 +70,42 @@ impl fmt::Display for BloomError {
             BloomError::OutOfMemory { bytes } => {
                 write!(f, "could not allocate {bytes} bytes for the filter's bits")
             }
-            BloomError::Snapshot(e) => write!(f, "invalid Bloom filter snapshot: {e}"),
+            BloomError::Image(e) => write!(f, "invalid Bloom filter snapshot: {e}"),
         }
     }
 }
 
-impl fmt::Display for SnapshotError {
+impl fmt::Display for ImageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SnapshotError::Truncated { len } => {
+            ImageError::Truncated { len } => {
                 write!(f, "truncated: {len} bytes, shorter than the 48-byte header")
             }
-            SnapshotError::BadMagic => write!(f, "bad magic (expected \"CXBLOOM\\0\")"),
-            SnapshotError::UnsupportedVersion(v) => {
+            ImageError::BadMagic => write!(f, "bad magic (expected \"CXBLOOM\\0\")"),
+            ImageError::UnsupportedVersion(v) => {
                 write!(f, "unsupported format version {v} (expected 1)")
             }
-            SnapshotError::UnsupportedHashId(h) => {
+            ImageError::UnsupportedHashId(h) => {
                 write!(f, "unsupported hash id {h} (expected 2)")
             }
-            SnapshotError::InvalidBitCount(m) => write!(
+            ImageError::InvalidBitCount(m) => write!(
                 f,
                 "bit count {m} is not a non-zero multiple of 64 up to 2^34"
             ),
-            SnapshotError::InvalidHashCount(k) => {
+            ImageError::InvalidHashCount(k) => {
                 write!(f, "hash count {k} is outside 1..=64")
             }
-            SnapshotError::InvalidCapacity(n) => {
+            ImageError::InvalidCapacity(n) => {
                 write!(f, "capacity {n} is outside 1..=2^53-1")
             }
-            SnapshotError::InvalidErrorRate(p) => {
+            ImageError::InvalidErrorRate(p) => {
                 write!(f, "error rate {p} is not a finite number in (0, 1)")
             }
-            SnapshotError::LengthMismatch { expected, actual } => write!(
+            ImageError::LengthMismatch { expected, actual } => write!(
                 f,
                 "length mismatch: {actual} bytes, expected 48 + m/8 = {expected}"
             ),
-            SnapshotError::ChecksumMismatch { stored, computed } => write!(
+            ImageError::ChecksumMismatch { stored, computed } => write!(
                 f,
                 "checksum mismatch (stored {stored:#018x}, computed {computed:#018x}): the data is corrupted"
             ),
@@ -116,17 +116,35 @@ impl fmt::Display for SnapshotError {
 impl std::error::Error for BloomError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            BloomError::Snapshot(e) => Some(e),
+            BloomError::Image(e) => Some(e),
             _ => None,
         }
     }
 }
 
-impl std::error::Error for SnapshotError {}
+impl std::error::Error for ImageError {}
 
-impl From<SnapshotError> for BloomError {
-    fn from(e: SnapshotError) -> Self {
-        BloomError::Snapshot(e)
+impl ImageError {
+    /// The rejection's name, the same from the TypeScript reader (`BloomSnapshotError.reason`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ImageError::Truncated { .. } => "truncated",
+            ImageError::BadMagic => "bad_magic",
+            ImageError::UnsupportedVersion(_) => "bad_version",
+            ImageError::UnsupportedHashId(_) => "bad_hash_id",
+            ImageError::InvalidBitCount(_) => "bad_bit_count",
+            ImageError::InvalidHashCount(_) => "bad_hash_count",
+            ImageError::InvalidCapacity(_) => "bad_capacity",
+            ImageError::InvalidErrorRate(_) => "bad_error_rate",
+            ImageError::LengthMismatch { .. } => "bad_length",
+            ImageError::ChecksumMismatch { .. } => "bad_checksum",
+        }
+    }
+}
+
+impl From<ImageError> for BloomError {
+    fn from(e: ImageError) -> Self {
+        BloomError::Image(e)
     }
 }
 
@@ -142,13 +160,13 @@ pub enum TableError {
     /// The allocator refused the slots.
     OutOfMemory { bytes: u64 },
     /// A snapshot was rejected; nothing was built.
-    Snapshot(TableSnapshotError),
+    Image(TableImageError),
 }
 
 /// Why a fingerprint table snapshot (docs/bloom-format.md, "Fingerprint table snapshot") was
 /// rejected.
 #[derive(Debug, Clone, PartialEq)]
-pub enum TableSnapshotError {
+pub enum TableImageError {
     /// Shorter than the 40-byte header.
     Truncated { len: usize },
     /// The first 8 bytes are not `CXFPTBL\0`.
@@ -213,47 +231,47 @@ impl fmt::Display for TableError {
             TableError::OutOfMemory { bytes } => {
                 write!(f, "could not allocate {bytes} bytes for the fingerprint table")
             }
-            TableError::Snapshot(e) => write!(f, "invalid fingerprint table snapshot: {e}"),
+            TableError::Image(e) => write!(f, "invalid fingerprint table snapshot: {e}"),
         }
     }
 }
 
-impl fmt::Display for TableSnapshotError {
+impl fmt::Display for TableImageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TableSnapshotError::Truncated { len } => {
+            TableImageError::Truncated { len } => {
                 write!(f, "truncated: {len} bytes, shorter than the 40-byte header")
             }
-            TableSnapshotError::BadMagic => write!(f, "bad magic (expected \"CXFPTBL\\0\")"),
-            TableSnapshotError::UnsupportedVersion(v) => {
+            TableImageError::BadMagic => write!(f, "bad magic (expected \"CXFPTBL\\0\")"),
+            TableImageError::UnsupportedVersion(v) => {
                 write!(f, "unsupported format version {v} (expected 1)")
             }
-            TableSnapshotError::UnsupportedHashId(h) => {
+            TableImageError::UnsupportedHashId(h) => {
                 write!(f, "unsupported hash id {h} (expected 2)")
             }
-            TableSnapshotError::NonZeroReserved(r) => {
+            TableImageError::NonZeroReserved(r) => {
                 write!(f, "reserved field is {r:#x}, expected 0")
             }
-            TableSnapshotError::InvalidSlotCount(s) => {
+            TableImageError::InvalidSlotCount(s) => {
                 write!(f, "slot count {s} is outside 1..=2^32")
             }
-            TableSnapshotError::TooManyEntries { count, limit } => write!(
+            TableImageError::TooManyEntries { count, limit } => write!(
                 f,
                 "count {count} is above the {limit} fingerprints a table of this size may hold"
             ),
-            TableSnapshotError::LengthMismatch { expected, actual } => write!(
+            TableImageError::LengthMismatch { expected, actual } => write!(
                 f,
                 "length mismatch: {actual} bytes, expected 40 + 8 * slots = {expected}"
             ),
-            TableSnapshotError::ChecksumMismatch { stored, computed } => write!(
+            TableImageError::ChecksumMismatch { stored, computed } => write!(
                 f,
                 "checksum mismatch (stored {stored:#018x}, computed {computed:#018x}): the data is corrupted"
             ),
-            TableSnapshotError::CountMismatch { stored, counted } => write!(
+            TableImageError::CountMismatch { stored, counted } => write!(
                 f,
                 "header says {stored} fingerprints but {counted} slots are occupied"
             ),
-            TableSnapshotError::Misplaced { slot, home } => write!(
+            TableImageError::Misplaced { slot, home } => write!(
                 f,
                 "the fingerprint in slot {slot} cannot be reached from its home slot {home} (an empty slot lies between)"
             ),
@@ -299,13 +317,47 @@ impl fmt::Display for WindowError {
 impl std::error::Error for TableError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            TableError::Snapshot(e) => Some(e),
+            TableError::Image(e) => Some(e),
             _ => None,
         }
     }
 }
 
-impl std::error::Error for TableSnapshotError {}
+impl std::error::Error for TableImageError {}
+
+impl TableImageError {
+    /// The rejection's name, the same from the TypeScript reader (`FingerprintSnapshotError.reason`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TableImageError::Truncated { .. } => "truncated",
+            TableImageError::BadMagic => "bad_magic",
+            TableImageError::UnsupportedVersion(_) => "bad_version",
+            TableImageError::UnsupportedHashId(_) => "bad_hash_id",
+            TableImageError::NonZeroReserved(_) => "bad_reserved",
+            TableImageError::InvalidSlotCount(_) => "bad_slot_count",
+            TableImageError::TooManyEntries { .. } => "too_many_entries",
+            TableImageError::LengthMismatch { .. } => "bad_length",
+            TableImageError::ChecksumMismatch { .. } => "bad_checksum",
+            TableImageError::CountMismatch { .. } => "bad_count",
+            TableImageError::Misplaced { .. } => "misplaced",
+        }
+    }
+}
+
+impl WindowError {
+    /// For generations that do not fit together, the rejection's name, the same from the
+    /// TypeScript window (`WindowSnapshotError.reason`); None for the other errors.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            WindowError::TableSizeMismatch { .. } => Some("table_size_mismatch"),
+            WindowError::GenerationMismatch { .. } => Some("generation_mismatch"),
+            WindowError::ExactWithoutTable => Some("exact_without_table"),
+            WindowError::InsertionCount { .. } => Some("insertion_count"),
+            WindowError::TableNotInFilter { .. } => Some("table_not_in_filter"),
+            WindowError::Bloom(_) | WindowError::Table(_) | WindowError::CapacityTooLarge { .. } => None,
+        }
+    }
+}
 
 impl std::error::Error for WindowError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
@@ -317,9 +369,9 @@ impl std::error::Error for WindowError {
     }
 }
 
-impl From<TableSnapshotError> for TableError {
-    fn from(e: TableSnapshotError) -> Self {
-        TableError::Snapshot(e)
+impl From<TableImageError> for TableError {
+    fn from(e: TableImageError) -> Self {
+        TableError::Image(e)
     }
 }
 
@@ -332,5 +384,53 @@ impl From<BloomError> for WindowError {
 impl From<TableError> for WindowError {
     fn from(e: TableError) -> Self {
         WindowError::Table(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn each_rejection_has_its_own_reason() {
+        let bloom = [
+            ImageError::Truncated { len: 0 },
+            ImageError::BadMagic,
+            ImageError::UnsupportedVersion(2),
+            ImageError::UnsupportedHashId(1),
+            ImageError::InvalidBitCount(0),
+            ImageError::InvalidHashCount(0),
+            ImageError::InvalidCapacity(0),
+            ImageError::InvalidErrorRate(1.0),
+            ImageError::LengthMismatch { expected: 1, actual: 0 },
+            ImageError::ChecksumMismatch { stored: 0, computed: 1 },
+        ];
+        assert_eq!(bloom.iter().map(|e| e.reason()).collect::<HashSet<_>>().len(), bloom.len());
+        let table = [
+            TableImageError::Truncated { len: 0 },
+            TableImageError::BadMagic,
+            TableImageError::UnsupportedVersion(2),
+            TableImageError::UnsupportedHashId(1),
+            TableImageError::NonZeroReserved(1),
+            TableImageError::InvalidSlotCount(0),
+            TableImageError::TooManyEntries { count: 2, limit: 1 },
+            TableImageError::LengthMismatch { expected: 1, actual: 0 },
+            TableImageError::ChecksumMismatch { stored: 0, computed: 1 },
+            TableImageError::CountMismatch { stored: 1, counted: 0 },
+            TableImageError::Misplaced { slot: 1, home: 0 },
+        ];
+        assert_eq!(table.iter().map(|e| e.reason()).collect::<HashSet<_>>().len(), table.len());
+        let window = [
+            WindowError::TableSizeMismatch { slots: 1, expected: 2 },
+            WindowError::GenerationMismatch { active: String::new(), previous: String::new() },
+            WindowError::ExactWithoutTable,
+            WindowError::InsertionCount { insertions: 0, fingerprints: 1, exact: true },
+            WindowError::TableNotInFilter { slot: 0 },
+        ];
+        let reasons = window.iter().map(|e| e.reason()).collect::<Option<HashSet<_>>>().expect("every fit error has a reason");
+        assert_eq!(reasons.len(), window.len());
+        assert_eq!(WindowError::CapacityTooLarge { capacity: 1, max: 0 }.reason(), None);
+        assert_eq!(WindowError::Bloom(BloomError::Image(ImageError::BadMagic)).reason(), None);
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! Sizing, hashing (hash id 2), bit layout and the snapshot formats follow
 //! `docs/bloom-format.md` exactly, so the TypeScript fallback sets the same bits, fills the
-//! same table slots, and each implementation loads the other's snapshots.
+//! same table slots, and each implementation loads the other's snapshots. In the code a
+//! filter's or a table's serialised bytes are its *image* (image.rs, fingerprint_image.rs), as
+//! in the TypeScript; "snapshot" is the format document's word, and the error messages'.
 //!
 //! The bits and slots are `AtomicU64` words, so one filter or table can be shared by
 //! threads (and, through the napi face, a filter by JS workers over a
@@ -16,26 +18,26 @@
 mod error;
 mod filter;
 mod fingerprint;
-mod fingerprint_snapshot;
+mod fingerprint_image;
 mod hash;
 mod params;
-mod snapshot;
+mod image;
 mod window;
 
-pub use error::{BloomError, SnapshotError, TableError, TableSnapshotError, WindowError};
+pub use error::{BloomError, ImageError, TableError, TableImageError, WindowError};
 pub use filter::{zeroed_words, BloomFilter, OwnedWords};
 pub use fingerprint::{
     fingerprint, home_slot, limit_for, slots_for, FingerprintTable, Insert, MAX_SLOTS, MAX_TABLE_CAPACITY,
     ZERO_FINGERPRINT,
 };
-pub use fingerprint_snapshot::{
-    parse_table_header, table_from_snapshot, table_snapshot_len, TableHeader, TABLE_FORMAT_VERSION,
+pub use fingerprint_image::{
+    parse_table_header, table_from_image, table_image_len, TableHeader, TABLE_FORMAT_VERSION,
     TABLE_HEADER_LEN, TABLE_MAGIC,
 };
 pub use hash::{key_hash, positions, Positions, HASH_ID};
 pub use params::{Params, MAX_BITS, MAX_CAPACITY, MAX_HASHES};
-pub use snapshot::{
-    from_snapshot, parse_header, snapshot_digest, snapshot_len, FORMAT_VERSION, HEADER_LEN, MAGIC,
+pub use image::{
+    from_image, parse_header, image_digest, image_len, FORMAT_VERSION, HEADER_LEN, MAGIC,
 };
 pub use window::{
     key_fingerprint, DedupWindow, Generation, GenerationStats, Observed, Recorded, Verdict, WindowCounters,

@@ -38,10 +38,10 @@
 use crate::error::WindowError;
 use crate::filter::{BloomFilter, OwnedWords};
 use crate::fingerprint::{fingerprint, slots_for, FingerprintTable, Insert, MAX_TABLE_CAPACITY, ZERO_FINGERPRINT};
-use crate::fingerprint_snapshot::table_from_snapshot;
+use crate::fingerprint_image::table_from_image;
 use crate::hash::key_hash;
 use crate::params::{Params, MAX_CAPACITY};
-use crate::snapshot::from_snapshot;
+use crate::image::from_image;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 /// A window's answer for one key.
@@ -330,16 +330,16 @@ impl Generation<OwnedWords> {
     /// A generation from a Bloom snapshot (docs/bloom-format.md) and a table snapshot, or
     /// no table (a generation saved before tables existed, restored inexact). Every part
     /// is checked (see [`Generation::from_parts`]); nothing is kept on an error.
-    pub fn from_snapshots(
+    pub fn from_images(
         bloom: &[u8],
         table: Option<&[u8]>,
         insertions: u64,
         exact: bool,
     ) -> Result<Self, WindowError> {
-        let bloom = from_snapshot(bloom)?;
+        let bloom = from_image(bloom)?;
         let params = WindowParams::from_bloom(*bloom.params())?;
         let table = match table {
-            Some(bytes) => table_from_snapshot(bytes)?,
+            Some(bytes) => table_from_image(bytes)?,
             None if exact => return Err(WindowError::ExactWithoutTable),
             None => FingerprintTable::with_slots(params.table_slots())?,
         };
@@ -546,7 +546,7 @@ pub fn key_fingerprint(key: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{BloomError, SnapshotError, TableError, TableSnapshotError};
+    use crate::error::{BloomError, ImageError, TableError, TableImageError};
     use crate::fingerprint::limit_for;
     use std::sync::atomic::Ordering::Relaxed;
 
@@ -555,7 +555,7 @@ mod tests {
     }
 
     fn export(g: &Generation) -> (Vec<u8>, Vec<u8>, u64, bool) {
-        (g.bloom().to_snapshot().unwrap(), g.table().to_snapshot().unwrap(), g.insertions(), g.is_exact())
+        (g.bloom().to_image().unwrap(), g.table().to_image().unwrap(), g.insertions(), g.is_exact())
     }
 
     #[test]
@@ -750,7 +750,7 @@ mod tests {
     }
 
     #[test]
-    fn snapshots_round_trip() {
+    fn images_round_trip() {
         let w = DedupWindow::new(2000, 0.01).unwrap();
         for i in 0..1500 {
             w.observe(&key("p", i));
@@ -762,8 +762,8 @@ mod tests {
         let (ab, at, ai, ae) = export(w.generation(Which::Active));
         let (pb, pt, pi, pe) = export(w.generation(Which::Previous));
         assert_eq!((ai, pi), (1500, 1500));
-        let active = Generation::from_snapshots(&ab, Some(&at), ai, ae).unwrap();
-        let previous = Generation::from_snapshots(&pb, Some(&pt), pi, pe).unwrap();
+        let active = Generation::from_images(&ab, Some(&at), ai, ae).unwrap();
+        let previous = Generation::from_images(&pb, Some(&pt), pi, pe).unwrap();
         let r = DedupWindow::from_generations(active, previous).unwrap();
         assert_eq!(r.params(), w.params());
         for i in 0..3000 {
@@ -784,12 +784,12 @@ mod tests {
         for i in 0..500 {
             w.record(&key("old", i));
         }
-        let bloom = w.generation(Which::Active).bloom().to_snapshot().unwrap();
+        let bloom = w.generation(Which::Active).bloom().to_image().unwrap();
         assert_eq!(
-            Generation::from_snapshots(&bloom, None, 500, true).unwrap_err(),
+            Generation::from_images(&bloom, None, 500, true).unwrap_err(),
             WindowError::ExactWithoutTable
         );
-        let old = Generation::from_snapshots(&bloom, None, 500, false).unwrap();
+        let old = Generation::from_images(&bloom, None, 500, false).unwrap();
         let empty = Generation::empty(w.params()).unwrap();
         let r = DedupWindow::from_generations(empty, old).unwrap();
         assert!(!r.generation(Which::Previous).is_exact());
@@ -819,31 +819,31 @@ mod tests {
         }
         let (ab, at, ai, _) = export(w.generation(Which::Active));
         let (pb, pt, pi, _) = export(w.generation(Which::Previous));
-        let ok = |b: &[u8], t: &[u8], i: u64| Generation::from_snapshots(b, Some(t), i, true);
+        let ok = |b: &[u8], t: &[u8], i: u64| Generation::from_images(b, Some(t), i, true);
         assert!(ok(&ab, &at, ai).is_ok());
         // A broken Bloom snapshot or table snapshot.
         assert!(matches!(
             ok(&ab[..10], &at, ai),
-            Err(WindowError::Bloom(BloomError::Snapshot(SnapshotError::Truncated { len: 10 })))
+            Err(WindowError::Bloom(BloomError::Image(ImageError::Truncated { len: 10 })))
         ));
         let mut bad = at.clone();
         bad[50] ^= 1;
         assert!(matches!(
             ok(&ab, &bad, ai),
-            Err(WindowError::Table(TableError::Snapshot(TableSnapshotError::ChecksumMismatch { .. })))
+            Err(WindowError::Table(TableError::Image(TableImageError::ChecksumMismatch { .. })))
         ));
         // Insertion counts that contradict the table.
         assert_eq!(
             ok(&ab, &at, ai + 1).unwrap_err(),
             WindowError::InsertionCount { insertions: 301, fingerprints: 300, exact: true }
         );
-        assert!(Generation::from_snapshots(&ab, Some(&at), 5000, false).is_ok());
+        assert!(Generation::from_images(&ab, Some(&at), 5000, false).is_ok());
         assert_eq!(
-            Generation::from_snapshots(&ab, Some(&at), 299, false).unwrap_err(),
+            Generation::from_images(&ab, Some(&at), 299, false).unwrap_err(),
             WindowError::InsertionCount { insertions: 299, fingerprints: 300, exact: false }
         );
         assert!(matches!(
-            Generation::from_snapshots(&ab, Some(&at), 1 << 53, false),
+            Generation::from_images(&ab, Some(&at), 1 << 53, false),
             Err(WindowError::InsertionCount { .. })
         ));
         // The active table with the previous filter: not the same generation.
@@ -858,14 +858,14 @@ mod tests {
         );
         // Generations of different shapes.
         let a = ok(&ab, &at, ai).unwrap();
-        let o = Generation::from_snapshots(&ob, Some(&ot), 0, true).unwrap();
+        let o = Generation::from_images(&ob, Some(&ot), 0, true).unwrap();
         let e = DedupWindow::from_generations(a, o).unwrap_err();
         assert!(matches!(e, WindowError::GenerationMismatch { .. }));
         assert!(e.to_string().contains("capacity 1000") && e.to_string().contains("capacity 2000"), "{e}");
         let same_n = DedupWindow::new(1000, 0.02).unwrap();
         let a = ok(&ab, &at, ai).unwrap();
         let (sb, st, _, _) = export(same_n.generation(Which::Active));
-        let s = Generation::from_snapshots(&sb, Some(&st), 0, true).unwrap();
+        let s = Generation::from_images(&sb, Some(&st), 0, true).unwrap();
         assert!(matches!(DedupWindow::from_generations(a, s), Err(WindowError::GenerationMismatch { .. })));
     }
 
@@ -875,9 +875,9 @@ mod tests {
         assert_eq!(w.observe_hash(0).verdict, Verdict::New);
         assert_eq!(w.check_hash(0), Verdict::Duplicate);
         let g = w.generation(Which::Active);
-        let r = Generation::from_snapshots(
-            &g.bloom().to_snapshot().unwrap(),
-            Some(&g.table().to_snapshot().unwrap()),
+        let r = Generation::from_images(
+            &g.bloom().to_image().unwrap(),
+            Some(&g.table().to_image().unwrap()),
             1,
             true,
         );

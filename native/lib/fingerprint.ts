@@ -1,24 +1,26 @@
 /**
  * The fingerprint table of docs/bloom-format.md ("Fingerprint table"), in TypeScript for the
- * fallback dedup window: the same slot function, probe order and snapshot bytes as the Rust table
- * (native/core/src/fingerprint.rs), so each loads the other's snapshots.
+ * fallback dedup window: the same slot function, probe order and image bytes as the Rust table
+ * (core/src/fingerprint.rs), so each loads the other's images. (An image is a table's serialised
+ * bytes, what the format document calls its snapshot.)
  *
  * Fingerprints are handled as two uint32 halves (hi, lo) of the key's XXH64, so probing allocates
  * nothing. A slot is two Uint32Array elements, lo then hi: on a little-endian machine that is the
- * u64 little-endian layout of the snapshot, copied as is.
+ * u64 little-endian layout of the image, copied as is.
  */
 import { endianness } from 'node:os';
 import { HASH_ID, MAX_TABLE_SLOTS, tableLimitFor } from './params.js';
-import { imageChecksum as snapshotChecksum, type ImageHasher as SnapshotHasher } from './image.js';
+import { FingerprintSnapshotError, type TableImageReason } from './errors.js';
+import { imageChecksum, type ImageHasher } from './image.js';
 
 /** What a key hashing to 0 is stored as (0 marks an empty slot): 0x9E3779B97F4A7C15. */
 export const ZERO_FINGERPRINT_HI = 0x9e3779b9;
 export const ZERO_FINGERPRINT_LO = 0x7f4a7c15;
 
-export const TABLE_SNAPSHOT_VERSION = 1;
-export const TABLE_SNAPSHOT_HEADER_BYTES = 40;
+export const TABLE_IMAGE_VERSION = 1;
+export const TABLE_IMAGE_HEADER_BYTES = 40;
 /** "CXFPTBL" followed by one zero byte. */
-export const TABLE_SNAPSHOT_MAGIC: readonly number[] = [0x43, 0x58, 0x46, 0x50, 0x54, 0x42, 0x4c, 0x00];
+export const TABLE_IMAGE_MAGIC: readonly number[] = [0x43, 0x58, 0x46, 0x50, 0x54, 0x42, 0x4c, 0x00];
 const CHECKSUMMED_HEADER_BYTES = 32;
 
 const LITTLE_ENDIAN = endianness() === 'LE';
@@ -45,30 +47,6 @@ function homeSlotLimbs(hi: number, lo: number, sh: number, sl: number): number {
   // floor(lo * slots / 2^32), then floor((hi * slots + that) / 2^32), each over 16-bit steps.
   const carry = Math.floor((lo * sh + Math.floor((lo * sl) / TWO_16)) / TWO_16);
   return Math.floor((hi * sh + Math.floor((hi * sl + carry) / TWO_16)) / TWO_16);
-}
-
-export type TableSnapshotErrorCode =
-  | 'truncated'
-  | 'bad_magic'
-  | 'bad_version'
-  | 'bad_hash_id'
-  | 'bad_reserved'
-  | 'bad_slot_count'
-  | 'too_many_entries'
-  | 'bad_length'
-  | 'bad_checksum'
-  | 'bad_count'
-  | 'misplaced';
-
-/** A fingerprint table snapshot was rejected; `code` says why, the message says it for people. */
-export class FingerprintSnapshotError extends Error {
-  override readonly name = 'FingerprintSnapshotError';
-  constructor(
-    readonly code: TableSnapshotErrorCode,
-    message: string,
-  ) {
-    super(`invalid fingerprint table snapshot: ${message}`);
-  }
 }
 
 export class FallbackFingerprintTable {
@@ -157,11 +135,11 @@ export class FallbackFingerprintTable {
     }
   }
 
-  /** A snapshot (docs/bloom-format.md, "Fingerprint table snapshot"). */
-  toBuffer(hasher: SnapshotHasher): Buffer {
+  /** The table's image (docs/bloom-format.md, "Fingerprint table snapshot"). */
+  toBuffer(hasher: ImageHasher): Buffer {
     const w = this.#words;
-    const out = Buffer.alloc(TABLE_SNAPSHOT_HEADER_BYTES + 8 * this.slots);
-    const body = out.subarray(TABLE_SNAPSHOT_HEADER_BYTES);
+    const out = Buffer.alloc(TABLE_IMAGE_HEADER_BYTES + 8 * this.slots);
+    const body = out.subarray(TABLE_IMAGE_HEADER_BYTES);
     if (LITTLE_ENDIAN) {
       body.set(new Uint8Array(w.buffer, w.byteOffset, w.byteLength));
     } else {
@@ -169,30 +147,30 @@ export class FallbackFingerprintTable {
       for (let i = 0; i < w.length; i++) view.setUint32(i * 4, w[i]!, true);
     }
     const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    for (let i = 0; i < TABLE_SNAPSHOT_MAGIC.length; i++) view.setUint8(i, TABLE_SNAPSHOT_MAGIC[i]!);
-    view.setUint16(8, TABLE_SNAPSHOT_VERSION, true);
+    for (let i = 0; i < TABLE_IMAGE_MAGIC.length; i++) view.setUint8(i, TABLE_IMAGE_MAGIC[i]!);
+    view.setUint16(8, TABLE_IMAGE_VERSION, true);
     view.setUint16(10, HASH_ID, true);
     view.setUint32(12, 0, true);
     view.setBigUint64(16, BigInt(this.slots), true);
     view.setBigUint64(24, BigInt(this.#length), true);
-    view.setBigUint64(32, snapshotChecksum(hasher, out.subarray(0, CHECKSUMMED_HEADER_BYTES), body), true);
+    view.setBigUint64(32, imageChecksum(hasher, out.subarray(0, CHECKSUMMED_HEADER_BYTES), body), true);
     return out;
   }
 
   /**
-   * Loads a snapshot, checking it in the order of docs/bloom-format.md: header, length, checksum,
+   * Loads an image, checking it in the order of docs/bloom-format.md: header, length, checksum,
    * then the contents (count, every fingerprint reachable from its home slot). Throws
    * FingerprintSnapshotError (TypeError when it is not bytes).
    */
-  static fromBuffer(hasher: SnapshotHasher, snapshot: unknown): FallbackFingerprintTable {
-    if (!(snapshot instanceof Uint8Array)) {
-      const got = snapshot === null ? 'null' : Array.isArray(snapshot) ? 'an array' : typeof snapshot;
+  static fromBuffer(hasher: ImageHasher, image: unknown): FallbackFingerprintTable {
+    if (!(image instanceof Uint8Array)) {
+      const got = image === null ? 'null' : Array.isArray(image) ? 'an array' : typeof image;
       throw new TypeError(`table snapshot must be a Buffer or Uint8Array, got ${got}`);
     }
-    const { slots, count } = decodeTableHeader(hasher, snapshot);
+    const { slots, count } = decodeTableHeader(hasher, image);
     const table = new FallbackFingerprintTable(slots);
     const w = table.#words;
-    const body = snapshot.subarray(TABLE_SNAPSHOT_HEADER_BYTES);
+    const body = image.subarray(TABLE_IMAGE_HEADER_BYTES);
     if (LITTLE_ENDIAN) {
       new Uint8Array(w.buffer, w.byteOffset, w.byteLength).set(body);
     } else {
@@ -205,18 +183,23 @@ export class FallbackFingerprintTable {
   }
 }
 
-/** Header, length and checksum of a table snapshot, in the spec's order. */
-function decodeTableHeader(hasher: SnapshotHasher, snapshot: Uint8Array): { slots: number; count: number } {
-  const fail = (code: TableSnapshotErrorCode, message: string) => new FingerprintSnapshotError(code, message);
-  if (snapshot.byteLength < TABLE_SNAPSHOT_HEADER_BYTES) {
-    throw fail('truncated', `truncated: ${snapshot.byteLength} bytes, shorter than the ${TABLE_SNAPSHOT_HEADER_BYTES}-byte header`);
+/** A rejected table image; the message says so, then why. */
+function tableImageError(reason: TableImageReason, detail: string): FingerprintSnapshotError {
+  return new FingerprintSnapshotError(reason, `invalid fingerprint table snapshot: ${detail}`);
+}
+
+/** Header, length and checksum of a table image, in the spec's order. */
+function decodeTableHeader(hasher: ImageHasher, image: Uint8Array): { slots: number; count: number } {
+  const fail = tableImageError;
+  if (image.byteLength < TABLE_IMAGE_HEADER_BYTES) {
+    throw fail('truncated', `truncated: ${image.byteLength} bytes, shorter than the ${TABLE_IMAGE_HEADER_BYTES}-byte header`);
   }
-  const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
-  for (let i = 0; i < TABLE_SNAPSHOT_MAGIC.length; i++) {
-    if (view.getUint8(i) !== TABLE_SNAPSHOT_MAGIC[i]) throw fail('bad_magic', 'bad magic (expected "CXFPTBL\\0")');
+  const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
+  for (let i = 0; i < TABLE_IMAGE_MAGIC.length; i++) {
+    if (view.getUint8(i) !== TABLE_IMAGE_MAGIC[i]) throw fail('bad_magic', 'bad magic (expected "CXFPTBL\\0")');
   }
   const version = view.getUint16(8, true);
-  if (version !== TABLE_SNAPSHOT_VERSION) throw fail('bad_version', `unsupported format version ${version} (expected ${TABLE_SNAPSHOT_VERSION})`);
+  if (version !== TABLE_IMAGE_VERSION) throw fail('bad_version', `unsupported format version ${version} (expected ${TABLE_IMAGE_VERSION})`);
   const hashId = view.getUint16(10, true);
   if (hashId !== HASH_ID) throw fail('bad_hash_id', `unsupported hash id ${hashId} (expected ${HASH_ID})`);
   const reserved = view.getUint32(12, true);
@@ -229,12 +212,12 @@ function decodeTableHeader(hasher: SnapshotHasher, snapshot: Uint8Array): { slot
   if (rawCount > BigInt(limit)) {
     throw fail('too_many_entries', `count ${rawCount} is above the ${limit} fingerprints a table of this size may hold`);
   }
-  const expected = TABLE_SNAPSHOT_HEADER_BYTES + 8 * slots;
-  if (snapshot.byteLength !== expected) {
-    throw fail('bad_length', `length mismatch: ${snapshot.byteLength} bytes, expected 40 + 8 * slots = ${expected}`);
+  const expected = TABLE_IMAGE_HEADER_BYTES + 8 * slots;
+  if (image.byteLength !== expected) {
+    throw fail('bad_length', `length mismatch: ${image.byteLength} bytes, expected 40 + 8 * slots = ${expected}`);
   }
   const stored = view.getBigUint64(32, true);
-  const computed = snapshotChecksum(hasher, snapshot.subarray(0, CHECKSUMMED_HEADER_BYTES), snapshot.subarray(TABLE_SNAPSHOT_HEADER_BYTES));
+  const computed = imageChecksum(hasher, image.subarray(0, CHECKSUMMED_HEADER_BYTES), image.subarray(TABLE_IMAGE_HEADER_BYTES));
   if (stored !== computed) {
     const hex = (x: bigint) => `0x${x.toString(16).padStart(16, '0')}`;
     throw fail('bad_checksum', `checksum mismatch (stored ${hex(stored)}, computed ${hex(computed)}): the data is corrupted`);
@@ -242,7 +225,7 @@ function decodeTableHeader(hasher: SnapshotHasher, snapshot: Uint8Array): { slot
   return { slots, count: Number(rawCount) };
 }
 
-/** The count and the probe invariant (native: fingerprint_snapshot.rs, check_contents). */
+/** The count and the probe invariant (native: core/src/fingerprint_image.rs, check_contents). */
 function checkContents(w: Uint32Array, slots: number, count: number): void {
   let counted = 0;
   let empty = -1;
@@ -251,7 +234,7 @@ function checkContents(w: Uint32Array, slots: number, count: number): void {
     else if (empty < 0) empty = i;
   }
   if (counted !== count) {
-    throw new FingerprintSnapshotError('bad_count', `header says ${count} fingerprints but ${counted} slots are occupied`);
+    throw tableImageError('bad_count', `header says ${count} fingerprints but ${counted} slots are occupied`);
   }
   if (empty < 0) return; // unreachable: count <= limit < slots
   const sh = Math.floor(slots / TWO_16);
@@ -269,7 +252,7 @@ function checkContents(w: Uint32Array, slots: number, count: number): void {
     const home = homeSlotLimbs(hi, lo, sh, sl);
     const distance = (i - home + slots) % slots;
     if (distance > run) {
-      throw new FingerprintSnapshotError(
+      throw tableImageError(
         'misplaced',
         `the fingerprint in slot ${i} cannot be reached from its home slot ${home} (an empty slot lies between)`,
       );

@@ -19,8 +19,13 @@ export interface BloomParams {
 }
 
 /**
- * What the rest of the daemon needs from a Bloom filter. Implemented by the
- * native addon's wrapper and by the xxhash-wasm fallback, bit for bit alike.
+ * A Bloom filter, native or fallback: both implement this bit for bit alike (the package's
+ * `BloomFilter` class makes either).
+ *
+ * Errors: `TypeError` (code `ERR_INVALID_ARG_TYPE` from the native filter) for arguments of the
+ * wrong type, `RangeError` (`ERR_OUT_OF_RANGE`) for values out of range or beyond the limits
+ * (m <= 2^34, k <= 64), `BloomSnapshotError` (`ERR_BLOOM_SNAPSHOT`) for a rejected image. A failed
+ * call changes nothing.
  */
 export interface BloomFilterLike {
   readonly kind: BloomKind;
@@ -28,12 +33,22 @@ export interface BloomFilterLike {
   readonly errorRate: number;
   readonly bitCount: number;
   readonly hashCount: number;
+  /** bitCount / 8: bytes of bit storage (the size a shared filter's memory must have). */
+  readonly byteLength: number;
+  /** The SharedArrayBuffer holding the bits of a shared filter (post it to workers); null when not shared. */
+  readonly sharedMemory: SharedArrayBuffer | null;
   /** Sets the key's bits; true when the key was certainly absent before. */
   add(key: BloomKey): boolean;
   /** True when the key may be present; false when it certainly is not. */
   has(key: BloomKey): boolean;
+  /** `add` for each key, in order. Every key is checked first: a bad one throws before any is added. */
   addMany(keys: readonly BloomKey[]): boolean[];
+  /** `has` for each key. */
   hasMany(keys: readonly BloomKey[]): boolean[];
+  /** `addMany` with the answers as bytes (1 = true): the cheapest batch form. */
+  addManyMask(keys: readonly BloomKey[]): Uint8Array;
+  /** `hasMany` with the answers as bytes (1 = true). */
+  hasManyMask(keys: readonly BloomKey[]): Uint8Array;
   /** Zeroes every bit, keeping the memory. */
   clear(): void;
   /** Number of bits set (popcount). */
@@ -44,7 +59,7 @@ export interface BloomFilterLike {
   estimatedFalsePositiveRate(): number;
   /** -(m / k) * ln(1 - fill): how many distinct keys have been added, roughly. */
   estimatedCardinality(): number;
-  /** The filter's image: its bytes in the format of docs/bloom-format.md. */
+  /** The filter's image: its bytes in the format of docs/bloom-format.md (`fromBuffer` reads it back). */
   toBuffer(): Buffer;
 }
 
@@ -107,9 +122,9 @@ export interface WindowStats {
 
 /** One generation as `exportGeneration` gives it (and `windowFromGenerations` takes it back). */
 export interface WindowGeneration {
-  /** Bloom filter snapshot (docs/bloom-format.md, "Snapshot format"). */
+  /** The Bloom filter's image (docs/bloom-format.md, "Snapshot format"). */
   readonly bloom: Buffer;
-  /** Fingerprint table snapshot (docs/bloom-format.md, "Fingerprint table snapshot"). */
+  /** The fingerprint table's image (docs/bloom-format.md, "Fingerprint table snapshot"). */
   readonly table: Buffer;
   readonly insertions: number;
   readonly exact: boolean;
@@ -161,9 +176,49 @@ export interface WindowLike {
   exportGeneration(which: WindowWhich): WindowGeneration;
 }
 
+/** The `BloomFilter` class of one implementation (the package exports the best one available). */
+export interface BloomFilterClass<F extends BloomFilterLike = BloomFilterLike> {
+  /** `capacity`: integer 1..2^53-1; `errorRate`: 0 < p < 1. A zeroed filter. */
+  new (capacity: number, errorRate: number): F;
+  readonly prototype: F;
+  /** A filter from an image (`toBuffer()`); `BloomSnapshotError` when it is truncated, corrupted or foreign. */
+  fromBuffer(image: Uint8Array): F;
+  /** A zeroed filter in a new SharedArrayBuffer (its `sharedMemory`): post that, with capacity and errorRate, to workers. */
+  createShared(capacity: number, errorRate: number): F;
+  /**
+   * A filter over shared memory, used as is (not cleared): a SharedArrayBuffer, or a typed array
+   * over one, of exactly `params(capacity, errorRate).byteLength` bytes (the native filter also
+   * takes a view over part of a buffer, 8-byte aligned). A plain ArrayBuffer is refused
+   * (TypeError). The filter keeps the memory alive.
+   */
+  fromShared(memory: SharedArrayBuffer | ArrayBufferView, capacity: number, errorRate: number): F;
+  /** Sizing for (capacity, errorRate), with the constructor's checks. */
+  params(capacity: number, errorRate: number): BloomParams;
+}
+
+/** The `DedupWindow` class of one implementation. */
+export interface DedupWindowClass<W extends WindowLike = WindowLike> {
+  /** `capacity`: keys per generation, integer 1..3·2^30; `errorRate`: 0 < p < 1. */
+  new (capacity: number, errorRate: number): W;
+  readonly prototype: W;
+  /**
+   * A window from two exported generations. `table: null` (with `exact: false`) restores a
+   * generation saved before tables existed: its keys answer unconfirmed until it is rotated out.
+   * Errors: TypeError / RangeError for malformed arguments; BloomSnapshotError,
+   * FingerprintSnapshotError or WindowSnapshotError (parts that do not fit together).
+   */
+  fromGenerations(active: WindowGenerationInput, previous: WindowGenerationInput): W;
+  /** Sizing for (capacity, errorRate), with the constructor's checks. */
+  params(capacity: number, errorRate: number): WindowParams;
+}
+
 /** Builds filters and windows of one implementation; obtained once, then used synchronously. */
 export interface BloomFactory {
   readonly kind: BloomKind;
+  /** The implementation's filter class. */
+  readonly BloomFilter: BloomFilterClass;
+  /** The implementation's window class. */
+  readonly DedupWindow: DedupWindowClass;
   create(capacity: number, errorRate: number): BloomFilterLike;
   /** Throws a clear Error (never crashes) on a truncated, corrupted or foreign image. */
   fromBuffer(image: Uint8Array): BloomFilterLike;

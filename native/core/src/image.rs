@@ -1,6 +1,6 @@
 //! Snapshot format version 1 (docs/bloom-format.md): a 48-byte header then the bit words.
 
-use crate::error::{BloomError, SnapshotError};
+use crate::error::{BloomError, ImageError};
 use crate::filter::{zeroed_words, BloomFilter, OwnedWords};
 use crate::hash::HASH_ID;
 use crate::params::{valid_bit_count, valid_capacity, valid_error_rate, valid_hash_count, Params};
@@ -14,7 +14,7 @@ pub const HEADER_LEN: usize = 48;
 const CHECKSUM_OFFSET: usize = 40;
 
 /// Total snapshot length for a filter of this shape: `48 + m / 8`.
-pub fn snapshot_len(params: &Params) -> u64 {
+pub fn image_len(params: &Params) -> u64 {
     HEADER_LEN as u64 + params.byte_length()
 }
 
@@ -26,17 +26,17 @@ fn checksum(header: &[u8], bits: &[u8]) -> u64 {
 }
 
 impl<S: AsRef<[AtomicU64]>> BloomFilter<S> {
-    /// Writes the snapshot into `out`, which must be exactly [`snapshot_len`] bytes (so
+    /// Writes the snapshot into `out`, which must be exactly [`image_len`] bytes (so
     /// the caller can hand in memory it already owns, such as a fresh JS Buffer).
     ///
     /// The words are read one by one; with concurrent writers the snapshot holds, for
     /// each word, a value it had during the call, and the checksum matches what was
     /// written.
-    pub fn write_snapshot(&self, out: &mut [u8]) -> Result<(), BloomError> {
+    pub fn write_image(&self, out: &mut [u8]) -> Result<(), BloomError> {
         let p = self.params();
-        let expected = snapshot_len(p);
+        let expected = image_len(p);
         if out.len() as u64 != expected {
-            return Err(SnapshotError::LengthMismatch { expected, actual: out.len() }.into());
+            return Err(ImageError::LengthMismatch { expected, actual: out.len() }.into());
         }
         let (header, bits) = out.split_at_mut(HEADER_LEN);
         header[0..8].copy_from_slice(&MAGIC);
@@ -55,13 +55,13 @@ impl<S: AsRef<[AtomicU64]>> BloomFilter<S> {
     }
 
     /// The snapshot as a new byte vector.
-    pub fn to_snapshot(&self) -> Result<Vec<u8>, BloomError> {
-        let len = snapshot_len(self.params());
+    pub fn to_image(&self) -> Result<Vec<u8>, BloomError> {
+        let len = image_len(self.params());
         let mut out = Vec::new();
         out.try_reserve_exact(len as usize)
             .map_err(|_| BloomError::OutOfMemory { bytes: len })?;
         out.resize(len as usize, 0);
-        self.write_snapshot(&mut out)?;
+        self.write_image(&mut out)?;
         Ok(out)
     }
 }
@@ -82,52 +82,52 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 
 /// Checks a snapshot's header, length and checksum without building a filter;
 /// returns its parameters. Every rule of the format is checked, in the spec's order.
-pub fn parse_header(bytes: &[u8]) -> Result<Params, SnapshotError> {
+pub fn parse_header(bytes: &[u8]) -> Result<Params, ImageError> {
     if bytes.len() < HEADER_LEN {
-        return Err(SnapshotError::Truncated { len: bytes.len() });
+        return Err(ImageError::Truncated { len: bytes.len() });
     }
     if bytes[0..8] != MAGIC {
-        return Err(SnapshotError::BadMagic);
+        return Err(ImageError::BadMagic);
     }
     let version = u16_at(bytes, 8);
     if version != FORMAT_VERSION {
-        return Err(SnapshotError::UnsupportedVersion(version));
+        return Err(ImageError::UnsupportedVersion(version));
     }
     let hash_id = u16_at(bytes, 10);
     if hash_id != HASH_ID {
-        return Err(SnapshotError::UnsupportedHashId(hash_id));
+        return Err(ImageError::UnsupportedHashId(hash_id));
     }
     let k = u32_at(bytes, 12);
     let m = u64_at(bytes, 16);
     let n = u64_at(bytes, 24);
     let p = f64::from_bits(u64_at(bytes, 32));
     if !valid_bit_count(m) {
-        return Err(SnapshotError::InvalidBitCount(m));
+        return Err(ImageError::InvalidBitCount(m));
     }
     if !valid_hash_count(k) {
-        return Err(SnapshotError::InvalidHashCount(k));
+        return Err(ImageError::InvalidHashCount(k));
     }
     if !valid_capacity(n) {
-        return Err(SnapshotError::InvalidCapacity(n));
+        return Err(ImageError::InvalidCapacity(n));
     }
     if !valid_error_rate(p) {
-        return Err(SnapshotError::InvalidErrorRate(p));
+        return Err(ImageError::InvalidErrorRate(p));
     }
     let expected = HEADER_LEN as u64 + m / 8;
     if bytes.len() as u64 != expected {
-        return Err(SnapshotError::LengthMismatch { expected, actual: bytes.len() });
+        return Err(ImageError::LengthMismatch { expected, actual: bytes.len() });
     }
     let stored = u64_at(bytes, 40);
     let computed = checksum(bytes, &bytes[HEADER_LEN..]);
     if stored != computed {
-        return Err(SnapshotError::ChecksumMismatch { stored, computed });
+        return Err(ImageError::ChecksumMismatch { stored, computed });
     }
     // Every field was validated above, so this cannot fail.
-    Params::from_parts(n, p, m, k).map_err(|_| SnapshotError::InvalidBitCount(m))
+    Params::from_parts(n, p, m, k).map_err(|_| ImageError::InvalidBitCount(m))
 }
 
 /// Loads a snapshot into a new owned filter. Any rejection leaves nothing behind.
-pub fn from_snapshot(bytes: &[u8]) -> Result<BloomFilter<OwnedWords>, BloomError> {
+pub fn from_image(bytes: &[u8]) -> Result<BloomFilter<OwnedWords>, BloomError> {
     let params = parse_header(bytes)?;
     let words = zeroed_words(params.word_count())?;
     for (word, chunk) in words.iter().zip(bytes[HEADER_LEN..].chunks_exact(8)) {
@@ -139,7 +139,7 @@ pub fn from_snapshot(bytes: &[u8]) -> Result<BloomFilter<OwnedWords>, BloomError
 }
 
 /// XXH64 (seed 0) of a whole snapshot: a short digest for test vectors.
-pub fn snapshot_digest(bytes: &[u8]) -> u64 {
+pub fn image_digest(bytes: &[u8]) -> u64 {
     xxh64(bytes, 0)
 }
 
@@ -153,7 +153,7 @@ mod tests {
         for i in 0..700 {
             f.add(format!("k{i}").as_bytes());
         }
-        let snap = f.to_snapshot().unwrap();
+        let snap = f.to_image().unwrap();
         (f, snap)
     }
 
@@ -188,21 +188,21 @@ mod tests {
     #[test]
     fn round_trip() {
         let (f, snap) = sample();
-        let g = from_snapshot(&snap).unwrap();
+        let g = from_image(&snap).unwrap();
         assert_eq!(g.params(), f.params());
         for i in 0..700 {
             assert!(g.has(format!("k{i}").as_bytes()));
         }
-        assert_eq!(g.to_snapshot().unwrap(), snap);
+        assert_eq!(g.to_image().unwrap(), snap);
         assert_eq!(g.set_bit_count(), f.set_bit_count());
     }
 
     #[test]
     fn empty_filter_round_trip() {
         let f = BloomFilter::new(1, 0.5).unwrap();
-        let snap = f.to_snapshot().unwrap();
+        let snap = f.to_image().unwrap();
         assert_eq!(snap.len(), 48 + 8);
-        let g = from_snapshot(&snap).unwrap();
+        let g = from_image(&snap).unwrap();
         assert_eq!(g.set_bit_count(), 0);
     }
 
@@ -210,17 +210,17 @@ mod tests {
     fn rejects_truncated() {
         let (_, snap) = sample();
         for len in [0usize, 1, 8, 47] {
-            assert_eq!(parse_header(&snap[..len]), Err(SnapshotError::Truncated { len }));
+            assert_eq!(parse_header(&snap[..len]), Err(ImageError::Truncated { len }));
         }
         // Header complete but bits cut short.
         assert!(matches!(
             parse_header(&snap[..snap.len() - 1]),
-            Err(SnapshotError::LengthMismatch { .. })
+            Err(ImageError::LengthMismatch { .. })
         ));
-        assert!(matches!(parse_header(&snap[..48]), Err(SnapshotError::LengthMismatch { .. })));
+        assert!(matches!(parse_header(&snap[..48]), Err(ImageError::LengthMismatch { .. })));
         let mut longer = snap.clone();
         longer.push(0);
-        assert!(matches!(parse_header(&longer), Err(SnapshotError::LengthMismatch { .. })));
+        assert!(matches!(parse_header(&longer), Err(ImageError::LengthMismatch { .. })));
     }
 
     #[test]
@@ -228,18 +228,18 @@ mod tests {
         let (_, snap) = sample();
         let mut b = snap.clone();
         b[0] = b'X';
-        assert_eq!(parse_header(&b), Err(SnapshotError::BadMagic));
+        assert_eq!(parse_header(&b), Err(ImageError::BadMagic));
         let mut b = snap.clone();
         b[7] = 1;
-        assert_eq!(parse_header(&b), Err(SnapshotError::BadMagic));
+        assert_eq!(parse_header(&b), Err(ImageError::BadMagic));
         let mut b = snap.clone();
         b[8] = 2;
-        assert_eq!(parse_header(&b), Err(SnapshotError::UnsupportedVersion(2)));
+        assert_eq!(parse_header(&b), Err(ImageError::UnsupportedVersion(2)));
         // Hash id 1 (the withdrawn rotl step) and others are refused.
         for id in [0u16, 1, 3, 258] {
             let mut b = snap.clone();
             b[10..12].copy_from_slice(&id.to_le_bytes());
-            assert_eq!(parse_header(&b), Err(SnapshotError::UnsupportedHashId(id)));
+            assert_eq!(parse_header(&b), Err(ImageError::UnsupportedHashId(id)));
         }
     }
 
@@ -257,25 +257,25 @@ mod tests {
             b
         };
         for m in [0u64, 100, MAX_BITS + 64, u64::MAX] {
-            assert_eq!(parse_header(&set_u64(16, m)), Err(SnapshotError::InvalidBitCount(m)));
+            assert_eq!(parse_header(&set_u64(16, m)), Err(ImageError::InvalidBitCount(m)));
         }
         for k in [0u32, 65, u32::MAX] {
-            assert_eq!(parse_header(&set_u32(12, k)), Err(SnapshotError::InvalidHashCount(k)));
+            assert_eq!(parse_header(&set_u32(12, k)), Err(ImageError::InvalidHashCount(k)));
         }
         for n in [0u64, 1 << 53, u64::MAX] {
-            assert_eq!(parse_header(&set_u64(24, n)), Err(SnapshotError::InvalidCapacity(n)));
+            assert_eq!(parse_header(&set_u64(24, n)), Err(ImageError::InvalidCapacity(n)));
         }
         for p in [0.0f64, 1.0, -1.0, f64::NAN, f64::INFINITY] {
             assert!(matches!(
                 parse_header(&set_u64(32, p.to_bits())),
-                Err(SnapshotError::InvalidErrorRate(_))
+                Err(ImageError::InvalidErrorRate(_))
             ));
         }
         // A valid but different m changes the expected length.
         let other_m = set_u64(16, 64);
         assert_eq!(
             parse_header(&other_m),
-            Err(SnapshotError::LengthMismatch { expected: 56, actual: snap.len() })
+            Err(ImageError::LengthMismatch { expected: 56, actual: snap.len() })
         );
     }
 
@@ -287,7 +287,7 @@ mod tests {
             let mut b = snap.clone();
             b[at] ^= 0x10;
             assert!(
-                matches!(parse_header(&b), Err(SnapshotError::ChecksumMismatch { .. })),
+                matches!(parse_header(&b), Err(ImageError::ChecksumMismatch { .. })),
                 "byte {at}"
             );
         }
@@ -300,9 +300,9 @@ mod tests {
 
     #[test]
     fn errors_read_well() {
-        let e = BloomError::from(SnapshotError::BadMagic);
+        let e = BloomError::from(ImageError::BadMagic);
         assert_eq!(e.to_string(), "invalid Bloom filter snapshot: bad magic (expected \"CXBLOOM\\0\")");
-        let e = from_snapshot(&[1, 2, 3]).unwrap_err();
+        let e = from_image(&[1, 2, 3]).unwrap_err();
         assert_eq!(
             e.to_string(),
             "invalid Bloom filter snapshot: truncated: 3 bytes, shorter than the 48-byte header"
@@ -310,12 +310,12 @@ mod tests {
     }
 
     #[test]
-    fn write_snapshot_checks_length() {
+    fn write_image_checks_length() {
         let (f, snap) = sample();
         let mut small = vec![0u8; snap.len() - 8];
-        assert!(f.write_snapshot(&mut small).is_err());
+        assert!(f.write_image(&mut small).is_err());
         let mut exact = vec![0u8; snap.len()];
-        f.write_snapshot(&mut exact).unwrap();
+        f.write_image(&mut exact).unwrap();
         assert_eq!(exact, snap);
     }
 }

@@ -5,11 +5,13 @@
  * "Dedup window", for the rules.
  */
 import { endianness } from 'node:os';
+import { WindowSnapshotError } from './errors.js';
 import { FallbackBloomFilter, keyTypeError, type FallbackHasher } from './fallback.js';
 import { ALREADY_PRESENT, FallbackFingerprintTable, FULL, INSERTED, ZERO_FINGERPRINT_HI, ZERO_FINGERPRINT_LO } from './fingerprint.js';
 import { computeWindowParams, MAX_CAPACITY, MAX_WINDOW_CAPACITY, tableLimitFor, tableSlotsFor } from './params.js';
 import type {
   BloomKey,
+  DedupWindowClass,
   WindowGeneration,
   WindowGenerationInput,
   WindowGenerationStats,
@@ -20,24 +22,6 @@ import type {
   WindowWhich,
 } from './types.js';
 import { RECORD_AT_CAPACITY, RECORD_INSERTED, RECORD_OVERFLOW, VERDICT_DUPLICATE, VERDICT_NEW, VERDICT_UNCONFIRMED } from './window-codes.js';
-
-export type WindowSnapshotErrorCode =
-  | 'table_size_mismatch'
-  | 'generation_mismatch'
-  | 'exact_without_table'
-  | 'insertion_count'
-  | 'table_not_in_filter';
-
-/** Restored generations do not fit together (the native addon throws code ERR_WINDOW_SNAPSHOT). */
-export class WindowSnapshotError extends Error {
-  override readonly name = 'WindowSnapshotError';
-  constructor(
-    readonly code: WindowSnapshotErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 interface Generation {
   readonly bloom: FallbackBloomFilter;
@@ -60,7 +44,7 @@ function describe(v: unknown): string {
   return typeof v === 'string' ? 'a string' : typeof v === 'boolean' ? 'a boolean' : String(typeof v);
 }
 
-/** `fromGenerations`' argument checks, with the native face's messages (native/src/window.rs). */
+/** `fromGenerations`' argument checks, with the native face's messages (src/dedup_window.rs). */
 function generationArg(v: unknown, name: string): { bloom: unknown; table: unknown; insertions: number; exact: boolean } {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
     throw new TypeError(`${name} must be an object { bloom, table, insertions, exact } (from exportGeneration), got ${describe(v)}`);
@@ -138,24 +122,7 @@ export class FallbackDedupWindow implements WindowLike {
    * (BloomSnapshotError, FingerprintSnapshotError, WindowSnapshotError, TypeError, RangeError).
    */
   static fromGenerations(hasher: FallbackHasher, active: WindowGenerationInput, previous: WindowGenerationInput): FallbackDedupWindow {
-    const a = generationArg(active, 'active');
-    const p = generationArg(previous, 'previous');
-    const ga = inGeneration('active', () => loadGeneration(hasher, a, 'active'));
-    const gp = inGeneration('previous', () => loadGeneration(hasher, p, 'previous'));
-    const sa = shapeOf(ga.bloom);
-    const sp = shapeOf(gp.bloom);
-    if (sa.capacity !== sp.capacity || sa.errorRate !== sp.errorRate || sa.bitCount !== sp.bitCount || sa.hashCount !== sp.hashCount) {
-      throw new WindowSnapshotError(
-        'generation_mismatch',
-        `the two generations are sized differently (active: ${describeShape(sa)}; previous: ${describeShape(sp)})`,
-      );
-    }
-    pending = { shape: sa, active: ga, previous: gp };
-    try {
-      return new FallbackDedupWindow(hasher, sa.capacity, sa.errorRate);
-    } finally {
-      pending = undefined;
-    }
+    return restoreWindow(hasher, active, previous, (shape) => new FallbackDedupWindow(hasher, shape.capacity, shape.errorRate));
   }
 
   /** Sets #hi / #lo from the key's XXH64; TypeError for anything but a string or bytes. */
@@ -275,6 +242,54 @@ function generationStats(g: Generation): WindowGenerationStats {
   };
 }
 
+/**
+ * Checks two exported generations like the native window does, then builds the window with
+ * `make`, whose constructor call takes the restored generations (`pending`).
+ */
+function restoreWindow<W>(hasher: FallbackHasher, active: unknown, previous: unknown, make: (shape: Shape) => W): W {
+  const a = generationArg(active, 'active');
+  const p = generationArg(previous, 'previous');
+  const ga = inGeneration('active', () => loadGeneration(hasher, a, 'active'));
+  const gp = inGeneration('previous', () => loadGeneration(hasher, p, 'previous'));
+  const sa = shapeOf(ga.bloom);
+  const sp = shapeOf(gp.bloom);
+  if (sa.capacity !== sp.capacity || sa.errorRate !== sp.errorRate || sa.bitCount !== sp.bitCount || sa.hashCount !== sp.hashCount) {
+    throw new WindowSnapshotError(
+      'generation_mismatch',
+      `the two generations are sized differently (active: ${describeShape(sa)}; previous: ${describeShape(sp)})`,
+    );
+  }
+  pending = { shape: sa, active: ga, previous: gp };
+  try {
+    return make(sa);
+  } finally {
+    pending = undefined;
+  }
+}
+
+/**
+ * The fallback window as a class of its own, for the package's synchronous `DedupWindow` export
+ * when the addon does not load: `new DedupWindow(capacity, errorRate)`,
+ * `DedupWindow.fromGenerations(active, previous)`, `DedupWindow.params(…)`, as the native class.
+ */
+export function fallbackDedupWindowClass(hasher: FallbackHasher): DedupWindowClass<FallbackDedupWindow> {
+  // The base's statics take the hasher first; this class binds it (so its statics differ).
+  const Base = FallbackDedupWindow as unknown as new (hasher: FallbackHasher, capacity: number, errorRate: number) => FallbackDedupWindow;
+  return class DedupWindow extends Base {
+    constructor(capacity: number, errorRate: number) {
+      super(hasher, capacity, errorRate);
+    }
+
+    static fromGenerations(active: WindowGenerationInput, previous: WindowGenerationInput): DedupWindow {
+      return restoreWindow(hasher, active, previous, (shape) => new DedupWindow(shape.capacity, shape.errorRate));
+    }
+
+    static params(capacity: number, errorRate: number): WindowParams {
+      return computeWindowParams(capacity, errorRate);
+    }
+  };
+}
+
 /** A window's shape. */
 type Shape = Pick<WindowParams, 'capacity' | 'errorRate' | 'bitCount' | 'hashCount' | 'tableSlots'>;
 
@@ -301,7 +316,7 @@ function describeShape(p: Shape): string {
   return `capacity ${p.capacity}, error rate ${p.errorRate}, ${p.bitCount} bits, k = ${p.hashCount}, ${p.tableSlots} table slots`;
 }
 
-/** One generation from checked arguments, in the native order (window.rs: Generation::from_snapshots, from_parts). */
+/** One generation from checked arguments, in the native order (window.rs: Generation::from_images, from_parts). */
 function loadGeneration(
   hasher: FallbackHasher,
   g: { bloom: unknown; table: unknown; insertions: number; exact: boolean },

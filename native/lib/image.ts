@@ -2,10 +2,11 @@
  * A filter's image: its serialised bytes (`toBuffer()` / `fromBuffer()`), format v1 of
  * docs/bloom-format.md, a 48-byte little-endian header, then the bit words. (The format document
  * and the public API call it a snapshot, as in BloomSnapshotError; in the code "snapshot" is the
- * daemon's file, src/persist/, which holds two of these images.)
+ * daemon's file, docs/snapshot-format.md, which holds images.)
  * Pure codec: encodes from, and decodes to, plain bytes; it never touches a live filter.
  */
 import type { XXHashAPI } from 'xxhash-wasm';
+import { BloomSnapshotError, type BloomImageReason } from './errors.js';
 import { HASH_ID, MAX_BITS, MAX_CAPACITY, MAX_HASHES } from './params.js';
 
 export const IMAGE_VERSION = 1;
@@ -29,27 +30,9 @@ export interface ImageHeader {
   readonly errorRate: number;
 }
 
-export type ImageErrorCode =
-  | 'truncated'
-  | 'bad_magic'
-  | 'bad_version'
-  | 'bad_hash_id'
-  | 'bad_bit_count'
-  | 'bad_hash_count'
-  | 'bad_capacity'
-  | 'bad_error_rate'
-  | 'bad_length'
-  | 'bad_checksum';
-
-/** An image was rejected; `code` says why, the message says it for people. */
-export class BloomSnapshotError extends Error {
-  override readonly name = 'BloomSnapshotError';
-  constructor(
-    readonly code: ImageErrorCode,
-    message: string,
-  ) {
-    super(`invalid Bloom filter snapshot: ${message}`);
-  }
+/** A rejected filter image; the message says so, then why. */
+function imageError(reason: BloomImageReason, detail: string): BloomSnapshotError {
+  return new BloomSnapshotError(reason, `invalid Bloom filter snapshot: ${detail}`);
 }
 
 /** XXH64 (seed 0) of the checksummed header bytes followed by the bits, fed in bounded chunks. */
@@ -103,44 +86,44 @@ export function decodeImage(hasher: ImageHasher, image: unknown): DecodedImage {
     throw new TypeError(`snapshot must be a Buffer or Uint8Array, got ${got}`);
   }
   if (image.byteLength < IMAGE_HEADER_BYTES) {
-    throw new BloomSnapshotError('truncated', `${image.byteLength} bytes is shorter than the ${IMAGE_HEADER_BYTES}-byte header`);
+    throw imageError('truncated', `${image.byteLength} bytes is shorter than the ${IMAGE_HEADER_BYTES}-byte header`);
   }
   const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
   for (let i = 0; i < IMAGE_MAGIC.length; i++) {
     if (view.getUint8(i) !== IMAGE_MAGIC[i]) {
-      throw new BloomSnapshotError('bad_magic', 'wrong magic (expected "CXBLOOM\\0"); not a cxone-dedup Bloom snapshot');
+      throw imageError('bad_magic', 'wrong magic (expected "CXBLOOM\\0"); not a cxone-dedup Bloom snapshot');
     }
   }
   const version = view.getUint16(8, true);
   if (version !== IMAGE_VERSION) {
-    throw new BloomSnapshotError('bad_version', `unsupported format version ${version} (this reader knows ${IMAGE_VERSION})`);
+    throw imageError('bad_version', `unsupported format version ${version} (this reader knows ${IMAGE_VERSION})`);
   }
   const hashId = view.getUint16(10, true);
   if (hashId !== HASH_ID) {
-    throw new BloomSnapshotError('bad_hash_id', `unknown hash id ${hashId} (this reader knows ${HASH_ID})`);
+    throw imageError('bad_hash_id', `unknown hash id ${hashId} (this reader knows ${HASH_ID})`);
   }
   const hashCount = view.getUint32(12, true);
   const rawBitCount = view.getBigUint64(16, true);
   if (rawBitCount === 0n || rawBitCount % 64n !== 0n || rawBitCount > BigInt(MAX_BITS)) {
-    throw new BloomSnapshotError('bad_bit_count', `bit count ${rawBitCount} is not a non-zero multiple of 64 up to 2^34`);
+    throw imageError('bad_bit_count', `bit count ${rawBitCount} is not a non-zero multiple of 64 up to 2^34`);
   }
   if (hashCount < 1 || hashCount > MAX_HASHES) {
-    throw new BloomSnapshotError('bad_hash_count', `hash count ${hashCount} is outside 1..=${MAX_HASHES}`);
+    throw imageError('bad_hash_count', `hash count ${hashCount} is outside 1..=${MAX_HASHES}`);
   }
   const rawCapacity = view.getBigUint64(24, true);
   if (rawCapacity < 1n || rawCapacity > BigInt(MAX_CAPACITY)) {
-    throw new BloomSnapshotError('bad_capacity', `capacity ${rawCapacity} is outside 1..=2^53-1`);
+    throw imageError('bad_capacity', `capacity ${rawCapacity} is outside 1..=2^53-1`);
   }
   const errorRate = view.getFloat64(32, true);
   // Written so that NaN fails too.
   if (!(errorRate > 0 && errorRate < 1)) {
-    throw new BloomSnapshotError('bad_error_rate', `error rate ${errorRate} is outside (0, 1)`);
+    throw imageError('bad_error_rate', `error rate ${errorRate} is outside (0, 1)`);
   }
   const bitCount = Number(rawBitCount);
   const expectedLength = IMAGE_HEADER_BYTES + bitCount / 8;
   if (image.byteLength !== expectedLength) {
     const what = image.byteLength < expectedLength ? 'truncated' : 'has trailing bytes';
-    throw new BloomSnapshotError(
+    throw imageError(
       'bad_length',
       `${what}: ${image.byteLength} bytes, but a filter of ${bitCount} bits takes exactly ${expectedLength}`,
     );
@@ -149,7 +132,7 @@ export function decodeImage(hasher: ImageHasher, image: unknown): DecodedImage {
   const stored = view.getBigUint64(40, true);
   const actual = imageChecksum(hasher, image.subarray(0, CHECKSUMMED_HEADER_BYTES), bits);
   if (stored !== actual) {
-    throw new BloomSnapshotError(
+    throw imageError(
       'bad_checksum',
       `checksum mismatch (stored ${stored.toString(16).padStart(16, '0')}, computed ${actual.toString(16).padStart(16, '0')}); the snapshot is corrupted`,
     );

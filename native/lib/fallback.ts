@@ -1,16 +1,16 @@
 /**
  * The portable Bloom filter: the scheme of docs/bloom-format.md on xxhash-wasm's XXH64, used when
  * the native addon cannot load. Bit for bit the same filter as the Rust one; each loads the
- * other's snapshots. Its factory also builds the fallback dedup window (window-fallback.ts).
+ * other's images. Its factory also builds the fallback dedup window (window-fallback.ts).
  */
 import { endianness } from 'node:os';
 import xxhash, { type XXHashAPI } from 'xxhash-wasm';
 import { computeBloomParams, computeWindowParams, validateBitCount, validateCapacity, validateErrorRate, validateHashCount } from './params.js';
 import { decodeImage, encodeImage } from './image.js';
-import type { BloomFactory, BloomFilterLike, BloomKey, WindowGenerationInput } from './types.js';
+import type { BloomFactory, BloomFilterClass, BloomFilterLike, BloomKey, BloomParams, DedupWindowClass, WindowGenerationInput } from './types.js';
 // A cycle (the window is built of this module's filters): harmless, neither module uses the
 // other's exports while it is being evaluated.
-import { FallbackDedupWindow } from './window-fallback.js';
+import { fallbackDedupWindowClass, FallbackDedupWindow } from './window-fallback.js';
 
 /** The part of xxhash-wasm the filter needs (the object `await xxhash()` resolves to). */
 export type FallbackHasher = Pick<XXHashAPI, 'h64' | 'h64Raw' | 'create64'>;
@@ -32,10 +32,12 @@ export interface FallbackFilterOptions {
    * SharedArrayBuffer from `layout()` posted by another worker. Must be exactly bitCount / 8 bytes.
    */
   storage?: ArrayBuffer | SharedArrayBuffer;
-  /** Explicit m (with hashCount), as read from a snapshot or a layout; by default derived from capacity and errorRate. */
+  /** Explicit m (with hashCount), as read from an image or a layout; by default derived from capacity and errorRate. */
   bitCount?: number;
   /** Explicit k (with bitCount). */
   hashCount?: number;
+  /** The bits to start from: bitCount / 8 bytes, laid out as in an image (docs/bloom-format.md). */
+  bits?: Uint8Array;
 }
 
 const LITTLE_ENDIAN = endianness() === 'LE';
@@ -138,6 +140,8 @@ function checkOptions(options: unknown): FallbackFilterOptions {
   if ((o.bitCount === undefined) !== (o.hashCount === undefined)) {
     throw new TypeError('options.bitCount and options.hashCount go together: give both or neither');
   }
+  if (o.bits !== undefined && !(o.bits instanceof Uint8Array)) throw new TypeError('options.bits must be a Uint8Array');
+  if (o.bits !== undefined && o.storage !== undefined) throw new TypeError('options.bits and options.storage exclude each other');
   return o;
 }
 
@@ -147,6 +151,8 @@ export class FallbackBloomFilter implements BloomFilterLike {
   readonly errorRate: number;
   readonly bitCount: number;
   readonly hashCount: number;
+  /** bitCount / 8: bytes of bit storage. */
+  readonly byteLength: number;
   /** True when the bits live in a SharedArrayBuffer and are set with Atomics. */
   readonly shared: boolean;
 
@@ -195,28 +201,37 @@ export class FallbackBloomFilter implements BloomFilterLike {
     this.errorRate = errorRate;
     this.bitCount = bitCount;
     this.hashCount = hashCount;
+    this.byteLength = byteLength;
     this.shared = !(storage instanceof ArrayBuffer);
     this.#words = new Uint32Array(storage);
+    if (opts.bits !== undefined) this.#load(opts.bits);
   }
 
-  /** Restores a filter from a snapshot (docs/bloom-format.md); throws BloomSnapshotError when it is invalid. */
-  static fromBuffer(hasher: FallbackHasher, snapshot: Uint8Array, options?: { shared?: boolean }): FallbackBloomFilter {
-    checkHasher(hasher);
-    const { shared } = checkOptions(options);
-    const { header, bits } = decodeImage(hasher, snapshot);
-    const filter = new FallbackBloomFilter(hasher, header.capacity, header.errorRate, {
-      bitCount: header.bitCount,
-      hashCount: header.hashCount,
-      shared,
-    });
-    const words = filter.#words;
+  /** Copies an image's bits (little-endian words) into this filter's words. */
+  #load(bits: Uint8Array): void {
+    const words = this.#words;
+    if (bits.byteLength !== words.byteLength) {
+      throw new RangeError(`options.bits has ${bits.byteLength} bytes; a filter of ${this.bitCount} bits needs exactly ${words.byteLength}`);
+    }
     if (LITTLE_ENDIAN) {
       new Uint8Array(words.buffer, words.byteOffset, words.byteLength).set(bits);
     } else {
       const view = new DataView(bits.buffer, bits.byteOffset, bits.byteLength);
       for (let i = 0; i < words.length; i++) words[i] = view.getUint32(i * 4, true);
     }
-    return filter;
+  }
+
+  /** The SharedArrayBuffer holding the bits of a shared filter; null when they are not shared. */
+  get sharedMemory(): SharedArrayBuffer | null {
+    return this.shared ? (this.#words.buffer as SharedArrayBuffer) : null;
+  }
+
+  /** Restores a filter from an image (docs/bloom-format.md); throws BloomSnapshotError when it is invalid. */
+  static fromBuffer(hasher: FallbackHasher, image: Uint8Array, options?: { shared?: boolean }): FallbackBloomFilter {
+    checkHasher(hasher);
+    const { shared } = checkOptions(options);
+    const { header, bits } = decodeImage(hasher, image);
+    return new FallbackBloomFilter(hasher, header.capacity, header.errorRate, { bitCount: header.bitCount, hashCount: header.hashCount, shared, bits });
   }
 
   /** The bit memory and its sizing, to attach from another worker via `options.storage`. */
@@ -288,6 +303,16 @@ export class FallbackBloomFilter implements BloomFilterLike {
       out[i] = this.#test();
     }
     return out;
+  }
+
+  /** `addMany`, the answers as bytes (1 = was absent). */
+  addManyMask(keys: readonly BloomKey[]): Uint8Array {
+    return Uint8Array.from(this.addMany(keys), Number);
+  }
+
+  /** `hasMany`, the answers as bytes (1 = maybe present). */
+  hasManyMask(keys: readonly BloomKey[]): Uint8Array {
+    return Uint8Array.from(this.hasMany(keys), Number);
   }
 
   /** Sets the k bits of the last hashed key; true when one of them was 0. */
@@ -390,12 +415,66 @@ export class FallbackBloomFilter implements BloomFilterLike {
   }
 }
 
+/**
+ * The fallback filter as a class of its own, for the package's synchronous `BloomFilter` export
+ * when the addon does not load: `new BloomFilter(capacity, errorRate)`, `BloomFilter.fromBuffer`,
+ * `createShared`, `fromShared` and `params`, with the native class's checks and messages.
+ */
+export function fallbackBloomFilterClass(hasher: FallbackHasher): BloomFilterClass<FallbackBloomFilter> {
+  checkHasher(hasher);
+  // The base's statics take the hasher first; this class binds it (so its statics differ).
+  const Base = FallbackBloomFilter as unknown as new (h: FallbackHasher, n: number, p: number, o?: FallbackFilterOptions) => FallbackBloomFilter;
+  return class BloomFilter extends Base {
+    constructor(capacity: number, errorRate: number, options?: FallbackFilterOptions) {
+      super(hasher, capacity, errorRate, options);
+    }
+
+    static fromBuffer(image: Uint8Array): BloomFilter {
+      const { header, bits } = decodeImage(hasher, image);
+      return new BloomFilter(header.capacity, header.errorRate, { bitCount: header.bitCount, hashCount: header.hashCount, bits });
+    }
+
+    static createShared(capacity: number, errorRate: number): BloomFilter {
+      return new BloomFilter(capacity, errorRate, { shared: true });
+    }
+
+    static fromShared(memory: SharedArrayBuffer | ArrayBufferView, capacity: number, errorRate: number): BloomFilter {
+      const { byteLength, bitCount } = computeBloomParams(capacity, errorRate);
+      return new BloomFilter(capacity, errorRate, { storage: sharedStorage(memory, byteLength, bitCount) });
+    }
+
+    static params(capacity: number, errorRate: number): BloomParams {
+      return computeBloomParams(capacity, errorRate);
+    }
+  };
+}
+
+/** `fromShared`'s memory as the fallback takes it, checked with the native class's messages. */
+function sharedStorage(memory: unknown, byteLength: number, bitCount: number): SharedArrayBuffer {
+  const isView = ArrayBuffer.isView(memory);
+  const buffer = isView ? memory.buffer : memory;
+  if (!(buffer instanceof SharedArrayBuffer)) {
+    if (isView) throw new TypeError('memory must be backed by a SharedArrayBuffer: a plain ArrayBuffer can be detached or transferred under the filter');
+    const got = memory === null ? 'null' : typeof memory === 'object' ? 'an object' : typeof memory === 'string' ? 'a string' : String(typeof memory);
+    throw new TypeError(`memory must be a SharedArrayBuffer or a typed array over one, got ${got}`);
+  }
+  const size = isView ? memory.byteLength : buffer.byteLength;
+  if (size !== byteLength) throw new RangeError(`memory has ${size} bytes but a filter of ${bitCount} bits needs exactly ${byteLength}`);
+  if (isView && (memory.byteOffset !== 0 || memory.byteLength !== buffer.byteLength)) {
+    // The fallback keeps whole buffers (layout()); the native filter also attaches to part of one.
+    throw new RangeError('the fallback filter attaches to a whole SharedArrayBuffer: pass the buffer, or a view over all of it');
+  }
+  return buffer;
+}
+
 /** The fallback factory; `create` and `fromBuffer` also take the fallback's own options. */
 export interface FallbackBloomFactory extends BloomFactory {
   readonly kind: 'fallback';
   readonly hasher: FallbackHasher;
+  readonly BloomFilter: BloomFilterClass<FallbackBloomFilter>;
+  readonly DedupWindow: DedupWindowClass<FallbackDedupWindow>;
   create(capacity: number, errorRate: number, options?: FallbackFilterOptions): FallbackBloomFilter;
-  fromBuffer(snapshot: Uint8Array, options?: { shared?: boolean }): FallbackBloomFilter;
+  fromBuffer(image: Uint8Array, options?: { shared?: boolean }): FallbackBloomFilter;
   createWindow(capacity: number, errorRate: number): FallbackDedupWindow;
   windowFromGenerations(active: WindowGenerationInput, previous: WindowGenerationInput): FallbackDedupWindow;
 }
@@ -411,16 +490,27 @@ export function loadFallbackHasher(): Promise<XXHashAPI> {
   return hasherPromise;
 }
 
-/** Resolves once xxhash-wasm is compiled; the factory and its filters are synchronous from then on. */
-export async function loadFallbackFactory(): Promise<FallbackBloomFactory> {
-  const hasher = await loadFallbackHasher();
-  return {
+let factoryPromise: Promise<FallbackBloomFactory> | undefined;
+
+/** Resolves once xxhash-wasm is compiled (once per thread); the factory and its filters are synchronous from then on. */
+export function loadFallbackFactory(): Promise<FallbackBloomFactory> {
+  factoryPromise ??= loadFallbackHasher().then(fallbackFactory, (err: unknown) => {
+    factoryPromise = undefined; // let a later call try again
+    throw err;
+  });
+  return factoryPromise;
+}
+
+function fallbackFactory(hasher: FallbackHasher): FallbackBloomFactory {
+  return Object.freeze({
     kind: 'fallback',
     hasher,
-    create: (capacity, errorRate, options) => new FallbackBloomFilter(hasher, capacity, errorRate, options),
-    fromBuffer: (snapshot, options) => FallbackBloomFilter.fromBuffer(hasher, snapshot, options),
-    createWindow: (capacity, errorRate) => new FallbackDedupWindow(hasher, capacity, errorRate),
-    windowFromGenerations: (active, previous) => FallbackDedupWindow.fromGenerations(hasher, active, previous),
-    windowParams: (capacity, errorRate) => computeWindowParams(capacity, errorRate),
-  };
+    BloomFilter: fallbackBloomFilterClass(hasher),
+    DedupWindow: fallbackDedupWindowClass(hasher),
+    create: (capacity: number, errorRate: number, options?: FallbackFilterOptions) => new FallbackBloomFilter(hasher, capacity, errorRate, options),
+    fromBuffer: (image: Uint8Array, options?: { shared?: boolean }) => FallbackBloomFilter.fromBuffer(hasher, image, options),
+    createWindow: (capacity: number, errorRate: number) => new FallbackDedupWindow(hasher, capacity, errorRate),
+    windowFromGenerations: (active: WindowGenerationInput, previous: WindowGenerationInput) => FallbackDedupWindow.fromGenerations(hasher, active, previous),
+    windowParams: (capacity: number, errorRate: number) => computeWindowParams(capacity, errorRate),
+  } as const);
 }

@@ -1,7 +1,7 @@
 //! Fingerprint table snapshot, format version 1 (docs/bloom-format.md, "Fingerprint table
 //! snapshot"): a 40-byte header, then the slots as little-endian u64.
 
-use crate::error::{TableError, TableSnapshotError};
+use crate::error::{TableError, TableImageError};
 use crate::fingerprint::{home_slot, limit_for, FingerprintTable, MAX_SLOTS};
 use crate::filter::OwnedWords;
 use crate::hash::HASH_ID;
@@ -15,7 +15,7 @@ pub const TABLE_HEADER_LEN: usize = 40;
 const TABLE_CHECKSUM_OFFSET: usize = 32;
 
 /// Total snapshot length of a table of `slots` slots: `40 + 8 · slots`.
-pub fn table_snapshot_len(slots: u64) -> u64 {
+pub fn table_image_len(slots: u64) -> u64 {
     TABLE_HEADER_LEN as u64 + 8 * slots
 }
 
@@ -41,15 +41,15 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 }
 
 impl<S: AsRef<[AtomicU64]>> FingerprintTable<S> {
-    /// Writes the snapshot into `out`, which must be exactly [`table_snapshot_len`] bytes.
+    /// Writes the snapshot into `out`, which must be exactly [`table_image_len`] bytes.
     ///
     /// The count written is that of the non-empty slots copied, so the snapshot is
     /// self-consistent even if another thread inserts meanwhile (take snapshots of a
     /// shared table while nobody inserts: a concurrent insert may or may not be in it).
-    pub fn write_snapshot(&self, out: &mut [u8]) -> Result<(), TableError> {
-        let expected = table_snapshot_len(self.slots());
+    pub fn write_image(&self, out: &mut [u8]) -> Result<(), TableError> {
+        let expected = table_image_len(self.slots());
         if out.len() as u64 != expected {
-            return Err(TableSnapshotError::LengthMismatch { expected, actual: out.len() }.into());
+            return Err(TableImageError::LengthMismatch { expected, actual: out.len() }.into());
         }
         let (header, body) = out.split_at_mut(TABLE_HEADER_LEN);
         let mut count = 0u64;
@@ -70,14 +70,14 @@ impl<S: AsRef<[AtomicU64]>> FingerprintTable<S> {
     }
 
     /// The snapshot as a new byte vector.
-    pub fn to_snapshot(&self) -> Result<Vec<u8>, TableError> {
-        let len = table_snapshot_len(self.slots());
+    pub fn to_image(&self) -> Result<Vec<u8>, TableError> {
+        let len = table_image_len(self.slots());
         let oom = || TableError::OutOfMemory { bytes: len };
         let n = usize::try_from(len).map_err(|_| oom())?;
         let mut out = Vec::new();
         out.try_reserve_exact(n).map_err(|_| oom())?;
         out.resize(n, 0);
-        self.write_snapshot(&mut out)?;
+        self.write_image(&mut out)?;
         Ok(out)
     }
 }
@@ -90,43 +90,43 @@ pub struct TableHeader {
 }
 
 /// Checks a table snapshot's header, length and checksum, in the spec's order, without
-/// looking at the slots' contents (that is [`table_from_snapshot`]'s last step).
-pub fn parse_table_header(bytes: &[u8]) -> Result<TableHeader, TableSnapshotError> {
+/// looking at the slots' contents (that is [`table_from_image`]'s last step).
+pub fn parse_table_header(bytes: &[u8]) -> Result<TableHeader, TableImageError> {
     if bytes.len() < TABLE_HEADER_LEN {
-        return Err(TableSnapshotError::Truncated { len: bytes.len() });
+        return Err(TableImageError::Truncated { len: bytes.len() });
     }
     if bytes[0..8] != TABLE_MAGIC {
-        return Err(TableSnapshotError::BadMagic);
+        return Err(TableImageError::BadMagic);
     }
     let version = u16_at(bytes, 8);
     if version != TABLE_FORMAT_VERSION {
-        return Err(TableSnapshotError::UnsupportedVersion(version));
+        return Err(TableImageError::UnsupportedVersion(version));
     }
     let hash_id = u16_at(bytes, 10);
     if hash_id != HASH_ID {
-        return Err(TableSnapshotError::UnsupportedHashId(hash_id));
+        return Err(TableImageError::UnsupportedHashId(hash_id));
     }
     let reserved = u32_at(bytes, 12);
     if reserved != 0 {
-        return Err(TableSnapshotError::NonZeroReserved(reserved));
+        return Err(TableImageError::NonZeroReserved(reserved));
     }
     let slots = u64_at(bytes, 16);
     if !(1..=MAX_SLOTS).contains(&slots) {
-        return Err(TableSnapshotError::InvalidSlotCount(slots));
+        return Err(TableImageError::InvalidSlotCount(slots));
     }
     let count = u64_at(bytes, 24);
     let limit = limit_for(slots);
     if count > limit {
-        return Err(TableSnapshotError::TooManyEntries { count, limit });
+        return Err(TableImageError::TooManyEntries { count, limit });
     }
-    let expected = table_snapshot_len(slots);
+    let expected = table_image_len(slots);
     if bytes.len() as u64 != expected {
-        return Err(TableSnapshotError::LengthMismatch { expected, actual: bytes.len() });
+        return Err(TableImageError::LengthMismatch { expected, actual: bytes.len() });
     }
     let stored = u64_at(bytes, 32);
     let computed = checksum(bytes, &bytes[TABLE_HEADER_LEN..]);
     if stored != computed {
-        return Err(TableSnapshotError::ChecksumMismatch { stored, computed });
+        return Err(TableImageError::ChecksumMismatch { stored, computed });
     }
     Ok(TableHeader { slots, count })
 }
@@ -134,12 +134,12 @@ pub fn parse_table_header(bytes: &[u8]) -> Result<TableHeader, TableSnapshotErro
 /// Checks that the slots hold `count` fingerprints, each reachable by linear probing from
 /// its home slot (no empty slot between them), in one pass. `count < slots` (the header
 /// check guarantees it), so there is an empty slot to start from.
-fn check_contents(slots: &[AtomicU64], count: u64) -> Result<(), TableSnapshotError> {
+fn check_contents(slots: &[AtomicU64], count: u64) -> Result<(), TableImageError> {
     let n = slots.len() as u64;
     let value = |i: u64| slots[i as usize].load(Relaxed);
     let counted = slots.iter().filter(|w| w.load(Relaxed) != 0).count() as u64;
     if counted != count {
-        return Err(TableSnapshotError::CountMismatch { stored: count, counted });
+        return Err(TableImageError::CountMismatch { stored: count, counted });
     }
     let Some(empty) = (0..n).find(|&i| value(i) == 0) else {
         return Ok(()); // unreachable: counted < n
@@ -157,7 +157,7 @@ fn check_contents(slots: &[AtomicU64], count: u64) -> Result<(), TableSnapshotEr
         let home = home_slot(fp, n);
         let distance = (i + n - home) % n;
         if distance > run {
-            return Err(TableSnapshotError::Misplaced { slot: i, home });
+            return Err(TableImageError::Misplaced { slot: i, home });
         }
         run += 1;
     }
@@ -166,7 +166,7 @@ fn check_contents(slots: &[AtomicU64], count: u64) -> Result<(), TableSnapshotEr
 
 /// Loads a table snapshot into a new owned table. Every rule of the format is checked;
 /// any rejection leaves nothing behind.
-pub fn table_from_snapshot(bytes: &[u8]) -> Result<FingerprintTable<OwnedWords>, TableError> {
+pub fn table_from_image(bytes: &[u8]) -> Result<FingerprintTable<OwnedWords>, TableError> {
     let TableHeader { slots, count } = parse_table_header(bytes)?;
     let table = FingerprintTable::with_slots(slots)?;
     let words = table.words();
@@ -195,7 +195,7 @@ mod tests {
         for i in 0..900 {
             t.insert(h(i));
         }
-        let snap = t.to_snapshot().unwrap();
+        let snap = t.to_image().unwrap();
         (t, snap)
     }
 
@@ -227,11 +227,11 @@ mod tests {
     #[test]
     fn round_trip() {
         let (t, snap) = sample();
-        let u = table_from_snapshot(&snap).unwrap();
+        let u = table_from_image(&snap).unwrap();
         assert_eq!((u.slots(), u.len(), u.limit()), (t.slots(), 900, t.limit()));
         assert!((0..900).all(|i| u.contains(h(i))));
         assert!((900..2000).all(|i| !u.contains(h(i))));
-        assert_eq!(u.to_snapshot().unwrap(), snap);
+        assert_eq!(u.to_image().unwrap(), snap);
         // Still usable: inserts continue up to the limit.
         assert_eq!(u.insert(h(5000)), Insert::Inserted);
         assert_eq!(u.len(), 901);
@@ -241,9 +241,9 @@ mod tests {
     fn empty_and_tiny_tables_round_trip() {
         for slots in [1u64, 2, 8] {
             let t = FingerprintTable::with_slots(slots).unwrap();
-            let snap = t.to_snapshot().unwrap();
+            let snap = t.to_image().unwrap();
             assert_eq!(snap.len() as u64, 40 + 8 * slots);
-            let u = table_from_snapshot(&snap).unwrap();
+            let u = table_from_image(&snap).unwrap();
             assert_eq!((u.slots(), u.len()), (slots, 0));
         }
     }
@@ -255,7 +255,7 @@ mod tests {
         for fp in [u64::MAX, u64::MAX - 1, u64::MAX - 2, 5] {
             t.insert(fp);
         }
-        let u = table_from_snapshot(&t.to_snapshot().unwrap()).unwrap();
+        let u = table_from_image(&t.to_image().unwrap()).unwrap();
         assert_eq!(u.len(), 4);
         assert!(u.contains(u64::MAX - 2) && u.contains(5));
     }
@@ -264,17 +264,17 @@ mod tests {
     fn rejects_truncated_and_wrong_lengths() {
         let (_, snap) = sample();
         for len in [0usize, 1, 8, 39] {
-            assert_eq!(parse_table_header(&snap[..len]), Err(TableSnapshotError::Truncated { len }));
+            assert_eq!(parse_table_header(&snap[..len]), Err(TableImageError::Truncated { len }));
         }
         for len in [40usize, snap.len() - 1] {
             assert!(matches!(
                 parse_table_header(&snap[..len]),
-                Err(TableSnapshotError::LengthMismatch { .. })
+                Err(TableImageError::LengthMismatch { .. })
             ));
         }
         let mut longer = snap.clone();
         longer.extend_from_slice(&[0; 8]);
-        assert!(matches!(parse_table_header(&longer), Err(TableSnapshotError::LengthMismatch { .. })));
+        assert!(matches!(parse_table_header(&longer), Err(TableImageError::LengthMismatch { .. })));
     }
 
     #[test]
@@ -285,38 +285,38 @@ mod tests {
             b[at..at + bytes.len()].copy_from_slice(bytes);
             b
         };
-        assert_eq!(parse_table_header(&edit(0, b"CXBLOOM\0")), Err(TableSnapshotError::BadMagic));
-        assert_eq!(parse_table_header(&edit(7, &[1])), Err(TableSnapshotError::BadMagic));
-        assert_eq!(parse_table_header(&edit(8, &[2, 0])), Err(TableSnapshotError::UnsupportedVersion(2)));
-        assert_eq!(parse_table_header(&edit(8, &[0, 0])), Err(TableSnapshotError::UnsupportedVersion(0)));
-        assert_eq!(parse_table_header(&edit(10, &[1, 0])), Err(TableSnapshotError::UnsupportedHashId(1)));
-        assert_eq!(parse_table_header(&edit(12, &[0, 0, 0, 1])), Err(TableSnapshotError::NonZeroReserved(1 << 24)));
+        assert_eq!(parse_table_header(&edit(0, b"CXBLOOM\0")), Err(TableImageError::BadMagic));
+        assert_eq!(parse_table_header(&edit(7, &[1])), Err(TableImageError::BadMagic));
+        assert_eq!(parse_table_header(&edit(8, &[2, 0])), Err(TableImageError::UnsupportedVersion(2)));
+        assert_eq!(parse_table_header(&edit(8, &[0, 0])), Err(TableImageError::UnsupportedVersion(0)));
+        assert_eq!(parse_table_header(&edit(10, &[1, 0])), Err(TableImageError::UnsupportedHashId(1)));
+        assert_eq!(parse_table_header(&edit(12, &[0, 0, 0, 1])), Err(TableImageError::NonZeroReserved(1 << 24)));
         assert_eq!(
             parse_table_header(&edit(16, &0u64.to_le_bytes())),
-            Err(TableSnapshotError::InvalidSlotCount(0))
+            Err(TableImageError::InvalidSlotCount(0))
         );
         assert_eq!(
             parse_table_header(&edit(16, &(MAX_SLOTS + 1).to_le_bytes())),
-            Err(TableSnapshotError::InvalidSlotCount(MAX_SLOTS + 1))
+            Err(TableImageError::InvalidSlotCount(MAX_SLOTS + 1))
         );
         assert_eq!(
             parse_table_header(&edit(24, &1168u64.to_le_bytes())),
-            Err(TableSnapshotError::TooManyEntries { count: 1168, limit: 1167 })
+            Err(TableImageError::TooManyEntries { count: 1168, limit: 1167 })
         );
         // A valid but different slot count changes the expected length.
         assert_eq!(
             parse_table_header(&edit(16, &8u64.to_le_bytes())),
-            Err(TableSnapshotError::TooManyEntries { count: 900, limit: 7 })
+            Err(TableImageError::TooManyEntries { count: 900, limit: 7 })
         );
         let mut small = edit(16, &2000u64.to_le_bytes());
         assert_eq!(
             parse_table_header(&small),
-            Err(TableSnapshotError::LengthMismatch { expected: 16_040, actual: snap.len() })
+            Err(TableImageError::LengthMismatch { expected: 16_040, actual: snap.len() })
         );
         small.truncate(40);
-        assert!(matches!(parse_table_header(&small), Err(TableSnapshotError::LengthMismatch { .. })));
+        assert!(matches!(parse_table_header(&small), Err(TableImageError::LengthMismatch { .. })));
         // Errors from the loader say the same, wrapped.
-        let e = table_from_snapshot(&snap[..3]).unwrap_err();
+        let e = table_from_image(&snap[..3]).unwrap_err();
         assert_eq!(e.to_string(), "invalid fingerprint table snapshot: truncated: 3 bytes, shorter than the 40-byte header");
     }
 
@@ -328,13 +328,13 @@ mod tests {
             b[at] ^= 0x01;
             let r = parse_table_header(&b);
             assert!(
-                matches!(r, Err(TableSnapshotError::ChecksumMismatch { .. }) | Err(TableSnapshotError::TooManyEntries { .. }) | Err(TableSnapshotError::LengthMismatch { .. })),
+                matches!(r, Err(TableImageError::ChecksumMismatch { .. }) | Err(TableImageError::TooManyEntries { .. }) | Err(TableImageError::LengthMismatch { .. })),
                 "byte {at}: {r:?}"
             );
         }
         let mut b = snap.clone();
         b[100] ^= 0x40;
-        assert!(matches!(parse_table_header(&b), Err(TableSnapshotError::ChecksumMismatch { .. })));
+        assert!(matches!(parse_table_header(&b), Err(TableImageError::ChecksumMismatch { .. })));
     }
 
     #[test]
@@ -345,8 +345,8 @@ mod tests {
         b[24..32].copy_from_slice(&899u64.to_le_bytes());
         reseal(&mut b);
         assert_eq!(
-            table_from_snapshot(&b).unwrap_err(),
-            TableError::Snapshot(TableSnapshotError::CountMismatch { stored: 899, counted: 900 })
+            table_from_image(&b).unwrap_err(),
+            TableError::Image(TableImageError::CountMismatch { stored: 899, counted: 900 })
         );
         // A fingerprint moved away from its run: unreachable from its home.
         let slots = t.slots();
@@ -367,8 +367,8 @@ mod tests {
         b[o..o + 8].copy_from_slice(&[0; 8]);
         reseal(&mut b);
         assert_eq!(
-            table_from_snapshot(&b).unwrap_err(),
-            TableError::Snapshot(TableSnapshotError::Misplaced { slot: empty as u64, home: occupied as u64 })
+            table_from_image(&b).unwrap_err(),
+            TableError::Image(TableImageError::Misplaced { slot: empty as u64, home: occupied as u64 })
         );
         // Also when the bad slot is the first one scanned after an empty slot at the end.
         let mut b = vec![0u8; 40 + 8 * 8];
@@ -380,14 +380,14 @@ mod tests {
         b[40..48].copy_from_slice(&u64::MAX.to_le_bytes()); // home 7, stored in slot 0, slot 7 empty
         reseal(&mut b);
         assert_eq!(
-            table_from_snapshot(&b).unwrap_err(),
-            TableError::Snapshot(TableSnapshotError::Misplaced { slot: 0, home: 7 })
+            table_from_image(&b).unwrap_err(),
+            TableError::Image(TableImageError::Misplaced { slot: 0, home: 7 })
         );
         // The same fingerprint in slot 7 is fine.
         b[40..48].copy_from_slice(&[0; 8]);
         b[40 + 56..40 + 64].copy_from_slice(&u64::MAX.to_le_bytes());
         reseal(&mut b);
-        assert!(table_from_snapshot(&b).unwrap().contains(u64::MAX));
+        assert!(table_from_image(&b).unwrap().contains(u64::MAX));
     }
 
     #[test]
@@ -414,9 +414,9 @@ mod tests {
             let count = b[40..].chunks_exact(8).filter(|c| c.iter().any(|&x| x != 0)).count() as u64;
             b[24..32].copy_from_slice(&(if round % 3 == 0 { next() % 20 } else { count }).to_le_bytes());
             reseal(&mut b);
-            let _ = table_from_snapshot(&b);
+            let _ = table_from_image(&b);
             let cut = (next() % b.len() as u64) as usize;
-            let _ = table_from_snapshot(&b[..cut]);
+            let _ = table_from_image(&b[..cut]);
         }
     }
 }
