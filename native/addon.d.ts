@@ -180,3 +180,9 @@ export declare function hmacSha256Hex(key: Uint8Array, message: Uint8Array, pref
  * already has them (another copy of the package loaded the same addon first).
  */
 export declare function registerJsHelpers(helpers: { BloomSnapshotError: Function; FingerprintSnapshotError: Function; WindowSnapshotError: Function; joinKeys: (keys: readonly unknown[]) => string | null; toBooleans: (mask: Uint8Array) => boolean[] }): boolean
+
+/**
+ * The message of the last body `webhook()` refused (code 3 or 4) on this thread, exactly as
+ * `src/http/event.ts` words it.
+ */
+export declare function webhookLastMessage(): string

@@ -89,6 +89,8 @@ export interface Config {
   deliveryMaxAttempts: number;
   deliveryMaxAgeSeconds: number;
   deliveryTimeoutMs: number;
+  /** 'auto': one native call per webhook where it applies; 'off': always the portable path. */
+  webhookFastPath: 'auto' | 'off';
   /** Which events are delivered: the first of each key ('processed') or every change of state ('updates'). */
   deliver: DeliverMode;
   /** Undefined: DEFAULT_OUTBOX_DIR under the working directory. */
@@ -349,6 +351,7 @@ export const SETTINGS: readonly Setting[] = [
   def({ key: 'unconfirmedPolicy', env: 'UNCONFIRMED_POLICY', flag: '--unconfirmed-policy', arg: 'duplicate|new', help: 'what a Bloom "maybe" the state cache cannot confirm counts as', default: 'duplicate', parse: oneOf<UnconfirmedPolicy>(['duplicate', 'new']) }),
   def({ key: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', arg: LOG_LEVELS.join('|'), help: 'log verbosity (JSON lines on stderr)', default: 'info', parse: oneOf<LogLevel>(LOG_LEVELS) }),
   def({ key: 'bloom', env: 'BLOOM_IMPLEMENTATION', flag: '--bloom', arg: 'auto|native|fallback', help: 'Bloom filter implementation; auto = native, else the xxhash-wasm fallback', default: 'auto', parse: oneOf<BloomPreference>(['auto', 'native', 'fallback']) }),
+  def({ key: 'webhookFastPath', env: 'WEBHOOK_FAST_PATH', flag: '--webhook-fast-path', arg: 'auto|off', help: 'auto: one native call verifies, parses and decides each webhook (embedded store, no delivery sink); off: the portable path (JSON.parse), e.g. to compare', default: 'auto', parse: oneOf<'auto' | 'off'>(['auto', 'off']) }),
   def({ key: 'allowUwsFallback', env: 'ALLOW_UWS_FALLBACK', flag: '--allow-uws-fallback', help: 'start even when uWebSockets.js runs on its slow JS shim', default: false, parse: bool, switch: true }),
   def({ key: 'shutdownTimeoutSeconds', env: 'SHUTDOWN_TIMEOUT_SECONDS', flag: '--shutdown-timeout', arg: 'SECONDS', help: 'on SIGTERM/SIGINT, wait this long for in-flight work before exiting', default: 10, parse: float(0, 600) }),
   def({ key: 'signaturePreset', env: 'SIGNATURE_PRESET', flag: '--signature-preset', arg: SIGNATURE_PRESET_NAMES.join('|'), help: 'how senders sign webhooks: nice-data-action (X-NICE-Signature, hex over the body) or nice-expert (X-Nexus-Signature-256: sha256=<hex> over <timestamp>.<body>, X-Nexus-Timestamp, X-Nexus-Delivery-Id); the settings below override its parts', default: DEFAULT_SIGNATURE_PRESET, parse: oneOf<SignaturePresetName>(SIGNATURE_PRESET_NAMES) }),

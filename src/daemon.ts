@@ -19,7 +19,8 @@ import { RedisStreamLog } from './delivery/redis-stream.js';
 import { Intake, type DurableLog } from './intake/intake.js';
 import { RedisDedupStore } from './intake/redis-store.js';
 import { MemoryStore, StoreUnavailableError, type DedupStore } from './intake/store.js';
-import { StateUnavailable, WEBHOOK_PATH, WebhookServer, type ProcessOutcome, type RequestObserver } from './http/server.js';
+import { NativeWebhookPath } from './http/native-path.js';
+import { signatureMessages, StateUnavailable, WEBHOOK_PATH, WebhookServer, type ProcessOutcome, type RequestObserver } from './http/server.js';
 import { RequestVerifier } from './http/signature.js';
 import { loadUws, type UwsModule } from './http/uws.js';
 import type { Logger } from './log.js';
@@ -123,7 +124,7 @@ export class Daemon {
       rejected: (reason) => counters.countRejected(reason),
       latency: (us, nowMs) => latency.record(us, nowMs),
     };
-    const server = createServer(config, log, { uws, secret, store: stores.dedup, redis: stores.redis, intake, delivery, observer, report, registration });
+    const server = createServer(config, log, { uws, secret, engine, store: stores.dedup, redis: stores.redis, intake, delivery, observer, report, registration });
     const port = await listen(server, exporter, snapshotter, delivery, stores);
     startBackground(engine, snapshotter, exporter, registration, delivery);
     log.info('listening', {
@@ -384,6 +385,7 @@ async function openDelivery(config: Config, log: Logger, hooks: DaemonHooks, exp
 interface ServerParts {
   uws: UwsModule;
   secret: string;
+  engine: DedupEngine;
   store: DedupStore;
   redis: RedisDedupStore | null;
   intake: Intake;
@@ -395,7 +397,7 @@ interface ServerParts {
 
 /** The signature verifier and the HTTP server in front of the engine, not listening yet. */
 function createServer(config: Config, log: Logger, parts: ServerParts): WebhookServer {
-  const { uws, secret, store, redis, intake, delivery, observer, report, registration } = parts;
+  const { uws, secret, engine, store, redis, intake, delivery, observer, report, registration } = parts;
   const verifier = new RequestVerifier({
     secret,
     scheme: signatureScheme(config),
@@ -407,6 +409,7 @@ function createServer(config: Config, log: Logger, parts: ServerParts): WebhookS
     preset: config.signaturePreset,
     scheme: verifier.scheme,
   });
+  const fastPath = nativeWebhookPath(config, log, { engine, store, intake, verifier, secret });
 
   const server: WebhookServer = new WebhookServer({
     uws,
@@ -416,6 +419,7 @@ function createServer(config: Config, log: Logger, parts: ServerParts): WebhookS
     verifier,
     ...(keyNeedsDeliveryId(config.dedupKeyFields) && { deliveryIdHeader: config.deliveryIdHeader }),
     stateToken: config.stateApiToken,
+    ...(fastPath !== null && { fastPath }),
     sink: {
       process: (event, timestamp, body, request): ProcessOutcome | Promise<ProcessOutcome> => intake.accept(event, timestamp, body, request),
       getState: (id) => stateOf(store, id),
@@ -434,6 +438,32 @@ function createServer(config: Config, log: Logger, parts: ServerParts): WebhookS
     }),
   });
   return server;
+}
+
+/**
+ * One native call per webhook (native-path.ts) where it applies: the embedded store, nothing to
+ * make durable first, the native window and HMAC, a key of body fields. One log line says which
+ * path webhooks take, and why not the native one.
+ */
+function nativeWebhookPath(
+  config: Config,
+  log: Logger,
+  p: { engine: DedupEngine; store: DedupStore; intake: Intake; verifier: RequestVerifier; secret: string },
+): NativeWebhookPath | null {
+  let why: string;
+  if (config.webhookFastPath === 'off') why = 'WEBHOOK_FAST_PATH=off';
+  else if (p.store.kind !== 'memory') why = 'DEDUP_STORE=redis decides in Redis';
+  else if (p.intake.durable) why = 'a delivery sink: events are made durable before they are recorded';
+  else {
+    const made = NativeWebhookPath.create({ engine: p.engine, verifier: p.verifier, secret: p.secret, messages: signatureMessages(p.verifier.scheme) });
+    if (typeof made !== 'string') {
+      log.info('webhook path', { path: 'native: one call verifies, parses and decides' });
+      return made;
+    }
+    why = made;
+  }
+  log.info('webhook path', { path: 'portable: verify, JSON.parse, decide', why });
+  return null;
 }
 
 /** GET /state from the store: synchronous from memory; from Redis a promise, 503 when it cannot answer. */

@@ -101,6 +101,8 @@ export {
   VERDICT_NEW,
   VERDICT_UNCONFIRMED,
 } from './window-codes.js';
+// cxone-dedup's per-webhook call (NativeDedupWindow.webhook): its codes and out slots.
+export * from './webhook-codes.js';
 
 /** Where `loadBloomFactory` says that it falls back: anything with a `warn(message, fields)`. */
 export interface BloomWarningLogger {

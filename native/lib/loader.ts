@@ -28,6 +28,15 @@ export interface NativeDedupWindow extends GeneratedDedupWindow {
   observe(key: BloomKey): number;
   /** Writes the key into the active generation (duplicates too); the RECORD_* bits. */
   record(key: BloomKey): number;
+  /**
+   * cxone-dedup's one native call per webhook (webhook-codes.ts): the HMAC-SHA256 of `prefix ‖
+   * body` against `claimedHex` (constant time, first), then `fresh` (the signed timestamp is in
+   * the replay window), then the body parsed and validated with the daemon's exact verdicts, the
+   * dedup key (`keyFieldsCode`) hashed, and this window asked (`observe`: check and record;
+   * else check only). Returns a WEBHOOK_* code; details go into `out` (OUT_* slots), which must
+   * share no memory with the other arguments.
+   */
+  webhook(hmacKey: Uint8Array, keyFieldsCode: number, body: Uint8Array, claimedHex: string, prefix: string | undefined, fresh: boolean, observe: boolean, out: Float64Array): number;
 }
 
 // (The type parameters' constraints check that the native instances have the shapes both
@@ -48,6 +57,8 @@ export interface NativeAddon {
   readonly hmacSha256Verify: (key: Uint8Array, message: Uint8Array, signatureHex: string, prefix?: string | Uint8Array) => boolean;
   /** Lowercase hex HMAC-SHA256(key, prefix ‖ message). */
   readonly hmacSha256Hex: (key: Uint8Array, message: Uint8Array, prefix?: string | Uint8Array) => string;
+  /** The message of the last body `DedupWindow.webhook` refused on this thread. */
+  readonly webhookLastMessage: () => string;
 }
 
 /** Overrides where the addon is loaded from (an absolute path to a `.node` file). */
@@ -136,6 +147,8 @@ export function loadNativeAddon(file: string = nativeAddonPath()): NativeAddon {
     !proto(m.BloomFilter, 'has') ||
     !fn(m.DedupWindow, 'fromGenerations') ||
     !proto(m.DedupWindow, 'observe') ||
+    !proto(m.DedupWindow, 'webhook') ||
+    !fn(m.webhookLastMessage) ||
     !fn(m.hmacSha256Verify) ||
     !fn(m.hmacSha256Hex) ||
     !fn(m.registerJsHelpers)
@@ -148,6 +161,7 @@ export function loadNativeAddon(file: string = nativeAddonPath()): NativeAddon {
     BloomFilter: m.BloomFilter as NativeBloomFilterClass,
     DedupWindow: m.DedupWindow as NativeDedupWindowClass,
     hmacSha256Verify: m.hmacSha256Verify as NativeAddon['hmacSha256Verify'],
+    webhookLastMessage: m.webhookLastMessage as NativeAddon['webhookLastMessage'],
     hmacSha256Hex: m.hmacSha256Hex as NativeAddon['hmacSha256Hex'],
   });
 }

@@ -229,6 +229,12 @@ impl DedupWindow {
         Ok(DedupWindow { window, external })
     }
 
+    /// The core window, for the per-webhook call (webhook.rs).
+    #[inline]
+    pub fn core(&self) -> &Core {
+        &self.window
+    }
+
     // The window's storage is owned and only this env's thread calls into it, so the record
     // paths use the single-writer variants (no read-modify-writes).
 

@@ -31,19 +31,20 @@ fn register() {
     let prop = |name: &str, cb: unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value| {
         Property::new().with_utf8_name(name).map(|p| p.with_method(cb))
     };
-    let (Ok(has), Ok(add), Ok(check), Ok(observe), Ok(record)) = (
+    let (Ok(has), Ok(add), Ok(check), Ok(observe), Ok(record), Ok(webhook)) = (
         prop("has", bloom_has),
         prop("add", bloom_add),
         prop("check", window_check),
         prop("observe", window_observe),
         prop("record", window_record),
+        prop("webhook", window_webhook),
     ) else {
         return; // (names without NUL bytes: cannot fail)
     };
     // The names as napi-derive passes them: NUL-terminated (whichever registration runs last
     // sets the name).
     napi::__private::register_class(TypeId::of::<BloomFilter>(), None, "BloomFilter\0", vec![has, add], false);
-    napi::__private::register_class(TypeId::of::<DedupWindow>(), None, "DedupWindow\0", vec![check, observe, record], false);
+    napi::__private::register_class(TypeId::of::<DedupWindow>(), None, "DedupWindow\0", vec![check, observe, record, webhook], false);
 }
 
 napi::ctor::declarative::ctor! {
@@ -99,9 +100,22 @@ unsafe fn method<T: 'static, R: ToNapiValue>(
     info: sys::napi_callback_info,
     body: impl FnOnce(&Env, &T, &Unknown) -> Result<R>,
 ) -> sys::napi_value {
+    // SAFETY: the caller's contract.
+    unsafe { method_n::<T, R, 1>(env, info, |env, this, [key]| body(env, this, key)) }
+}
+
+/// Runs `body(env, this, args)` for an `N`-argument method of the `#[napi]` class `T`.
+///
+/// # Safety
+/// As [`method`].
+unsafe fn method_n<T: 'static, R: ToNapiValue, const N: usize>(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+    body: impl FnOnce(&Env, &T, &[Unknown; N]) -> Result<R>,
+) -> sys::napi_value {
     let call = |env: &Env| {
         // SAFETY: the caller's contract.
-        let (this, [key]) = unsafe { call_args::<1>(env, info) }?;
+        let (this, args) = unsafe { call_args::<N>(env, info) }?;
         let mut wrapped = ptr::null_mut();
         // SAFETY: valid env and value; fails (an exception, no UB) for an object not wrapped yet,
         // such as a subclass instance whose constructor calls a method before a factory wraps it.
@@ -113,7 +127,7 @@ unsafe fn method<T: 'static, R: ToNapiValue>(
         // cannot run while `this` is on the stack. T's methods all take `&self` (the filter's bits
         // are atomics), so a shared reference aliases nothing mutable.
         let this = unsafe { &*wrapped.cast::<T>() };
-        body(env, this, &key)
+        body(env, this, &args)
     };
     // SAFETY: `env` is the current callback's (the caller's contract).
     unsafe { run(env, call) }
@@ -128,6 +142,12 @@ pub unsafe extern "C" fn hmac_sha256_verify(env: sys::napi_env, info: sys::napi_
     };
     // SAFETY: as above.
     unsafe { run(env, call) }
+}
+
+/// `DedupWindow.webhook(...)`: the one call per webhook (webhook.rs).
+unsafe extern "C" fn window_webhook(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    // SAFETY: `register` defines this callback as a method of DedupWindow.
+    unsafe { method_n::<DedupWindow, u32, 8>(env, info, |env, w, args| crate::webhook::call(env, w, args)) }
 }
 
 fn panic_message(panic: &(dyn Any + Send)) -> &str {

@@ -19,6 +19,7 @@ mod js_helpers;
 mod keys;
 mod memory;
 mod values;
+mod webhook;
 
 use napi::bindgen_prelude::{JsObjectValue, Object};
 use napi_derive::napi;

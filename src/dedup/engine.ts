@@ -24,10 +24,11 @@
  * Counters are cumulative for the life of the engine (never reset by compaction).
  */
 import { performance } from 'node:perf_hooks';
-import type { BloomFactory, WindowGenerationStats } from '@cxone-dedup/bloom/factory';
+import type { BloomFactory, WindowGenerationStats, WindowLike } from '@cxone-dedup/bloom/factory';
 import { silentLogger, type Logger } from '../log.js';
 import type { DataActionEvent, RequestFacts } from './event.js';
 import { DEFAULT_KEY_FIELDS, keyBuilder, keyNeedsDeliveryId, validateKeyFields, type KeyField, type KeyOf } from './key.js';
+import { RawState, stateEvent, stateJson, type StateValue } from './raw-state.js';
 import { StateCache } from './state-cache.js';
 import { checkEngineState, type CapturedState, type EngineState, type EngineStateV1 } from './state.js';
 import type { CompactionRecord, EngineStats, GenerationStats } from './stats.js';
@@ -65,6 +66,14 @@ export interface DedupEngineOptions {
   /** Called after each compaction; exceptions are caught and logged. */
   onCompaction?: (record: CompactionRecord) => void;
   logger?: Logger;
+}
+
+/** What `applyObserved` concluded; `state` is the interaction's latest, as the cache keeps it. */
+export interface ObservedResult {
+  status: 'processed' | 'deduplicated';
+  state: StateValue;
+  unconfirmed: boolean;
+  stale: boolean;
 }
 
 export interface ProcessResult {
@@ -106,7 +115,7 @@ export class DedupEngine {
   readonly unconfirmedPolicy: UnconfirmedPolicy;
   readonly compactionIntervalSeconds: number;
   readonly #window: GenerationalWindow;
-  readonly #cache: StateCache<DataActionEvent, undefined>;
+  readonly #cache: StateCache<StateValue, undefined>;
   readonly #keyOf: KeyOf;
   readonly #keyIsInteractionId: boolean;
   readonly #keyNeedsDeliveryId: boolean;
@@ -154,10 +163,10 @@ export class DedupEngine {
     this.#now = options.now ?? (() => Date.now());
     this.#onCompaction = options.onCompaction;
     this.#log = options.logger ?? silentLogger;
-    this.#cache = new StateCache<DataActionEvent, undefined>(stateCacheSize, () => undefined, {
+    this.#cache = new StateCache<StateValue, undefined>(stateCacheSize, () => undefined, {
       ...(options.stateCacheMaxBytes !== undefined && { maxBytes: options.stateCacheMaxBytes }),
       // Restored states come without their body length: measure them once.
-      weigh: (event) => JSON.stringify(event).length,
+      weigh: (v) => (v instanceof RawState ? v.bytes.length : JSON.stringify(v).length),
     });
     // Last: the factory validates capacity and errorRate and allocates the two generations.
     this.#window = new GenerationalWindow(factory, capacity, errorRate, this.#now());
@@ -193,7 +202,7 @@ export class DedupEngine {
     if (cached !== undefined) {
       const order = compareTimestamps(ts, cached.timestamp);
       // A tie replaces the state (the later arrival wins): it changes it only if the content differs.
-      advances = order > 0 || (order === 0 && cached.value !== event && JSON.stringify(cached.value) !== JSON.stringify(event));
+      advances = order > 0 || (order === 0 && cached.value !== event && JSON.stringify(stateEvent(cached.value)) !== JSON.stringify(event));
     }
     return { event, timestamp: ts, key, status: duplicate ? 'deduplicated' : 'processed', unconfirmed, advances };
   }
@@ -226,6 +235,17 @@ export class DedupEngine {
   }
 
   #apply(event: DataActionEvent, ts: ParsedTimestamp, key: string, verdict: number, recordBits: number, weight: number): ProcessResult {
+    const r = this.applyObserved(event.interactionId, ts, event, verdict | (recordBits & ~VERDICT_MASK), weight);
+    return { status: r.status, key, state: stateEvent(r.state), unconfirmed: r.unconfirmed, stale: r.stale };
+  }
+
+  /**
+   * For a caller whose window call already decided and recorded (the native per-webhook call,
+   * in observe mode): counts the verdict, offers the state, compacts at capacity. `code` is what
+   * the window answered (verdict | RECORD_* bits); `state` is kept as given (no copy).
+   */
+  applyObserved(interactionId: string, timestamp: ParsedTimestamp, state: StateValue, code: number, weight: number): ObservedResult {
+    const verdict = code & VERDICT_MASK;
     let duplicate = verdict === VERDICT_DUPLICATE;
     const unconfirmed = verdict === VERDICT_UNCONFIRMED;
     if (unconfirmed) {
@@ -234,14 +254,26 @@ export class DedupEngine {
     }
     if (duplicate) this.#deduplicated++;
     else this.#processed++;
-    const state = this.#cache.offer(event.interactionId, ts, event, weight).value;
-    if ((recordBits & RECORD_AT_CAPACITY) !== 0) this.#compactSafely('capacity');
-    return { status: duplicate ? 'deduplicated' : 'processed', key, state, unconfirmed, stale: state !== event };
+    const latest = this.#cache.offer(interactionId, timestamp, state, weight).value;
+    if ((code & RECORD_AT_CAPACITY) !== 0) this.#compactSafely('capacity');
+    return { status: duplicate ? 'deduplicated' : 'processed', state: latest, unconfirmed, stale: latest !== state };
+  }
+
+  /** The window as its implementation exposes it (the native per-webhook call needs the native one). */
+  get window(): WindowLike {
+    return this.#window.window;
   }
 
   /** The latest state of an interaction, without touching its recency. */
   getState(interactionId: string): DataActionEvent | undefined {
-    return this.#cache.peek(interactionId)?.value;
+    const v = this.#cache.peek(interactionId)?.value;
+    return v === undefined ? undefined : stateEvent(v);
+  }
+
+  /** The latest state's JSON text (the received bytes when kept as such), without touching its recency. */
+  getStateJson(interactionId: string): string | undefined {
+    const v = this.#cache.peek(interactionId)?.value;
+    return v === undefined ? undefined : stateJson(v);
   }
 
   /** Arms the compaction timer (unref'd: it never keeps the process alive). Idempotent. */
@@ -345,7 +377,7 @@ export class DedupEngine {
    * cheaply as possible (copies of the window's images, references to the states).
    */
   captureState(): CapturedState {
-    const states = new Array<DataActionEvent>(this.#cache.size);
+    const states = new Array<StateValue>(this.#cache.size);
     let i = 0;
     this.#cache.forEachEntry((_id, entry) => {
       states[i++] = entry.value;

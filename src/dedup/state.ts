@@ -5,6 +5,7 @@
  */
 import type { DataActionEvent } from './event.js';
 import type { KeyField } from './key.js';
+import type { StateValue } from './raw-state.js';
 import { parseTimestamp, TIMESTAMP_FORMAT_HINT, type ParsedTimestamp } from './timestamp.js';
 import type { GenerationsState } from './window.js';
 
@@ -16,8 +17,8 @@ export interface EngineState {
   epoch: number;
   /** Both generations: Bloom filters, fingerprint tables, counts, activation times. */
   generations: GenerationsState;
-  /** The latest state of each cached interaction, least recently updated first. */
-  states: DataActionEvent[];
+  /** The latest state of each cached interaction, least recently updated first (objects, or the bytes received: RawState). */
+  states: StateValue[];
 }
 
 /**

@@ -56,7 +56,7 @@ function writeHead(res: HttpResponse, status: number, opts: RespondOptions): voi
  * implemented" from endWithoutBody before writing anything; node:http under it drops the body of
  * an answer to HEAD by itself, so end(body) puts the same bytes on the wire there.
  */
-function endHead(res: HttpResponse, body: string): void {
+function endHead(res: HttpResponse, body: string | Uint8Array): void {
   try {
     res.endWithoutBody();
   } catch (err) {
@@ -65,7 +65,7 @@ function endHead(res: HttpResponse, body: string): void {
   }
 }
 
-export function send(res: HttpResponse, status: number, body: string, opts: RespondOptions = {}): void {
+export function send(res: HttpResponse, status: number, body: string | Uint8Array, opts: RespondOptions = {}): void {
   res.cork(() => {
     writeHead(res, status, opts);
     if (opts.headOnly) {
@@ -96,7 +96,7 @@ export function sendError(res: HttpResponse, status: number, message: string, op
  * Writes status, headers and the complete body without ending the response (uWS then frames it
  * as chunked); `res.end()` later finishes it. The client can act on the answer at once.
  */
-export function sendUnended(res: HttpResponse, status: number, body: string): void {
+export function sendUnended(res: HttpResponse, status: number, body: string | Uint8Array): void {
   res.cork(() => {
     writeHead(res, status, { connectionClose: true });
     res.write(body);

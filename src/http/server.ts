@@ -9,6 +9,7 @@ import type { DataActionEvent, RequestFacts } from '../dedup/event.js';
 import { headerDisplayName } from '../cxone/signature-scheme.js';
 import type { ParsedTimestamp } from '../dedup/timestamp.js';
 import { bearerCheck } from './bearer.js';
+import { rejection, signatureRejection, type Reply, type SignatureMessages } from './reply.js';
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import { explainListenFailure } from './listen-error.js';
@@ -50,6 +51,19 @@ export class StateUnavailable {
   ) {}
 }
 
+/** A whole webhook decision in one synchronous step (native-path.ts). */
+export interface FastWebhookPath {
+  evaluate(body: Uint8Array, signature: string, timestamp: string): Reply;
+}
+
+/** How the signature verdicts are worded for this scheme. */
+export function signatureMessages(scheme: { header: string; timestampHeader: string }): SignatureMessages {
+  return {
+    missingSignature: `missing ${headerDisplayName(scheme.header)} header`,
+    missingTimestamp: `missing ${scheme.timestampHeader.toLowerCase()} header (signed timestamps are required)`,
+  };
+}
+
 /** Counts and timings, reported as they happen; must be cheap and must not throw. */
 export interface RequestObserver {
   received(): void;
@@ -78,6 +92,11 @@ export interface ServerOptions {
   /** When set, GET/HEAD /state/:interactionId and /stats require `Authorization: Bearer <stateToken>`. */
   stateToken?: string;
   sink: WebhookSink;
+  /**
+   * When set, webhooks take this path instead of verify → parse → sink: the native per-webhook
+   * call (native-path.ts), for the embedded store with nothing to make durable first.
+   */
+  fastPath?: FastWebhookPath;
   observer: RequestObserver;
   logger: Logger;
   stats: () => unknown;
@@ -88,35 +107,12 @@ export interface ServerOptions {
 /** The methods the read-only resources answer (the Allow header of their 405). */
 const READ_METHODS = 'GET, HEAD';
 
-const REJECT_STATUS: Record<Exclude<RejectReason, 'aborted'>, number> = {
-  missing_signature: 403,
-  bad_signature: 401,
-  replayed: 401,
-  body_too_large: 413,
-  malformed_json: 400,
-  invalid_event: 400,
-  unavailable: 503,
-  internal_error: 500,
-};
-
 /** What a request tells the key when no delivery-id header is read. */
 const NO_REQUEST_FACTS: RequestFacts = Object.freeze({});
 
 /** How long a rejected upload may keep streaming (discarded) before the answer ends and the socket closes. */
 const LINGER_IDLE_MS = 1000;
 const LINGER_MAX_MS = 5000;
-
-/** The answer to one webhook request, decided before anything is written. */
-interface Reply {
-  status: number;
-  body: string;
-  /** Set for rejections: what the observer counts. */
-  reason?: Exclude<RejectReason, 'aborted'>;
-  /** The request body may still be arriving: ask the client to close, don't reset. */
-  bodyUnread?: boolean;
-  /** E.g. Retry-After on a 503. */
-  headers?: Readonly<Record<string, string>>;
-}
 
 /** A HEAD request's answer has no body, whatever its status. */
 function isHead(req: HttpRequest): boolean {
@@ -136,11 +132,6 @@ function replyTo(outcome: ProcessOutcome): Reply {
   }
 }
 
-function rejection(reason: Exclude<RejectReason, 'aborted'>, message: string, field?: string, bodyUnread = false): Reply {
-  const body = field === undefined ? { error: message } : { error: message, field };
-  return { status: REJECT_STATUS[reason], body: JSON.stringify(body), reason, bodyUnread };
-}
-
 export class WebhookServer {
   private readonly app: TemplatedApp;
   private listenSocket: us_listen_socket | null = null;
@@ -153,7 +144,8 @@ export class WebhookServer {
   private readonly signatureHeader: string;
   private readonly timestampHeader: string;
   private readonly deliveryIdHeader: string | null;
-  private readonly missingSignature: string;
+  private readonly messages: SignatureMessages;
+  private readonly fast: FastWebhookPath | null;
 
   constructor(private readonly options: ServerOptions) {
     this.stateAuthorized = options.stateToken === undefined ? null : bearerCheck(options.stateToken);
@@ -161,7 +153,8 @@ export class WebhookServer {
     this.signatureHeader = scheme.header.toLowerCase();
     this.timestampHeader = scheme.timestampHeader.toLowerCase();
     this.deliveryIdHeader = options.deliveryIdHeader?.toLowerCase() ?? null;
-    this.missingSignature = `missing ${headerDisplayName(scheme.header)} header`;
+    this.messages = signatureMessages(scheme);
+    this.fast = options.fastPath ?? null;
     this.app = options.uws.App();
     this.routes();
   }
@@ -462,7 +455,7 @@ export class WebhookServer {
       const last = new Uint8Array(chunk);
       const body = chunks === null ? last : Buffer.concat([...chunks, last], size);
       chunks = null;
-      const reply = this.evaluate(body, signature, timestamp, deliveryId);
+      const reply = this.fast === null ? this.evaluate(body, signature, timestamp, deliveryId) : this.evaluateFast(body, signature, timestamp);
       if (!(reply instanceof Promise)) {
         answer(reply);
         return;
@@ -478,7 +471,7 @@ export class WebhookServer {
       // Answered before reading the body, which is then discarded as it arrives. Only this
       // answer needs to know whether a body follows, so only it reads Transfer-Encoding.
       const hasBody = contentLength !== '0' && (contentLength !== '' || req.getHeader('transfer-encoding') !== '');
-      answer(rejection('missing_signature', this.missingSignature, undefined, hasBody));
+      answer(rejection('missing_signature', this.messages.missingSignature, undefined, hasBody));
     } else if (contentLength !== '' && !(Number(contentLength) <= maxBodyBytes)) {
       answer(rejection('body_too_large', `body larger than ${maxBodyBytes} bytes`, undefined, true));
     }
@@ -488,10 +481,7 @@ export class WebhookServer {
   private evaluate(body: Uint8Array, signature: string, timestamp: string, deliveryIdHeader: string): Reply | Promise<Reply> {
     try {
       const verdict = this.options.verifier.verify(body, signature, timestamp);
-      if (verdict === 'missing_signature') return rejection(verdict, this.missingSignature);
-      if (verdict === 'bad_signature') return rejection(verdict, 'invalid signature');
-      if (verdict === 'replayed') return rejection(verdict, 'timestamp outside the replay window');
-      if (verdict === 'missing_timestamp') return rejection('replayed', `missing ${this.timestampHeader} header (signed timestamps are required)`);
+      if (verdict !== 'ok') return signatureRejection(verdict, this.messages);
       let request = NO_REQUEST_FACTS;
       if (this.deliveryIdHeader !== null) {
         const id = parseDeliveryId(deliveryIdHeader, headerDisplayName(this.deliveryIdHeader));
@@ -502,6 +492,16 @@ export class WebhookServer {
       if (!parsed.ok) return rejection(parsed.reason, parsed.message, parsed.reason === 'invalid_event' ? parsed.field : undefined);
       const outcome = this.options.sink.process(parsed.event, parsed.timestamp, body, request);
       return outcome instanceof Promise ? outcome.then(replyTo) : replyTo(outcome);
+    } catch (err) {
+      this.options.logger.error('webhook handler failed', { err });
+      return rejection('internal_error', 'internal error');
+    }
+  }
+
+  /** The native path (one call: verify, parse, dedup); never throws. */
+  private evaluateFast(body: Uint8Array, signature: string, timestamp: string): Reply {
+    try {
+      return this.fast!.evaluate(body, signature, timestamp);
     } catch (err) {
       this.options.logger.error('webhook handler failed', { err });
       return rejection('internal_error', 'internal error');

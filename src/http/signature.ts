@@ -56,6 +56,15 @@ function nativeCheck(secret: string): Check {
   return (body, signature, prefix) => hmacSha256Verify(key, body, signature, prefix);
 }
 
+/** What `RequestVerifier.prepare` leaves to the HMAC: a verdict already, or the check to make. */
+export type PreparedCheck =
+  | { readonly verdict: Exclude<Verdict, 'ok'> }
+  | { readonly claimed: string; readonly prefix: string | undefined; readonly fresh: boolean; readonly stale: 'replayed' | 'missing_timestamp' };
+
+const MISSING_SIGNATURE: PreparedCheck = Object.freeze({ verdict: 'missing_signature' });
+const BAD_SIGNATURE: PreparedCheck = Object.freeze({ verdict: 'bad_signature' });
+const MISSING_TIMESTAMP: PreparedCheck = Object.freeze({ verdict: 'missing_timestamp' });
+
 export class RequestVerifier {
   readonly backend: HmacBackend;
   readonly scheme: SignatureScheme;
@@ -93,6 +102,25 @@ export class RequestVerifier {
     this.windowMs = options.replayWindowSeconds * 1000;
     this.requireTimestamp = (options.requireTimestamp ?? false) || !this.bodyAloneSigned;
     this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Everything of `verify` but the HMAC itself, for a caller that computes it elsewhere (the
+   * native per-webhook call): a verdict decided from the headers alone, or what the HMAC must
+   * cover (`claimed` hex digest, `prefix`) and what to answer when it matches but the timestamp
+   * does not pass (`fresh` false → `stale`).
+   */
+  prepare(signature: string, timestamp: string): PreparedCheck {
+    if (signature === '') return MISSING_SIGNATURE;
+    const claimed = this.claimed(signature);
+    if (claimed === null) return BAD_SIGNATURE;
+    if (timestamp === '') {
+      if (!this.bodyAloneSigned) return MISSING_TIMESTAMP;
+      return { claimed, prefix: undefined, fresh: !this.requireTimestamp, stale: 'missing_timestamp' };
+    }
+    if (!TIMESTAMP_PATTERN.test(timestamp)) return BAD_SIGNATURE;
+    const fresh = !(this.windowMs > 0 && Math.abs(this.now() - Number(timestamp) * 1000) > this.windowMs);
+    return { claimed, prefix: `${timestamp}.`, fresh, stale: 'replayed' };
   }
 
   /** `signature` and `timestamp` are the raw header values ('' when absent, as uWS reports them). */

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { stateJson } from '../dedup/raw-state.js';
 import type { CapturedState } from '../dedup/state.js';
 import { encodeGeneration, encodeHeader, encodeRecords, type SnapshotParams } from './format.js';
 
@@ -53,7 +54,8 @@ export async function* snapshotChunks(state: CapturedState, info: CaptureInfo, o
     let chars = 0;
     // Check the clock every 64 records: reading it costs more than one small stringify.
     while (i < items.length && chars < chunkChars && ((jsons.length & 63) !== 0 || performance.now() - started < sliceMs)) {
-      const json = JSON.stringify(items[i++]);
+      // A state kept as its received bytes is written as they are (it is that JSON object).
+      const json = stateJson(items[i++]!);
       jsons.push(json);
       chars += json.length;
     }

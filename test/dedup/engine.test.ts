@@ -9,6 +9,7 @@ import {
   type EngineState,
   type EngineStateV1,
 } from '../../src/dedup/engine.js';
+import { stateEvent } from '../../src/dedup/raw-state.js';
 import { parseTimestamp } from '../../src/dedup/timestamp.js';
 import { createLogger } from '../../src/log.js';
 import type { CompactionRecord } from '../../src/dedup/stats.js';
@@ -510,7 +511,7 @@ for (const kind of FACTORY_KINDS) {
         const src = filled();
         const saved = src.exportState();
         assert.equal(saved.version, 2);
-        assert.deepEqual(saved.states.map((state) => state.interactionId), ['old', 'b', 'a']);
+        assert.deepEqual(saved.states.map((state) => stateEvent(state).interactionId), ['old', 'b', 'a']);
         assert.equal(saved.generations.active.exact, true);
 
         const dst = engine({ stateCacheSize: 2 });
@@ -541,7 +542,7 @@ for (const kind of FACTORY_KINDS) {
         const exported = structuredClone(e.exportState());
         // Least recently updated first.
         assert.deepEqual(
-          capture.states.map((st) => [st.interactionId, st.updatedTimestamp]),
+          capture.states.map(stateEvent).map((st) => [st.interactionId, st.updatedTimestamp]),
           [
             ['b', '2024-01-15T10:00:00Z'],
             ['a', '2024-01-15T10:00:02Z'],

@@ -146,7 +146,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     // Start from a clean slate: no daemon setting leaks in from the developer's shell.
-    if (v !== undefined && !/^(PORT|HOST|CXONE_|DEDUP_|INFLUX_|COMPACTION_|STATE_|MAX_BODY|UNCONFIRMED|LOG_LEVEL|SNAPSHOT|REPLAY|REQUIRE_TIMESTAMP|TIMESTAMP_HEADER|SIGNATURE_|SIGNED_CONTENT|DELIVER|OUTBOX_|REDIS_|WORKERS|BLOOM_|ALLOW_UWS|UWS_|METRICS_|SHUTDOWN_|STRICT_)/.test(k)) env[k] = v;
+    if (v !== undefined && !/^(PORT|HOST|CXONE_|DEDUP_|INFLUX_|COMPACTION_|STATE_|MAX_BODY|UNCONFIRMED|LOG_LEVEL|SNAPSHOT|REPLAY|REQUIRE_TIMESTAMP|TIMESTAMP_HEADER|SIGNATURE_|SIGNED_CONTENT|DELIVER|OUTBOX_|REDIS_|WORKERS|WEBHOOK_FAST_PATH|BLOOM_|ALLOW_UWS|UWS_|METRICS_|SHUTDOWN_|STRICT_)/.test(k)) env[k] = v;
   }
   env.LOG_LEVEL = 'info';
   // The multi-Node run (scripts/test.mjs) tests daemons on uWebSockets.js's JS shim where no binary matches.
