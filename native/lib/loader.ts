@@ -31,12 +31,12 @@ export interface NativeDedupWindow extends GeneratedDedupWindow {
   /**
    * cxone-dedup's one native call per webhook (webhook-codes.ts): the HMAC-SHA256 of `prefix ‖
    * body` against `claimedHex` (constant time, first), then `fresh` (the signed timestamp is in
-   * the replay window), then the body parsed and validated with the daemon's exact verdicts, the
-   * dedup key (`keyFieldsCode`) hashed, and this window asked (`observe`: check and record;
-   * else check only). Returns a WEBHOOK_* code; details go into `out` (OUT_* slots), which must
-   * share no memory with the other arguments.
+   * the replay window: WEBHOOK_FRESH in `flags`), then the body parsed and validated with the
+   * daemon's exact verdicts, the dedup key (`keyFieldsCode`) hashed, and this window asked
+   * (WEBHOOK_OBSERVE: check and record; else check only). Returns a WEBHOOK_* code; details go
+   * into `out` (OUT_* slots), which must share no memory with the other arguments.
    */
-  webhook(hmacKey: Uint8Array, keyFieldsCode: number, body: Uint8Array, claimedHex: string, prefix: string | undefined, fresh: boolean, observe: boolean, out: Float64Array): number;
+  webhook(hmacKey: Uint8Array, keyFieldsCode: number, body: Uint8Array, claimedHex: string, prefix: string | undefined, flags: number, out: Float64Array): number;
 }
 
 // (The type parameters' constraints check that the native instances have the shapes both

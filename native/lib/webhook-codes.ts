@@ -8,6 +8,11 @@ export const WEBHOOK_REPLAYED = 2;
 export const WEBHOOK_MALFORMED_JSON = 3;
 export const WEBHOOK_INVALID_EVENT = 4;
 
+/** `flags` of webhook(): the signed timestamp is within the replay window (or there is none to judge). */
+export const WEBHOOK_FRESH = 1;
+/** `flags` of webhook(): record the key (no delivery to make durable first); else only check. */
+export const WEBHOOK_OBSERVE = 2;
+
 /** The window's answer: verdict | RECORD_* bits (observe) or the verdict (check). */
 export const OUT_WINDOW = 0;
 /** Byte range of interactionId's characters in the body; -1 when the JSON string had escapes. */

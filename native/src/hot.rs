@@ -147,7 +147,7 @@ pub unsafe extern "C" fn hmac_sha256_verify(env: sys::napi_env, info: sys::napi_
 /// `DedupWindow.webhook(...)`: the one call per webhook (webhook.rs).
 unsafe extern "C" fn window_webhook(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     // SAFETY: `register` defines this callback as a method of DedupWindow.
-    unsafe { method_n::<DedupWindow, u32, 8>(env, info, |env, w, args| crate::webhook::call(env, w, args)) }
+    unsafe { method_n::<DedupWindow, u32, 7>(env, info, |env, w, args| crate::webhook::call(env, w, args)) }
 }
 
 fn panic_message(panic: &(dyn Any + Send)) -> &str {

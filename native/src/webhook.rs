@@ -7,13 +7,14 @@ use crate::dedup_window::DedupWindow;
 use crate::keys::string_into;
 use crate::values::{bytes_arg, describe, number, range_error, type_error};
 use cxone_gate::{evaluate, key_fields_from_code, Mode, Refusal};
-use cxone_signature::HEX_LEN;
+use cxone_signature::{KeyedHmac, HEX_LEN};
 use cxone_webhook::Field;
 use napi::bindgen_prelude::{FromNapiValue, TypedArray, TypedArrayType, Unknown};
+// (FromNapiValue: TypedArray::from_unknown)
 use napi::{Env, JsValue, Result, ValueType};
 use napi_derive::napi;
 use std::borrow::Cow;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::mem::MaybeUninit;
 
 /// `webhook()`'s answers.
@@ -56,9 +57,18 @@ pub fn webhook_last_message() -> String {
     LAST_MESSAGE.with(|m| m.get().to_string())
 }
 
-/// `window.webhook(hmacKey, keyFieldsCode, body, claimedHex, prefix, fresh, observe, out)`.
-pub fn call(env: &Env, window: &DedupWindow, args: &[Unknown; 8]) -> Result<u32> {
-    let [key_v, fields_v, body_v, claimed_v, prefix_v, fresh_v, observe_v, out_v] = args;
+/// `flags` bits of `webhook()`.
+const FLAG_FRESH: u32 = 1;
+const FLAG_OBSERVE: u32 = 2;
+
+thread_local! {
+    /// The last key made ready (its HMAC pads absorbed): a daemon uses one key for every call.
+    static KEYED: RefCell<Option<(Vec<u8>, KeyedHmac)>> = const { RefCell::new(None) };
+}
+
+/// `window.webhook(hmacKey, keyFieldsCode, body, claimedHex, prefix, flags, out)`.
+pub fn call(env: &Env, window: &DedupWindow, args: &[Unknown; 7]) -> Result<u32> {
+    let [key_v, fields_v, body_v, claimed_v, prefix_v, flags_v, out_v] = args;
     let key = bytes_arg(env, key_v, "hmacKey", "a Uint8Array/Buffer")?;
     let fields_code = small_uint(env, fields_v, "keyFieldsCode")?;
     let Some(fields) = key_fields_from_code(fields_code) else {
@@ -79,11 +89,19 @@ pub fn call(env: &Env, window: &DedupWindow, args: &[Unknown; 8]) -> Result<u32>
             None => return Err(type_error(env, &format!("prefix must be a string or undefined, got {}", describe(prefix_v)))),
         },
     };
-    let fresh = boolean(env, fresh_v, "fresh")?;
-    let mode = if boolean(env, observe_v, "observe")? { Mode::Observe } else { Mode::Check };
+    let flags = small_uint(env, flags_v, "flags")?;
+    let fresh = flags & FLAG_FRESH != 0;
+    let mode = if flags & FLAG_OBSERVE != 0 { Mode::Observe } else { Mode::Check };
     let mut out = out_array(env, out_v, &[&key.arraybuffer, &body.arraybuffer])?;
 
-    let answer = evaluate(window.core(), &key.arraybuffer, &fields, &body.arraybuffer, claimed, prefix, fresh, mode);
+    let answer = KEYED.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if cached.as_ref().map_or(true, |(k, _)| k.as_slice() != &*key.arraybuffer) {
+            *cached = Some((key.arraybuffer.to_vec(), KeyedHmac::new(&key.arraybuffer)));
+        }
+        let (_, hmac) = cached.as_ref().expect("just set");
+        evaluate(window.core(), hmac, &fields, &body.arraybuffer, claimed, prefix, fresh, mode)
+    });
     let a = match answer {
         Ok(a) => a,
         Err(Refusal::BadSignature) => return Ok(BAD_SIGNATURE),
@@ -137,13 +155,6 @@ fn small_uint(env: &Env, v: &Unknown, name: &str) -> Result<u32> {
         return Err(range_error(env, &format!("{name} must be an integer in 0..255, got {n}")));
     }
     Ok(n as u32)
-}
-
-fn boolean(env: &Env, v: &Unknown, name: &str) -> Result<bool> {
-    if v.get_type()? != ValueType::Boolean {
-        return Err(type_error(env, &format!("{name} must be a boolean, got {}", describe(v))));
-    }
-    bool::from_unknown(*v)
 }
 
 /// The caller's `out` array: a Float64Array of at least OUT_LEN elements that shares no memory

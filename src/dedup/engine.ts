@@ -166,7 +166,7 @@ export class DedupEngine {
     this.#cache = new StateCache<StateValue, undefined>(stateCacheSize, () => undefined, {
       ...(options.stateCacheMaxBytes !== undefined && { maxBytes: options.stateCacheMaxBytes }),
       // Restored states come without their body length: measure them once.
-      weigh: (v) => (v instanceof RawState ? v.bytes.length : JSON.stringify(v).length),
+      weigh: (v) => (v instanceof RawState ? v.json.length : JSON.stringify(v).length),
     });
     // Last: the factory validates capacity and errorRate and allocates the two generations.
     this.#window = new GenerationalWindow(factory, capacity, errorRate, this.#now());

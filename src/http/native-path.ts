@@ -5,8 +5,8 @@
  * validates the body with `parseEvent`'s exact verdicts, hashes the dedup key and records it in
  * the window, in one call that allocates nothing and writes its details into a reused
  * Float64Array. Here: the interactionId is read from its byte range, the state is kept as the
- * received bytes of the event's object (RawState) when that object has exactly the contract's
- * four fields, and the answer is those bytes concatenated, with no JSON.stringify.
+ * received text of the event's object (RawState) when that object has exactly the contract's
+ * four fields, and the answer is that text concatenated, with no JSON.stringify.
  *
  * The order of the refusals and their messages are the portable path's (server.ts `evaluate`),
  * so a request is answered alike on either path; test/http/native-path.test.ts compares them.
@@ -30,6 +30,8 @@ import {
   OUT_WINDOW,
   WEBHOOK_ACCEPTED,
   WEBHOOK_BAD_SIGNATURE,
+  WEBHOOK_FRESH,
+  WEBHOOK_OBSERVE,
   WEBHOOK_MALFORMED_JSON,
   WEBHOOK_REPLAYED,
   type NativeDedupWindow,
@@ -37,7 +39,7 @@ import {
 import type { DedupEngine } from '../dedup/engine.js';
 import type { DataActionEvent } from '../dedup/event.js';
 import { keyNeedsDeliveryId } from '../dedup/key.js';
-import { RawState, type StateValue } from '../dedup/raw-state.js';
+import { RawState, stateJson, type StateValue } from '../dedup/raw-state.js';
 import type { ParsedTimestamp } from '../dedup/timestamp.js';
 import { rejection, signatureRejection, type Reply, type SignatureMessages } from './reply.js';
 import type { FastWebhookPath } from './server.js';
@@ -51,10 +53,6 @@ export interface NativePathOptions {
   messages: SignatureMessages;
 }
 
-const PROCESSED_HEAD = Buffer.from('{"status":"processed","interactionId":');
-const STATE_MIDDLE = Buffer.from(',"state":');
-const DEDUPLICATED_HEAD = Buffer.from('{"status":"deduplicated","interactionId":');
-const CLOSE = Buffer.from('}');
 
 export class NativeWebhookPath implements FastWebhookPath {
   readonly #engine: DedupEngine;
@@ -64,6 +62,8 @@ export class NativeWebhookPath implements FastWebhookPath {
   readonly #keyCode: number;
   readonly #out = new Float64Array(OUT_LENGTH);
   readonly #lastMessage: () => string;
+  /** Today's default scheme (the header's value is the hex digest, no timestamp required): no check object per request. */
+  readonly #plainHex: boolean;
 
   private constructor(o: NativePathOptions, keyCode: number, lastMessage: () => string) {
     this.#engine = o.engine;
@@ -72,6 +72,7 @@ export class NativeWebhookPath implements FastWebhookPath {
     this.#key = Buffer.from(o.secret, 'utf8');
     this.#keyCode = keyCode;
     this.#lastMessage = lastMessage;
+    this.#plainHex = o.verifier.takesHexAsIs && !o.verifier.requireTimestamp;
   }
 
   /**
@@ -87,47 +88,54 @@ export class NativeWebhookPath implements FastWebhookPath {
   }
 
   evaluate(body: Uint8Array, signature: string, timestamp: string): Reply {
-    const check = this.#verifier.prepare(signature, timestamp);
-    if ('verdict' in check) return signatureRejection(check.verdict, this.#messages);
+    let claimed: string;
+    let prefix: string | undefined;
+    let fresh = true;
+    let stale: 'replayed' | 'missing_timestamp' = 'replayed';
+    if (this.#plainHex && timestamp === '' && signature !== '') {
+      claimed = signature;
+    } else {
+      const check = this.#verifier.prepare(signature, timestamp);
+      if ('verdict' in check) return signatureRejection(check.verdict, this.#messages);
+      ({ claimed, prefix, fresh, stale } = check);
+    }
     const out = this.#out;
     // The engine may have replaced its window (a restored snapshot): ask for it each time.
     const window = this.#engine.window as NativeDedupWindow;
-    const code = window.webhook(this.#key, this.#keyCode, body, check.claimed, check.prefix, check.fresh, true, out);
+    const code = window.webhook(this.#key, this.#keyCode, body, claimed, prefix, fresh ? WEBHOOK_FRESH | WEBHOOK_OBSERVE : WEBHOOK_OBSERVE, out);
     if (code !== WEBHOOK_ACCEPTED) {
       if (code === WEBHOOK_BAD_SIGNATURE) return signatureRejection('bad_signature', this.#messages);
-      if (code === WEBHOOK_REPLAYED) return signatureRejection(check.stale, this.#messages);
+      if (code === WEBHOOK_REPLAYED) return signatureRejection(stale, this.#messages);
       if (code === WEBHOOK_MALFORMED_JSON) return rejection('malformed_json', this.#lastMessage());
       return rejection('invalid_event', this.#lastMessage(), OUT_FIELD_NAMES[out[OUT_FIELD]!]);
     }
 
-    const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    const bytes = body instanceof Buffer ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     const start = out[OUT_ID_START]!;
     const flags = out[OUT_FLAGS]!;
     let doc: Record<string, unknown> | undefined;
     let id: string;
-    let idJson: Uint8Array;
+    let idJson: string;
     if (start >= 0) {
-      const end = out[OUT_ID_END]!;
-      id = bytes.toString((flags & OUT_FLAG_ASCII_ID) !== 0 ? 'latin1' : 'utf8', start, end);
-      // Without escapes the quoted bytes are the id's JSON string, exactly as JSON.stringify writes it.
-      idJson = bytes.subarray(start - 1, end + 1);
+      id = bytes.toString((flags & OUT_FLAG_ASCII_ID) !== 0 ? 'latin1' : 'utf8', start, out[OUT_ID_END]);
+      // Without escapes in the body the id needs none: this is exactly what JSON.stringify writes.
+      idJson = `"${id}"`;
     } else {
       doc = parse(bytes);
       id = doc.interactionId as string;
-      idJson = Buffer.from(JSON.stringify(id));
+      idJson = JSON.stringify(id);
     }
     const epochSeconds = out[OUT_EPOCH_SECONDS]!;
     const nanos = out[OUT_NANOS]!;
     const leap = out[OUT_LEAP] === 1;
     const timestamp_: ParsedTimestamp = { epochSeconds, leap, nanos, epochMs: leap ? epochSeconds * 1000 + 999 : epochSeconds * 1000 + Math.floor(nanos / 1e6) };
-    // uWS reuses the body's memory after this call: the state is a copy.
+    // A copy in any case (uWS reuses the body's memory once this returns).
     const state: StateValue =
-      (flags & OUT_FLAG_CANONICAL) !== 0 ? new RawState(Buffer.from(bytes.subarray(out[OUT_OBJECT_START], out[OUT_OBJECT_END]))) : contractFields(doc ?? parse(bytes));
+      (flags & OUT_FLAG_CANONICAL) !== 0 ? new RawState(bytes.toString('utf8', out[OUT_OBJECT_START], out[OUT_OBJECT_END])) : contractFields(doc ?? parse(bytes));
 
     const r = this.#engine.applyObserved(id, timestamp_, state, out[OUT_WINDOW]!, body.length);
-    if (r.status === 'deduplicated') return { status: 200, body: Buffer.concat([DEDUPLICATED_HEAD, idJson, CLOSE]) };
-    const stateBytes = r.state instanceof RawState ? r.state.bytes : Buffer.from(JSON.stringify(r.state));
-    return { status: 200, body: Buffer.concat([PROCESSED_HEAD, idJson, STATE_MIDDLE, stateBytes, CLOSE]) };
+    if (r.status === 'deduplicated') return { status: 200, body: `{"status":"deduplicated","interactionId":${idJson}}` };
+    return { status: 200, body: `{"status":"processed","interactionId":${idJson},"state":${stateJson(r.state)}}` };
   }
 }
 

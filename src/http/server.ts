@@ -370,7 +370,10 @@ export class WebhookServer {
     const timestamp = req.getHeader(this.timestampHeader);
     const deliveryId = this.deliveryIdHeader === null ? '' : req.getHeader(this.deliveryIdHeader);
     const contentLength = req.getHeader('content-length');
-    const connection = req.getHeader('connection');
+    // Only an answer sent before the whole body is read (no signature, a body too large: announced,
+    // or found while a chunked upload streams) depends on it; skip the read otherwise.
+    const mayAnswerEarly = signature === '' || contentLength === '' || !(Number(contentLength) <= maxBodyBytes);
+    const connection = mayAnswerEarly ? req.getHeader('connection') : '';
     const closeRequested = connection !== '' && /(^|,)\s*close\s*($|,)/i.test(connection);
 
     observer.received();
@@ -452,7 +455,7 @@ export class WebhookServer {
         return;
       }
       // Most webhook bodies arrive in one chunk: use it in place, synchronously.
-      const last = new Uint8Array(chunk);
+      const last = Buffer.from(chunk);
       const body = chunks === null ? last : Buffer.concat([...chunks, last], size);
       chunks = null;
       const reply = this.fast === null ? this.evaluate(body, signature, timestamp, deliveryId) : this.evaluateFast(body, signature, timestamp);

@@ -73,6 +73,8 @@ export class RequestVerifier {
   private readonly check: Check;
   /** The header value → the digest it claims, or null; the identity for hex without prefix (the check validates). */
   private readonly claimed: (headerValue: string) => string | null;
+  /** The header's value is taken as the hex digest as it is (hex, no prefix, the body alone signed). */
+  readonly takesHexAsIs: boolean;
   private readonly bodyAloneSigned: boolean;
   private readonly windowMs: number;
   private readonly now: () => number;
@@ -99,6 +101,7 @@ export class RequestVerifier {
     // validate 64 hex digits themselves. Elsewhere the shape is checked first.
     const asIs = scheme.encoding === 'hex' && scheme.prefix === 'none' && this.bodyAloneSigned;
     this.claimed = asIs ? (v) => v : (v) => claimedDigestHex(v, scheme);
+    this.takesHexAsIs = asIs;
     this.windowMs = options.replayWindowSeconds * 1000;
     this.requireTimestamp = (options.requireTimestamp ?? false) || !this.bodyAloneSigned;
     this.now = options.now ?? Date.now;

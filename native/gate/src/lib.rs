@@ -10,7 +10,7 @@
 #![forbid(unsafe_code)]
 
 use cxone_bloom::{key_hash, DedupWindow};
-use cxone_signature::verify_hex;
+use cxone_signature::KeyedHmac;
 use cxone_webhook::{parse_event, Event, EventError, KeyField, KeyFields};
 use std::sync::atomic::AtomicU64;
 
@@ -69,7 +69,7 @@ pub fn key_fields_from_code(code: u32) -> Option<KeyFields> {
 /// says whether that timestamp is within the replay window (true without one).
 pub fn evaluate<'a, S: AsRef<[AtomicU64]>>(
     window: &DedupWindow<S>,
-    hmac_key: &[u8],
+    hmac: &KeyedHmac,
     fields: &KeyFields,
     body: &'a [u8],
     claimed_hex: &[u8],
@@ -77,7 +77,7 @@ pub fn evaluate<'a, S: AsRef<[AtomicU64]>>(
     fresh: bool,
     mode: Mode,
 ) -> Result<Accepted<'a>, Refusal> {
-    if !verify_hex(hmac_key, prefix, body, claimed_hex) {
+    if !hmac.verify_hex(prefix, body, claimed_hex) {
         return Err(Refusal::BadSignature);
     }
     if !fresh {
@@ -127,11 +127,11 @@ mod tests {
         let w = window();
         let fields = KeyFields::default();
         let b = body("i-1", "2026-01-01T00:00:00Z");
-        let a = evaluate(&w, KEY, &fields, &b, &signed(&b, b""), b"", true, Mode::Observe).unwrap();
+        let a = evaluate(&w, &KeyedHmac::new(KEY), &fields, &b, &signed(&b, b""), b"", true, Mode::Observe).unwrap();
         assert_eq!(a.event.interaction_id, "i-1");
         assert_eq!(a.hash, key_hash(b"i-1"));
         assert_eq!(a.window & VERDICT_MASK, VERDICT_NEW);
-        let again = evaluate(&w, KEY, &fields, &b, &signed(&b, b""), b"", true, Mode::Observe).unwrap();
+        let again = evaluate(&w, &KeyedHmac::new(KEY), &fields, &b, &signed(&b, b""), b"", true, Mode::Observe).unwrap();
         assert_eq!(again.window & VERDICT_MASK, VERDICT_DUPLICATE);
     }
 
@@ -141,11 +141,11 @@ mod tests {
         let b = body("i-2", "2026-01-01T00:00:00Z");
         let sig = signed(&b, b"");
         for _ in 0..3 {
-            let a = evaluate(&w, KEY, &KeyFields::default(), &b, &sig, b"", true, Mode::Check).unwrap();
+            let a = evaluate(&w, &KeyedHmac::new(KEY), &KeyFields::default(), &b, &sig, b"", true, Mode::Check).unwrap();
             assert_eq!(a.window, VERDICT_NEW);
         }
         w.record_hash(key_hash(b"i-2"));
-        let a = evaluate(&w, KEY, &KeyFields::default(), &b, &sig, b"", true, Mode::Check).unwrap();
+        let a = evaluate(&w, &KeyedHmac::new(KEY), &KeyFields::default(), &b, &sig, b"", true, Mode::Check).unwrap();
         assert_eq!(a.window, VERDICT_DUPLICATE);
     }
 
@@ -155,20 +155,20 @@ mod tests {
         let fields = KeyFields::default();
         let good = body("i-3", "2026-01-01T00:00:00Z");
         // A bad signature is refused before a stale timestamp is looked at.
-        assert_eq!(evaluate(&w, KEY, &fields, &good, &[b'0'; 64], b"", false, Mode::Observe).unwrap_err(), Refusal::BadSignature);
-        assert_eq!(evaluate(&w, KEY, &fields, &good, b"not hex", b"", true, Mode::Observe).unwrap_err(), Refusal::BadSignature);
+        assert_eq!(evaluate(&w, &KeyedHmac::new(KEY), &fields, &good, &[b'0'; 64], b"", false, Mode::Observe).unwrap_err(), Refusal::BadSignature);
+        assert_eq!(evaluate(&w, &KeyedHmac::new(KEY), &fields, &good, b"not hex", b"", true, Mode::Observe).unwrap_err(), Refusal::BadSignature);
         // The prefix is signed: the same digest without it fails.
         let with_ts = signed(&good, b"1767225600.");
-        assert_eq!(evaluate(&w, KEY, &fields, &good, &with_ts, b"", true, Mode::Observe).unwrap_err(), Refusal::BadSignature);
-        assert_eq!(evaluate(&w, KEY, &fields, &good, &with_ts, b"1767225600.", false, Mode::Observe).unwrap_err(), Refusal::Replayed);
+        assert_eq!(evaluate(&w, &KeyedHmac::new(KEY), &fields, &good, &with_ts, b"", true, Mode::Observe).unwrap_err(), Refusal::BadSignature);
+        assert_eq!(evaluate(&w, &KeyedHmac::new(KEY), &fields, &good, &with_ts, b"1767225600.", false, Mode::Observe).unwrap_err(), Refusal::Replayed);
         let bad = b"{\"interactionId\":\"x\"}".to_vec();
-        match evaluate(&w, KEY, &fields, &bad, &signed(&bad, b""), b"", true, Mode::Observe).unwrap_err() {
+        match evaluate(&w, &KeyedHmac::new(KEY), &fields, &bad, &signed(&bad, b""), b"", true, Mode::Observe).unwrap_err() {
             Refusal::Event(e) => assert_eq!(e.reason.as_str(), "invalid_event"),
             other => panic!("expected an event refusal, got {other:?}"),
         }
         // None of them recorded the key.
         assert_eq!(w.check_hash(key_hash(b"i-3")).code(), VERDICT_NEW);
-        let a = evaluate(&w, KEY, &fields, &good, &with_ts, b"1767225600.", true, Mode::Observe).unwrap();
+        let a = evaluate(&w, &KeyedHmac::new(KEY), &fields, &good, &with_ts, b"1767225600.", true, Mode::Observe).unwrap();
         assert_eq!(a.window & VERDICT_MASK, VERDICT_NEW);
     }
 
@@ -177,7 +177,7 @@ mod tests {
         let fields = key_fields_from_code(1 + 3 * 4).unwrap();
         let w = window();
         let b = body("i-4", "2026-01-01T02:00:00+02:00");
-        let a = evaluate(&w, KEY, &fields, &b, &signed(&b, b""), b"", true, Mode::Observe).unwrap();
+        let a = evaluate(&w, &KeyedHmac::new(KEY), &fields, &b, &signed(&b, b""), b"", true, Mode::Observe).unwrap();
         // src/dedup/key.ts: `${id.length}:${id}${tk.length}:${tk}` with tk the instant's key.
         let tk = "1767225600.0";
         let key = format!("3:i-4{}:{tk}", tk.len());

@@ -67,6 +67,30 @@ pub fn encode_hex(digest: &[u8; DIGEST_LEN]) -> [u8; HEX_LEN] {
     out
 }
 
+/// A key made ready once: its HMAC pads are absorbed when it is made, so each check hashes only
+/// the prefix and the message (two SHA-256 blocks fewer per call than [`verify_hex`]).
+#[derive(Clone)]
+pub struct KeyedHmac {
+    mac: HmacSha256,
+}
+
+impl KeyedHmac {
+    pub fn new(key: &[u8]) -> Self {
+        KeyedHmac { mac: keyed(key) }
+    }
+
+    /// [`verify_hex`] with this key.
+    pub fn verify_hex(&self, prefix: &[u8], message: &[u8], signature_hex: &[u8]) -> bool {
+        let Some(claimed) = decode_hex(signature_hex) else {
+            return false;
+        };
+        let mut mac = self.mac.clone();
+        mac.update(prefix);
+        mac.update(message);
+        mac.verify_slice(&claimed).is_ok()
+    }
+}
+
 /// True when `signature_hex` is the HMAC of `prefix ‖ message`. The digest comparison is
 /// constant-time (`hmac`'s `verify_slice`); a malformed signature is rejected before any
 /// HMAC work.
@@ -83,6 +107,22 @@ pub fn verify_hex(key: &[u8], prefix: &[u8], message: &[u8], signature_hex: &[u8
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_keyed_hmac_answers_as_verify_hex() {
+        let key = b"bench-secret-0123456789abcdef";
+        let k = KeyedHmac::new(key);
+        for (prefix, message) in [(&b""[..], &b"body"[..]), (b"1767225600.", b"{\"a\":1}"), (b"", b"")] {
+            let sig = encode_hex(&sign(key, prefix, message));
+            assert!(k.verify_hex(prefix, message, &sig));
+            assert!(verify_hex(key, prefix, message, &sig));
+            let mut bad = sig;
+            bad[0] = if bad[0] == b'0' { b'1' } else { b'0' };
+            assert!(!k.verify_hex(prefix, message, &bad));
+            assert!(!k.verify_hex(b"x", message, &sig), "the prefix is signed");
+        }
+        assert!(!k.verify_hex(b"", b"body", b"short"));
+    }
 
     fn hex(s: &str) -> Vec<u8> {
         (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
