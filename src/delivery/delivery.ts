@@ -5,16 +5,15 @@
  * is configured (then nothing is buffered and nothing waits).
  */
 import path from 'node:path';
-import type { Config } from '../config.js';
-import type { DurableLog } from '../intake/intake.js';
 import type { Logger } from '../log.js';
 import { DeadLetterFile, defaultDeadLetterPath } from './dead-letter.js';
 import { Dispatcher, type DispatcherStats } from './dispatcher.js';
-import { dispatcherLimits, httpSinkFromConfig } from './from-config.js';
+import { dispatcherLimits, httpSinkFromConfig, type DeliverySettings } from './from-config.js';
 import { InProcessSink, type OnEvent } from './in-process-sink.js';
 import { Outbox } from './outbox.js';
 import type { OutboxStats } from './options.js';
 import type { DeliverySink } from './sink.js';
+import type { DeliverMode, DurableLog } from './types.js';
 
 /** What /stats, /metrics and InfluxDB show of delivery. */
 export interface DeliveryStats {
@@ -52,19 +51,13 @@ export interface SinkDeliveryStats {
   failures?: number;
 }
 
-export type DeliveryConfig = Pick<
-  Config,
-  | 'deliveryUrl'
-  | 'deliverySecret'
-  | 'deliveryConcurrency'
-  | 'deliveryMaxAttempts'
-  | 'deliveryMaxAgeSeconds'
-  | 'deliveryTimeoutMs'
-  | 'deliver'
-  | 'outboxDir'
-  | 'outboxMaxBytes'
-  | 'deliveryDeadLetterPath'
->;
+/** The delivery settings (config.ts's names: a Config is one). */
+export interface DeliveryConfig extends DeliverySettings {
+  deliver: DeliverMode;
+  outboxDir: string | undefined;
+  outboxMaxBytes: number;
+  deliveryDeadLetterPath: string | undefined;
+}
 
 export interface DeliveryOptions {
   config: DeliveryConfig;

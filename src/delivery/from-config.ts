@@ -1,9 +1,16 @@
 /** The delivery settings of a Config turned into sink and dispatcher options (for the daemon's wiring). */
-import type { Config } from '../config.js';
 import type { DispatcherOptions } from './dispatcher.js';
 import { HttpSink } from './http-sink.js';
 
-export type DeliverySettings = Pick<Config, 'deliveryUrl' | 'deliverySecret' | 'deliveryConcurrency' | 'deliveryMaxAttempts' | 'deliveryMaxAgeSeconds' | 'deliveryTimeoutMs'>;
+/** The HTTP sink's and the dispatchers' settings (config.ts's names: a Config is one). */
+export interface DeliverySettings {
+  deliveryUrl: string | undefined;
+  deliverySecret: string | undefined;
+  deliveryConcurrency: number;
+  deliveryMaxAttempts: number;
+  deliveryMaxAgeSeconds: number;
+  deliveryTimeoutMs: number;
+}
 
 /** The HTTP sink DELIVERY_URL asks for, or undefined when it is unset. */
 export function httpSinkFromConfig(c: DeliverySettings): HttpSink | undefined {

@@ -9,7 +9,7 @@
  * DELIVERY_REDIS_STREAM; in Redis Cluster the same partitions as the Redis store's
  * (`<name>:{p<n>}`, an interaction always in the same one), so consumers read one layout.
  */
-import type { DurableLog } from '../intake/intake.js';
+import type { DurableLog } from './types.js';
 import type { RedisConnection } from '../store/redis/connection.js';
 import { KeyLayout } from '../store/redis/keys.js';
 import { DEFAULT_CLUSTER_PARTITIONS } from '../store/redis/store.js';

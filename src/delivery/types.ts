@@ -34,3 +34,10 @@ export interface DeliverySource {
 export type DeliverMode = 'processed' | 'updates';
 
 export const DELIVER_MODES: readonly DeliverMode[] = ['processed', 'updates'];
+
+/** Where an event to deliver is made durable before the webhook is answered (the outbox, a Redis stream). */
+export interface DurableLog {
+  readonly name: string;
+  /** Resolves once the record is durable; rejects (with a reason worth logging) when it cannot be. */
+  append(record: NewDeliveryRecord): Promise<unknown>;
+}

@@ -17,19 +17,13 @@
  */
 import type { DataActionEvent, RequestFacts } from '../dedup/event.js';
 import type { ParsedTimestamp } from '../dedup/timestamp.js';
-import type { DeliverMode, NewDeliveryRecord } from '../delivery/types.js';
+import type { DeliverMode, DurableLog, NewDeliveryRecord } from '../delivery/types.js';
 import type { Logger } from '../log.js';
 import { deliveryId } from './delivery-id.js';
 import { StoreUnavailableError, type DedupStore, type IncomingEvent, type StoreDecision, type StoreOutcome } from './store.js';
 
-export { DELIVER_MODES, type DeliverMode } from '../delivery/types.js';
+export { DELIVER_MODES, type DeliverMode, type DurableLog } from '../delivery/types.js';
 
-/** Where an event to deliver is made durable before the webhook is answered. */
-export interface DurableLog {
-  readonly name: string;
-  /** Resolves once the record is durable; rejects (with a reason worth logging) when it cannot be. */
-  append(record: NewDeliveryRecord): Promise<unknown>;
-}
 
 export type IntakeOutcome =
   | { status: 'processed'; interactionId: string; state: unknown }

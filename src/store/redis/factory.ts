@@ -4,16 +4,23 @@
  * DEDUP_KEY_FIELDS, a window of two compaction intervals, states kept STATE_TTL_SECONDS.
  * The stream (delivery settings) is the caller's to pass. Nothing connects until `open()`.
  */
-import type { Config } from '../../config.js';
+import type { KeyField } from '../../dedup/key.js';
 import type { Logger } from '../../log.js';
 import { RedisConnection } from './connection.js';
 import { resolveTarget } from './settings.js';
 import { RedisStore, type DeliverMode, type StreamOptions } from './store.js';
 
-export type RedisStoreConfig = Pick<
-  Config,
-  'redisUrl' | 'redisClusterNodes' | 'redisPassword' | 'redisKeyPrefix' | 'redisTimeoutMs' | 'stateTtlSeconds' | 'compactionIntervalSeconds' | 'dedupKeyFields'
->;
+/** The settings the Redis store reads (config.ts's names: a Config is one). */
+export interface RedisStoreConfig {
+  redisUrl: string | undefined;
+  redisClusterNodes: string[] | undefined;
+  redisPassword: string | undefined;
+  redisKeyPrefix: string;
+  redisTimeoutMs: number;
+  stateTtlSeconds: number;
+  compactionIntervalSeconds: number;
+  dedupKeyFields: readonly KeyField[];
+}
 
 export interface CreateRedisStoreOptions {
   /** DELIVER: what begin holds and the stream gets (default processed). */
