@@ -39,3 +39,22 @@ for (const file of files(src)) {
   }
 }
 for (const [key, n] of [...arrows].sort(([a], [b]) => a.localeCompare(b))) console.log(`${key} (${n})`);
+
+// Every arrow should point one way: report any cycle between parts.
+const next = new Map();
+for (const key of arrows.keys()) {
+  const [from, to] = key.split(' → ');
+  (next.get(from) ?? next.set(from, []).get(from)).push(to);
+}
+const cycles = [];
+const state = new Map(); // 1: on the current path, 2: done
+const visit = (part, path) => {
+  state.set(part, 1);
+  for (const to of next.get(part) ?? []) {
+    if (state.get(to) === 1) cycles.push([...path.slice(path.indexOf(to)), part, to].join(' → '));
+    else if (!state.has(to)) visit(to, [...path, part]);
+  }
+  state.set(part, 2);
+};
+for (const part of next.keys()) if (!state.has(part)) visit(part, []);
+console.log(cycles.length === 0 ? `\nno cycles among ${next.size} parts` : `\ncycles:\n${cycles.join('\n')}`);
