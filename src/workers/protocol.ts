@@ -9,6 +9,7 @@
  *   report-request {id, reading}               report {id, report, readiness}   (GET /stats, /metrics, /readyz)
  *   reading {id?, reading}                     read {id}   (another worker's request; without id: a periodic push)
  *   compaction {record}                        (for the InfluxDB exporter)
+ *   log {line}                                 (one JSON log line, written by the main thread's logger)
  *                                              stop {timeoutMs} | halt
  *   stopped {drained, reading}                 (then the thread ends by itself)
  */
@@ -61,6 +62,7 @@ export type WorkerMessage =
   | { type: 'report-request'; id: number; reading: WorkerReading }
   | { type: 'reading'; id?: number; reading: WorkerReading }
   | { type: 'compaction'; record: CompactionRecord }
+  | { type: 'log'; line: string }
   | { type: 'stopped'; drained: boolean; reading: WorkerReading };
 
 export type MainMessage =

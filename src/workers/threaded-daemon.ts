@@ -106,7 +106,8 @@ export class ThreadedDaemon {
       append: (record, body) => this.#append({ ...record, body }),
       report: (from, reading) => this.#report(from, reading),
       compaction: (record) => this.#exporter.onCompaction(record),
-      exited: (from, code, expected) => this.#exited(from, code, expected),
+      log: (line) => relayLog(log, line),
+      exited: (from, code, expected, error) => this.#exited(from, code, expected, error),
     };
     const cores = availableParallelism();
     if (config.workers > cores) log.warn(`WORKERS=${config.workers} is more than this host's ${cores} cores: the threads will share them`, { workers: config.workers, cores });
@@ -232,12 +233,32 @@ export class ThreadedDaemon {
     await Promise.all(this.#delivery.logs.map((l) => l.append(record)));
   }
 
-  #exited(from: WorkerHandle, code: number, expected: boolean): void {
+  #exited(from: WorkerHandle, code: number, expected: boolean, error: Error | undefined): void {
     if (expected || !this.#serving) return;
-    const err = new Error(`worker ${from.index} ended unexpectedly (exit code ${code})`);
-    this.log.error(`${err.message}: stopping the daemon (the others answer what they have in flight); a supervisor should start it again`, { worker: from.index, exitCode: code });
+    const err = new Error(`worker ${from.index} ended unexpectedly (exit code ${code})`, { cause: error });
+    this.log.error(`${err.message}: stopping the daemon (the others answer what they have in flight); a supervisor should start it again`, {
+      worker: from.index,
+      exitCode: code,
+      ...(error !== undefined && { err: error }),
+    });
     void this.stop(`worker ${from.index} ended`).then(() => this.onFailure?.(err));
   }
+}
+
+/**
+ * A worker's log line, written by the main thread's logger (an embedder's own included), so every
+ * thread's lines go one way; the worker already applied LOG_LEVEL and made its fields safe.
+ */
+function relayLog(log: Logger, line: string): void {
+  let record: Record<string, unknown>;
+  try {
+    record = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return;
+  }
+  const { time: _time, level, msg, ...fields } = record;
+  const write = level === 'debug' || level === 'info' || level === 'warn' || level === 'error' ? log[level] : log.info;
+  write(typeof msg === 'string' ? msg : String(msg), fields);
 }
 
 /** The native uWS binary: its JS shim serves through node:http, which cannot share one port between threads. */

@@ -16,8 +16,10 @@ export interface WorkerRequests {
   /** The process's report for this worker's GET /stats, /metrics or /readyz. */
   report(from: WorkerHandle, reading: WorkerReading): Promise<{ report: MetricsReport; readiness: Readiness }>;
   compaction(record: CompactionRecord): void;
-  /** The worker ended (`expected`: after stop or halt, or a start that failed and said so). */
-  exited(from: WorkerHandle, code: number, expected: boolean): void;
+  /** One of its JSON log lines. */
+  log(line: string): void;
+  /** The worker ended (`expected`: after stop or halt, or a start that failed and said so); `error`: what ended it, if it threw. */
+  exited(from: WorkerHandle, code: number, expected: boolean, error: Error | undefined): void;
 }
 
 /** The worker thread's module: dist/workers/worker.js (worker.ts when run from source with tsx). */
@@ -37,6 +39,7 @@ export class WorkerHandle {
   readonly exit: Promise<number>;
   #expectExit = false;
   #ended = false;
+  #error: Error | undefined;
   #nextId = 1;
   readonly #reads = new Map<number, (r: WorkerReading | undefined) => void>();
 
@@ -61,11 +64,14 @@ export class WorkerHandle {
         reportStop({ drained: false });
         for (const resolveRead of this.#reads.values()) resolveRead(undefined);
         this.#reads.clear();
-        this.#requests.exited(this, code, this.#expectExit);
+        this.#requests.exited(this, code, this.#expectExit, this.#error);
         resolve(code);
       }),
     );
-    this.#worker.on('error', (err) => failed(err));
+    this.#worker.on('error', (err) => {
+      this.#error = err;
+      failed(err);
+    });
     this.#worker.on('message', (m: WorkerMessage) => {
       switch (m.type) {
         case 'listening':
@@ -100,6 +106,9 @@ export class WorkerHandle {
         }
         case 'compaction':
           this.#requests.compaction(m.record);
+          return;
+        case 'log':
+          this.#requests.log(m.line);
           return;
         case 'stopped':
           this.last = m.reading;

@@ -24,8 +24,9 @@ import type { WorkerData, WorkerReading } from './protocol.js';
 
 const data = workerData as WorkerData;
 const { config } = data;
-const log = createLogger({ level: config.logLevel, base: { worker: data.worker } });
 const link = new MainLink(parentPort!);
+// Lines go to the main thread's logger (one stream, an embedder's logger included).
+const log = createLogger({ level: config.logLevel, base: { worker: data.worker }, write: (line) => link.send({ type: 'log', line }) });
 
 process.on('uncaughtException', (err) => log.error('uncaught exception', { err }));
 process.on('unhandledRejection', (err) => log.error('unhandled rejection', { err }));
@@ -103,6 +104,8 @@ async function start(): Promise<void> {
       },
     });
     link.send({ type: 'listening', port });
+    // So the main thread has every worker's numbers before its exporter's first sample.
+    link.send({ type: 'reading', reading: reading() });
   } catch (err) {
     // Nothing listens yet: the thread may end (the main thread stops the others and says why).
     link.send({ type: 'failed', message: (err as Error).message ?? String(err) });

@@ -261,6 +261,40 @@ describe('WORKERS=2 (worker threads)', { timeout: 240_000 }, () => {
     assertNoAbort(d);
   });
 
+  it("an embedder's startDaemon with WORKERS=2: onEvent runs on the calling thread, fed from the one outbox; every thread logs through its logger", async () => {
+    const api = await import('cxone-dedup');
+    const config = api.loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      CXONE_WEBHOOK_SECRET: TEST_SECRET,
+      WORKERS: '2',
+      DEDUP_STORE: 'redis',
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: `w${++prefixes}:`,
+      OUTBOX_DIR: path.join(root, 'outbox-embedded'),
+    });
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = api.createLogger({ level: 'info', write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const received: Array<{ id: string; thread: number }> = [];
+    const { threadId } = await import('node:worker_threads');
+    const daemon = await api.startDaemon({ config, logger, onEvent: async (event) => void received.push({ id: (event as { interactionId: string }).interactionId, thread: threadId }) });
+    try {
+      assert.ok(daemon instanceof api.ThreadedDaemon);
+      const ids = Array.from({ length: 20 }, (_, i) => `embedded-${i}`);
+      await runConcurrently(ids.length, 4, async (i) => {
+        const r = await postFresh(daemon.port, JSON.stringify(makeEvent({ interactionId: ids[i] })));
+        assert.deepEqual([r.status, r.json.status], [200, 'processed']);
+      });
+      await until('every event handed to onEvent', () => received.length === ids.length, 20_000);
+      assert.deepEqual(received.map((r) => r.id).sort(), [...ids].sort());
+      assert.ok(received.every((r) => r.thread === threadId), 'onEvent ran on the thread that started the daemon');
+    } finally {
+      await daemon.stop('test over');
+    }
+    assert.deepEqual([...new Set(lines.filter((l) => l.msg === 'worker stopped').map((l) => l.worker))].sort(), [1, 2], "the workers' lines reached the embedder's logger");
+    assert.ok(lines.some((l) => l.msg === 'stopped'));
+  });
+
   it('a port another process holds: one message, no thread left behind', async () => {
     const holder = net.createServer();
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
