@@ -26,6 +26,8 @@ const NATIVE_UWS_ONLY = [
   ['413 when Content-Length announces too much, before any body is read (Connection: keep-alive)', 'the shim reads the upload before answering, so the early 413 cannot be seen'],
   ['slow clients are closed by the server', 'the shim has no uWS idle timeout for half-sent requests'],
   ['dropped uploads leave no request in flight', 'the shim keeps more memory per dropped upload (node:http)'],
+  ['WORKERS=2 (worker threads)', 'worker threads share the port through the binary\'s SO_REUSEPORT; the shim (node:http, exclusive bind) cannot, so the daemon refuses WORKERS > 1 there (tested)'],
+  ['the contract suites against WORKERS=2 daemons', 'the same: no WORKERS > 1 on the shim'],
 ];
 
 function run(label, cmd, args, env = {}) {

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, settingsHelp } from './config.js';
 import { runSend, runSign, runSubscribe, type ToolIO } from './cli-tools.js';
 import { Daemon, StartupError } from './daemon.js';
 import { createLogger, type Logger } from './log.js';
+import { ThreadedDaemon } from './workers/threaded-daemon.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -46,9 +47,10 @@ async function serve(argv: string[]): Promise<void> {
   }
   const log = createLogger({ level: config.logLevel });
   processLog = log;
-  let daemon: Daemon;
+  let daemon: Daemon | ThreadedDaemon;
   try {
-    daemon = await Daemon.start(config, log);
+    // A worker that ends unexpectedly has the daemon stop itself: then exit 1, for the supervisor.
+    daemon = config.workers > 1 ? await ThreadedDaemon.start(config, log, {}, () => process.exit(1)) : await Daemon.start(config, log);
   } catch (err) {
     if (err instanceof StartupError) fatal(log, `cannot start: ${err.message}`);
     throw err;
@@ -58,7 +60,10 @@ async function serve(argv: string[]): Promise<void> {
   const onSignal = (signal: NodeJS.Signals) => {
     if (++signals > 1) {
       log.warn('second signal: exiting now', { signal });
-      process.exit(1);
+      // Worker threads first close their listen sockets (uWS aborts the process otherwise).
+      if (daemon instanceof ThreadedDaemon) void daemon.halt().finally(() => process.exit(1));
+      else process.exit(1);
+      return;
     }
     daemon.stop(signal).then(
       () => process.exit(0),

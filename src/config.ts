@@ -112,6 +112,8 @@ export interface Config {
   /** Undefined: no Redis Streams sink. */
   deliveryRedisStream: string | undefined;
   deliveryRedisMaxLen: number;
+  /** Threads serving the port: 1 is the single-threaded daemon; more are uWebSockets.js apps in worker_threads. */
+  workers: number;
 }
 
 /** Every problem found in one configuration; the message has one line per problem. */
@@ -332,6 +334,9 @@ function presetDefault<K extends PresetPart>(key: K): ReturnType<(typeof PRESET_
   return PRESET_PARTS[key](SIGNATURE_PRESETS[DEFAULT_SIGNATURE_PRESET]) as ReturnType<(typeof PRESET_PARTS)[K]>;
 }
 
+/** Bound on WORKERS: far above any core count this daemon is run on, low enough to catch a typo. */
+export const MAX_WORKERS = 256;
+
 /** Header names HTTP itself uses: a signature, timestamp or delivery id can't live there. */
 const RESERVED_HEADERS = new Set(['content-length', 'content-type', 'transfer-encoding', 'connection', 'host', 'expect', 'upgrade', 'te', 'trailer', 'keep-alive']);
 
@@ -353,6 +358,7 @@ export const SETTINGS: readonly Setting[] = [
   def({ key: 'bloom', env: 'BLOOM_IMPLEMENTATION', flag: '--bloom', arg: 'auto|native|fallback', help: 'Bloom filter implementation; auto = native, else the xxhash-wasm fallback', default: 'auto', parse: oneOf<BloomPreference>(['auto', 'native', 'fallback']) }),
   def({ key: 'webhookFastPath', env: 'WEBHOOK_FAST_PATH', flag: '--webhook-fast-path', arg: 'auto|off', help: 'auto: one native call verifies, parses and decides each webhook (embedded store, no delivery sink); off: the portable path (JSON.parse), e.g. to compare', default: 'auto', parse: oneOf<'auto' | 'off'>(['auto', 'off']) }),
   def({ key: 'allowUwsFallback', env: 'ALLOW_UWS_FALLBACK', flag: '--allow-uws-fallback', help: 'start even when uWebSockets.js runs on its slow JS shim', default: false, parse: bool, switch: true }),
+  def({ key: 'workers', env: 'WORKERS', flag: '--workers', arg: 'N', help: 'threads serving the port (uWebSockets.js apps in worker_threads on one port, for hosts with more cores than one thread uses); more than 1 needs DEDUP_STORE=redis', default: 1, parse: int(1, MAX_WORKERS) }),
   def({ key: 'shutdownTimeoutSeconds', env: 'SHUTDOWN_TIMEOUT_SECONDS', flag: '--shutdown-timeout', arg: 'SECONDS', help: 'on SIGTERM/SIGINT, wait this long for in-flight work before exiting', default: 10, parse: float(0, 600) }),
   def({ key: 'signaturePreset', env: 'SIGNATURE_PRESET', flag: '--signature-preset', arg: SIGNATURE_PRESET_NAMES.join('|'), help: 'how senders sign webhooks: nice-data-action (X-NICE-Signature, hex over the body) or nice-expert (X-Nexus-Signature-256: sha256=<hex> over <timestamp>.<body>, X-Nexus-Timestamp, X-Nexus-Delivery-Id); the settings below override its parts', default: DEFAULT_SIGNATURE_PRESET, parse: oneOf<SignaturePresetName>(SIGNATURE_PRESET_NAMES) }),
   def({ key: 'signatureHeader', env: 'SIGNATURE_HEADER', flag: '--signature-header', arg: 'NAME', help: 'header carrying the HMAC-SHA256 signature', default: presetDefault('signatureHeader'), parse: headerName }),
@@ -698,6 +704,23 @@ const COMBINATIONS: ReadonlyArray<{ uses: ReadonlyArray<keyof Config>; check: (c
       c.dedupStore === 'redis' && c.redisClusterNodes !== undefined && !c.dedupKeyFields.includes('interactionId')
         ? `DEDUP_KEY_FIELDS=${c.dedupKeyFields.join(',')} (--dedup-key-fields) with DEDUP_STORE=redis on Redis Cluster: a dedup key without interactionId spans interactions, ` +
           'so it lives in another slot than their states and one script could not decide and update the state atomically; add interactionId to the key fields, or use one Redis server (REDIS_URL)'
+        : undefined,
+  },
+  {
+    uses: ['workers', 'dedupStore'],
+    check: (c) =>
+      c.workers > 1 && c.dedupStore === 'memory'
+        ? `WORKERS=${c.workers} (--workers) needs DEDUP_STORE=redis: the memory store's dedup window lives in each thread, so a repeat that reached another thread would be processed again. ` +
+          'Set DEDUP_STORE=redis and REDIS_URL (a redis-server on this host will do; every thread then shares one window), or run WORKERS=1'
+        : undefined,
+  },
+  {
+    uses: ['workers', 'snapshotPath', 'dedupStore'],
+    // Judged only with the Redis store (the memory store is refused above, which says it better).
+    check: (c) =>
+      c.workers > 1 && c.snapshotPath !== undefined && c.dedupStore === 'redis'
+        ? `SNAPSHOT_PATH (--snapshot-path) with WORKERS=${c.workers} (--workers): with DEDUP_STORE=redis the window and the states live in Redis, which keeps them across restarts (appendonly yes); ` +
+          'a snapshot could only hold the threads\' local fallback windows, one per thread. Unset SNAPSHOT_PATH (or run WORKERS=1)'
         : undefined,
   },
   {

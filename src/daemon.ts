@@ -1,6 +1,7 @@
 /**
  * Wires the daemon together and owns its life cycle: start (uWS check, filter, secret, engine,
- * metrics, server, CXone registration) and a bounded, graceful stop.
+ * metrics, server, CXone registration) and a bounded, graceful stop. One thread; WORKERS > 1 is
+ * src/workers/, which builds each worker thread's server from the steps exported here.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -20,7 +21,7 @@ import { Intake, type DurableLog } from './intake/intake.js';
 import { RedisDedupStore } from './intake/redis-store.js';
 import { MemoryStore, StoreUnavailableError, type DedupStore } from './intake/store.js';
 import { NativeWebhookPath } from './http/native-path.js';
-import { signatureMessages, StateUnavailable, WEBHOOK_PATH, WebhookServer, type ProcessOutcome, type RequestObserver } from './http/server.js';
+import { signatureMessages, StateUnavailable, WEBHOOK_PATH, WebhookServer, type ProcessOutcome, type RequestObserver, type ServerOptions } from './http/server.js';
 import { RequestVerifier } from './http/signature.js';
 import { loadUws, type UwsModule } from './http/uws.js';
 import type { Logger } from './log.js';
@@ -40,7 +41,7 @@ import type { RedisStore } from './store/redis/store.js';
 import { StreamCounters } from './store/redis/stream-stats.js';
 
 /** Retry-After (seconds) of every 503 that asks CXone to send again: about a claim's lifetime in Redis. */
-const RETRY_AFTER_SECONDS = 5;
+export const RETRY_AFTER_SECONDS = 5;
 
 /** A start failure the operator can fix; its message is the whole story. */
 export class StartupError extends Error {
@@ -75,6 +76,7 @@ export class Daemon {
 
   /** Starts every part in order, each step below; a failure the operator can fix is a StartupError. */
   static async start(config: Config, log: Logger, hooks: DaemonHooks = {}): Promise<Daemon> {
+    if (config.workers > 1) throw new StartupError(`Daemon.start serves one thread; WORKERS=${config.workers} is started by startDaemon() (the package root) or cxone-dedup serve`);
     const uws = checkRuntime(config, log);
     // Before the secret: a refused BLOOM_IMPLEMENTATION=native must be the only complaint.
     const factory = await loadFilter(config, log);
@@ -124,7 +126,8 @@ export class Daemon {
       rejected: (reason) => counters.countRejected(reason),
       latency: (us, nowMs) => latency.record(us, nowMs),
     };
-    const server = createServer(config, log, { uws, secret, engine, store: stores.dedup, redis: stores.redis, intake, delivery, observer, report, registration });
+    const answers = ownAnswers({ report, delivery, redis: stores.redis, registration });
+    const server = createServer(config, log, { uws, secret, engine, store: stores.dedup, intake, observer, answers });
     const port = await listen(server, exporter, snapshotter, delivery, stores);
     startBackground(engine, snapshotter, exporter, registration, delivery);
     log.info('listening', {
@@ -176,7 +179,7 @@ export class Daemon {
 // ── the steps of Daemon.start, in order ─────────────────────────────────────────────────────────
 
 /** uWebSockets.js must be its native binary, unless ALLOW_UWS_FALLBACK accepts the slow JS shim. */
-function checkRuntime(config: Config, log: Logger): UwsModule {
+export function checkRuntime(config: Config, log: Logger): UwsModule {
   const { uws, native, description, fallbackReason } = loadUws();
   const why = fallbackReason === undefined ? 'unsupported Node.js ABI or glibc' : fallbackReason;
   if (!native && !config.allowUwsFallback) {
@@ -191,7 +194,7 @@ function checkRuntime(config: Config, log: Logger): UwsModule {
 }
 
 /** The Bloom filter factory BLOOM_IMPLEMENTATION asks for. */
-async function loadFilter(config: Config, log: Logger): Promise<BloomFactory> {
+export async function loadFilter(config: Config, log: Logger): Promise<BloomFactory> {
   try {
     return await loadBloomFactory({ prefer: config.bloom === 'auto' ? 'native' : config.bloom, logger: log, strict: config.bloom === 'native' });
   } catch (err) {
@@ -200,7 +203,7 @@ async function loadFilter(config: Config, log: Logger): Promise<BloomFactory> {
 }
 
 /** CXONE_WEBHOOK_SECRET, or an ephemeral one for this run (logged, or nobody could use it). */
-function resolveSecret(config: Config, log: Logger): string {
+export function resolveSecret(config: Config, log: Logger): string {
   if (config.webhookSecret !== undefined) return config.webhookSecret;
   const secret = randomBytes(32).toString('hex');
   // Deliberately logged: an ephemeral secret is useless unless the operator can read it.
@@ -211,7 +214,7 @@ function resolveSecret(config: Config, log: Logger): string {
 }
 
 /** The InfluxDB exporter (a disabled one without INFLUX_URL); `getStats` is sampled every interval. */
-function createExporter(config: Config, log: Logger, getStats: () => MetricsReading): MetricsExporter {
+export function createExporter(config: Config, log: Logger, getStats: () => MetricsReading): MetricsExporter {
   try {
     return createMetricsExporter(
       {
@@ -233,7 +236,7 @@ function createExporter(config: Config, log: Logger, getStats: () => MetricsRead
 }
 
 /** The dedup engine; each compaction goes to the exporter and the log. */
-function createEngine(config: Config, log: Logger, factory: BloomFactory, exporter: MetricsExporter): DedupEngine {
+export function createEngine(config: Config, log: Logger, factory: BloomFactory, exporter: Pick<MetricsExporter, 'onCompaction'>): DedupEngine {
   try {
     return new DedupEngine({
       factory,
@@ -274,7 +277,7 @@ async function restoreSnapshot(config: Config, log: Logger, engine: DedupEngine,
 }
 
 /** CXone webhook registration (disabled without CXONE_CLIENT_ID), not started yet. */
-function createRegistration(config: Config, log: Logger, secret: string): WebhookRegistration {
+export function createRegistration(config: Config, log: Logger, secret: string): WebhookRegistration {
   return new WebhookRegistration({
     settings: resolveCxoneSettings({
       clientId: config.cxoneClientId,
@@ -290,7 +293,7 @@ function createRegistration(config: Config, log: Logger, secret: string): Webhoo
 }
 
 /** The dedup store DEDUP_STORE names, and the Redis stream beside the memory store; closed at stop. */
-interface Stores {
+export interface Stores {
   dedup: DedupStore;
   /** DEDUP_STORE=redis. */
   redis: RedisDedupStore | null;
@@ -308,7 +311,7 @@ interface Stores {
  * reachable at start is no reason not to start: it is waited for briefly, then the daemon serves
  * (503s or local decisions) while the connection keeps trying.
  */
-async function openStores(config: Config, log: Logger, engine: DedupEngine, exporter: MetricsExporter, snapshotter: Snapshotter | null): Promise<Stores> {
+export async function openStores(config: Config, log: Logger, engine: DedupEngine, exporter: Pick<MetricsExporter, 'close'>, snapshotter: Snapshotter | null): Promise<Stores> {
   const stream = config.deliveryRedisStream;
   const waitMs = Math.max(1000, config.redisTimeoutMs);
   const logger = log.child({ component: 'store' });
@@ -381,23 +384,41 @@ async function openDelivery(config: Config, log: Logger, hooks: DaemonHooks, exp
   }
 }
 
+/** What /stats, /metrics and /readyz answer. */
+export type ServerAnswers = Pick<ServerOptions, 'stats' | 'metrics' | 'readiness'>;
+
 /** What the HTTP server is wired to. */
-interface ServerParts {
+export interface ServerParts {
   uws: UwsModule;
   secret: string;
   engine: DedupEngine;
   store: DedupStore;
-  redis: RedisDedupStore | null;
   intake: Intake;
-  delivery: Delivery | null;
   observer: RequestObserver;
-  report: () => MetricsReport;
-  registration: WebhookRegistration;
+  /** /stats, /metrics and /readyz for the server (which tells its requests in flight). */
+  answers: (server: WebhookServer) => ServerAnswers;
+}
+
+/** This process's own answers: its report, and ready unless the outbox is full. */
+function ownAnswers(parts: { report: () => MetricsReport; delivery: Delivery | null; redis: RedisDedupStore | null; registration: WebhookRegistration }): (server: WebhookServer) => ServerAnswers {
+  const { report, delivery, redis, registration } = parts;
+  return (server) => ({
+    stats: () => buildStatsDocument(report(), { inFlight: server.pending }),
+    metrics: () => renderPrometheus(report()),
+    // A full outbox answers 503 to every new event to deliver: take this replica out of rotation.
+    readiness: () => ({
+      ready: !(delivery?.full ?? false),
+      registration: registration.status(),
+      ...(delivery !== null && { outbox: delivery.full ? 'full' : 'ok' }),
+      // Shown, not judged: every replica shares the Redis, and REDIS_FAILURE_POLICY says what happens without it.
+      ...(redis !== null && { redis: redis.stats().redisReachable ? 'reachable' : 'unreachable' }),
+    }),
+  });
 }
 
 /** The signature verifier and the HTTP server in front of the engine, not listening yet. */
-function createServer(config: Config, log: Logger, parts: ServerParts): WebhookServer {
-  const { uws, secret, engine, store, redis, intake, delivery, observer, report, registration } = parts;
+export function createServer(config: Config, log: Logger, parts: ServerParts): WebhookServer {
+  const { uws, secret, engine, store, intake, observer, answers } = parts;
   const verifier = new RequestVerifier({
     secret,
     scheme: signatureScheme(config),
@@ -426,17 +447,12 @@ function createServer(config: Config, log: Logger, parts: ServerParts): WebhookS
     },
     observer,
     logger: log.child({ component: 'http' }),
-    stats: () => buildStatsDocument(report(), { inFlight: server.pending }),
-    metrics: () => renderPrometheus(report()),
-    // A full outbox answers 503 to every new event to deliver: take this replica out of rotation.
-    readiness: () => ({
-      ready: !(delivery?.full ?? false),
-      registration: registration.status(),
-      ...(delivery !== null && { outbox: delivery.full ? 'full' : 'ok' }),
-      // Shown, not judged: every replica shares the Redis, and REDIS_FAILURE_POLICY says what happens without it.
-      ...(redis !== null && { redis: redis.stats().redisReachable ? 'reachable' : 'unreachable' }),
-    }),
+    // Late-bound: the answers read the server's requests in flight.
+    stats: () => served.stats(),
+    metrics: () => served.metrics(),
+    readiness: () => served.readiness(),
   });
+  const served = answers(server);
   return server;
 }
 
@@ -467,7 +483,7 @@ function nativeWebhookPath(
 }
 
 /** GET /state from the store: synchronous from memory; from Redis a promise, 503 when it cannot answer. */
-function stateOf(store: DedupStore, id: string): unknown {
+export function stateOf(store: DedupStore, id: string): unknown {
   const unavailable = (err: unknown) => {
     if (err instanceof StoreUnavailableError) return new StateUnavailable(`the state could not be read (${err.message}); retry later`, RETRY_AFTER_SECONDS);
     throw err;

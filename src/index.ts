@@ -20,9 +20,11 @@ import type { Config } from './config.js';
 import { Daemon } from './daemon.js';
 import type { OnEvent } from './delivery/in-process-sink.js';
 import { createLogger, type Logger } from './log.js';
+import { ThreadedDaemon } from './workers/threaded-daemon.js';
 
 export { ConfigError, defaultConfig, loadConfig, type Config } from './config.js';
 export { Daemon, StartupError } from './daemon.js';
+export { ThreadedDaemon } from './workers/threaded-daemon.js';
 export { DedupEngine, InvalidEventError, type DataActionEvent, type Decision, type DedupEngineOptions, type ProcessResult, type UnconfirmedPolicy } from './dedup/engine.js';
 export type { KeyField } from './dedup/key.js';
 export type { ParsedTimestamp } from './dedup/timestamp.js';
@@ -48,11 +50,13 @@ export interface StartDaemonOptions {
 /**
  * Starts the daemon (HTTP server, dedup, delivery, metrics) and resolves once it listens. Stop it
  * with `daemon.stop(reason)`: it drains requests, flushes the outbox and lets deliveries finish
- * within SHUTDOWN_TIMEOUT_SECONDS. Signals are left to the embedding program.
+ * within SHUTDOWN_TIMEOUT_SECONDS. Signals are left to the embedding program. With WORKERS > 1
+ * the HTTP servers run in worker threads and `onEvent` on the calling thread (ThreadedDaemon).
  */
-export function startDaemon(options: StartDaemonOptions): Promise<Daemon> {
+export function startDaemon(options: StartDaemonOptions): Promise<Daemon | ThreadedDaemon> {
   if (typeof options !== 'object' || options === null) throw new TypeError('startDaemon: options are required');
   if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw new TypeError('startDaemon: onEvent must be a function');
   const logger = options.logger ?? createLogger({ level: options.config.logLevel });
-  return Daemon.start(options.config, logger, options.onEvent === undefined ? {} : { onEvent: options.onEvent });
+  const hooks = options.onEvent === undefined ? {} : { onEvent: options.onEvent };
+  return options.config.workers > 1 ? ThreadedDaemon.start(options.config, logger, hooks) : Daemon.start(options.config, logger, hooks);
 }

@@ -99,9 +99,10 @@ export interface ServerOptions {
   fastPath?: FastWebhookPath;
   observer: RequestObserver;
   logger: Logger;
+  /** A promise when the answer must be gathered first (a worker thread answers for the whole process). */
   stats: () => unknown;
-  metrics: () => string;
-  readiness: () => Readiness;
+  metrics: () => string | Promise<string>;
+  readiness: () => Readiness | Promise<Readiness>;
 }
 
 /** The methods the read-only resources answer (the Allow header of their 405). */
@@ -113,6 +114,12 @@ const NO_REQUEST_FACTS: RequestFacts = Object.freeze({});
 /** How long a rejected upload may keep streaming (discarded) before the answer ends and the socket closes. */
 const LINGER_IDLE_MS = 1000;
 const LINGER_MAX_MS = 5000;
+
+/** What a read-only JSON resource answers. */
+interface JsonAnswer {
+  status: number;
+  body: unknown;
+}
 
 /** A HEAD request's answer has no body, whatever its status. */
 function isHead(req: HttpRequest): boolean {
@@ -246,15 +253,21 @@ export class WebhookServer {
 
     this.getJson('/healthz', () => ({ status: 200, body: { status: 'ok' } }));
     this.getJson('/readyz', () => {
+      const answer = (r: Readiness) => {
+        const ready = r.ready && !this.draining;
+        return { status: ready ? 200 : 503, body: { ...r, ready, status: ready ? 'ready' : this.draining ? 'draining' : 'not ready' } };
+      };
       const r = this.options.readiness();
-      const ready = r.ready && !this.draining;
-      return { status: ready ? 200 : 503, body: { ...r, ready, status: ready ? 'ready' : this.draining ? 'draining' : 'not ready' } };
+      return r instanceof Promise ? r.then(answer) : answer(r);
     });
     // Behind the token too when one is set: /stats names the snapshot path, the exporter's target
     // and its errors, and the status page shows it. (/metrics stays open for scrapers: numbers only.)
-    this.getJson('/stats', () => ({ status: 200, body: this.options.stats() }), true);
+    this.getJson('/stats', () => {
+      const body = this.options.stats();
+      return body instanceof Promise ? body.then((b) => ({ status: 200, body: b })) : { status: 200, body };
+    }, true);
     const metrics = (headOnly: boolean) => (res: HttpResponse) =>
-      this.guard(res, () => send(res, 200, this.options.metrics(), { contentType: PROMETHEUS_CONTENT_TYPE, headOnly }));
+      this.guard(res, () => this.answerWhenReady(res, this.options.metrics(), (text) => send(res, 200, text, { contentType: PROMETHEUS_CONTENT_TYPE, headOnly }), { headOnly }));
     app.get('/metrics', metrics(false));
     app.head('/metrics', metrics(true));
     app.any('/metrics', (res, req) => this.methodNotAllowed(res, req, READ_METHODS));
@@ -274,7 +287,7 @@ export class WebhookServer {
   }
 
   /** A read-only JSON resource: GET, and HEAD with the same status and headers; `bearer`: behind the token when one is set. */
-  private getJson(path: string, answer: () => { status: number; body: unknown }, bearer = false): void {
+  private getJson(path: string, answer: () => JsonAnswer | Promise<JsonAnswer>, bearer = false): void {
     const handler = (headOnly: boolean) => (res: HttpResponse, req: HttpRequest) => {
       const authorization = bearer && this.stateAuthorized !== null ? req.getHeader('authorization') : '';
       this.guard(res, () => {
@@ -282,13 +295,36 @@ export class WebhookServer {
           this.unauthorized(res, { headOnly });
           return;
         }
-        const { status, body } = answer();
-        sendJson(res, status, body, { headOnly });
+        this.answerWhenReady(res, answer(), ({ status, body }) => sendJson(res, status, body, { headOnly }), { headOnly });
       });
     };
     this.app.get(path, handler(false));
     this.app.head(path, handler(true));
     this.app.any(path, (res, req) => this.methodNotAllowed(res, req, READ_METHODS));
+  }
+
+  /**
+   * Writes the answer now, or once its promise settles: uWS needs onAborted before the handler
+   * returns (a client that left gets nothing), and a rejection is a 500.
+   */
+  private answerWhenReady<T>(res: HttpResponse, answer: T | Promise<T>, write: (value: T) => void, opts: RespondOptions): void {
+    if (!(answer instanceof Promise)) {
+      write(answer);
+      return;
+    }
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    answer.then(
+      (value) => {
+        if (!aborted) this.guard(res, () => write(value));
+      },
+      (err: unknown) => {
+        this.options.logger.error('request handler failed', { err });
+        if (!aborted) this.guard(res, () => sendError(res, 500, 'internal error', opts));
+      },
+    );
   }
 
   private methodNotAllowed(res: HttpResponse, req: HttpRequest, allow: string): void {

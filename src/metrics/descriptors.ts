@@ -246,6 +246,8 @@ export const METRICS: readonly MetricDescriptor[] = [
   { kind: 'info', unit: 'text', help: 'When InfluxDB last acknowledged a write.', stats: 'exporter.lastSuccessAt', read: (s) => s.exporter?.lastSuccessAt },
 
   { kind: 'gauge', unit: 'count', help: 'Webhook requests whose response is not written yet (daemon only).', stats: 'inFlight', read: (s) => s.inFlight },
+  { kind: 'gauge', unit: 'count', help: 'Worker threads serving the port (WORKERS); absent with one thread.', prometheus: 'worker_threads', read: (s) => s.workers?.length },
+  { kind: 'info', unit: 'text', help: 'Per worker thread (WORKERS > 1): its requests, decisions and requests in flight; the totals above are their sums.', stats: 'workers', read: (s) => s.workers },
 
   // ── delivery downstream (with a sink configured) ──
   { kind: 'info', unit: 'text', help: 'What is delivered: processed or updates.', stats: 'delivery.deliver', read: (s) => s.delivery?.deliver },

@@ -60,6 +60,75 @@ export const DEFAULT_LATENCY_BOUNDS_US: readonly number[] = [
   2_500_000, 5_000_000, 10_000_000,
 ];
 
+/**
+ * Nearest-rank quantiles over log-linear buckets (`countAt(i)` requests in bucket i), all found
+ * in one pass; each is its bucket's midpoint, never above the exact maximum.
+ */
+function quantiles(countAt: (index: number) => number, count: number, maxUs: number): LatencySummary {
+  if (count === 0) return { count: 0, p50Us: 0, p90Us: 0, p99Us: 0, p999Us: 0, maxUs: 0 };
+  const ps = [0.5, 0.9, 0.99, 0.999];
+  const out = [0, 0, 0, 0];
+  let q = 0;
+  let rank = Math.max(1, Math.ceil(ps[0]! * count));
+  let seen = 0;
+  for (let i = 0; i < BUCKET_COUNT && q < ps.length; i++) {
+    const c = countAt(i);
+    if (c === 0) continue;
+    seen += c;
+    while (q < ps.length && seen >= rank) {
+      const mid = bucketLower(i) + (bucketWidth(i) - 1) / 2;
+      out[q] = Math.min(Math.round(mid), Math.round(maxUs));
+      q++;
+      if (q < ps.length) rank = Math.max(1, Math.ceil(ps[q]! * count));
+    }
+  }
+  return { count, p50Us: out[0]!, p90Us: out[1]!, p99Us: out[2]!, p999Us: out[3]!, maxUs: Math.round(maxUs) };
+}
+
+/** A recorder's recent windows as sparse buckets (LatencyRecorder.recent), plain data for another thread. */
+export interface RecentLatency {
+  /** Pairs: bucket index, then its count. */
+  buckets: number[];
+  count: number;
+  maxUs: number;
+}
+
+/** The quantiles of several recorders' recent requests together (their buckets summed). */
+export function summarizeRecent(parts: readonly RecentLatency[]): LatencySummary {
+  const counts = new Float64Array(BUCKET_COUNT);
+  let count = 0;
+  let maxUs = 0;
+  for (const p of parts) {
+    for (let k = 0; k + 1 < p.buckets.length; k += 2) {
+      const i = p.buckets[k]!;
+      if (Number.isInteger(i) && i >= 0 && i < BUCKET_COUNT) counts[i]! += p.buckets[k + 1]!;
+    }
+    count += p.count;
+    if (p.maxUs > maxUs) maxUs = p.maxUs;
+  }
+  return quantiles((i) => counts[i]!, count, maxUs);
+}
+
+/** Several recorders' cumulative histograms as one; all must use the same bounds (the default). */
+export function mergeCumulative(parts: readonly CumulativeLatency[]): CumulativeLatency {
+  const first = parts[0];
+  if (first === undefined) return { boundsSeconds: DEFAULT_LATENCY_BOUNDS_US.map((b) => b / 1e6), cumulativeCounts: DEFAULT_LATENCY_BOUNDS_US.map(() => 0), count: 0, sumSeconds: 0, maxUs: 0 };
+  const cumulativeCounts = first.cumulativeCounts.map(() => 0);
+  let count = 0;
+  let sumSeconds = 0;
+  let maxUs = 0;
+  for (const p of parts) {
+    if (p.boundsSeconds.length !== first.boundsSeconds.length || p.boundsSeconds.some((b, i) => b !== first.boundsSeconds[i])) {
+      throw new Error('mergeCumulative: the histograms have different bounds');
+    }
+    p.cumulativeCounts.forEach((c, i) => (cumulativeCounts[i]! += c));
+    count += p.count;
+    sumSeconds += p.sumSeconds;
+    if (p.maxUs > maxUs) maxUs = p.maxUs;
+  }
+  return { boundsSeconds: [...first.boundsSeconds], cumulativeCounts, count, sumSeconds, maxUs };
+}
+
 /** One histogram over a window. */
 class Window {
   readonly counts = new Float64Array(BUCKET_COUNT);
@@ -181,28 +250,25 @@ export class LatencyRecorder {
     if (now >= this.windowEnd) this.rotate(now);
     const a = this.current;
     const b = this.previous;
-    const count = a.count + b.count;
-    const maxUs = Math.max(a.max, b.max);
-    if (count === 0) return { count: 0, p50Us: 0, p90Us: 0, p99Us: 0, p999Us: 0, maxUs: 0 };
+    return quantiles((i) => a.counts[i]! + b.counts[i]!, a.count + b.count, Math.max(a.max, b.max));
+  }
 
-    // Nearest-rank quantiles, all found in one pass over the merged buckets.
-    const ps = [0.5, 0.9, 0.99, 0.999];
-    const out = [0, 0, 0, 0];
-    let q = 0;
-    let rank = Math.max(1, Math.ceil(ps[0]! * count));
-    let seen = 0;
-    for (let i = 0; i < BUCKET_COUNT && q < ps.length; i++) {
+  /**
+   * The last 1–2 windows' buckets, sparse, for summing with other recorders' (another thread's):
+   * quantiles of merged buckets are the quantiles of all the requests, which averaging each
+   * recorder's quantiles would not give.
+   */
+  recent(): RecentLatency {
+    const now = this.now();
+    if (now >= this.windowEnd) this.rotate(now);
+    const a = this.current;
+    const b = this.previous;
+    const buckets: number[] = [];
+    for (let i = 0; i < BUCKET_COUNT; i++) {
       const c = a.counts[i]! + b.counts[i]!;
-      if (c === 0) continue;
-      seen += c;
-      while (q < ps.length && seen >= rank) {
-        const mid = bucketLower(i) + (bucketWidth(i) - 1) / 2;
-        out[q] = Math.min(Math.round(mid), Math.round(maxUs));
-        q++;
-        if (q < ps.length) rank = Math.max(1, Math.ceil(ps[q]! * count));
-      }
+      if (c !== 0) buckets.push(i, c);
     }
-    return { count, p50Us: out[0]!, p90Us: out[1]!, p99Us: out[2]!, p999Us: out[3]!, maxUs: Math.round(maxUs) };
+    return { buckets, count: a.count + b.count, maxUs: Math.max(a.max, b.max) };
   }
 
   /** Cumulative counts since start, in the shape of a Prometheus histogram. */

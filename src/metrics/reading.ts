@@ -32,6 +32,21 @@ export interface MetricsReport extends MetricsReading {
   snapshots?: SnapshotStatus;
   /** Webhook requests whose response is not written yet (daemon only, /stats only). */
   inFlight?: number;
+  /** With WORKERS > 1: each worker thread's share (the numbers above are their sums). */
+  workers?: WorkerSummary[];
+}
+
+/** One worker thread's share of the process's numbers (WORKERS > 1), for /stats. */
+export interface WorkerSummary {
+  /** 1 … WORKERS, as its log lines' `worker` field. */
+  worker: number;
+  received: number;
+  processed: number;
+  deduplicated: number;
+  rejected: number;
+  inFlight: number;
+  /** False when it did not answer in time: its numbers are the last it reported. */
+  responding: boolean;
 }
 
 /**

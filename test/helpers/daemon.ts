@@ -27,6 +27,11 @@ export interface LogLine {
 
 export interface DaemonOptions {
   env?: Record<string, string | undefined>;
+  /**
+   * WORKERS: this many threads serve the port (more than 1 needs DEDUP_STORE=redis and a
+   * REDIS_URL in `env`). Unset: one thread, or what CXONE_TEST_WORKERS asks for (below).
+   */
+  workers?: number;
   args?: string[];
   /** Default TEST_SECRET; null leaves CXONE_WEBHOOK_SECRET unset. */
   secret?: string | null;
@@ -139,6 +144,25 @@ function parseJson(text: string): any {
   }
 }
 
+let suiteDaemons = 0;
+
+/**
+ * A whole suite run against worker threads (test/workers/contract.test.ts runs the contract
+ * suites so): with CXONE_TEST_WORKERS=N and CXONE_TEST_REDIS_URL set, every daemon started here
+ * serves from N threads on the Redis store, each under its own key prefix (a fresh window, as a
+ * fresh memory store would be), unless the test itself chooses WORKERS or the store.
+ */
+function suiteWorkers(options: DaemonOptions): Record<string, string> {
+  const workers = process.env.CXONE_TEST_WORKERS;
+  const redisUrl = process.env.CXONE_TEST_REDIS_URL;
+  if (workers === undefined || options.workers !== undefined || options.env?.WORKERS !== undefined || options.env?.DEDUP_STORE !== undefined) return {};
+  if (redisUrl === undefined) throw new Error('CXONE_TEST_WORKERS needs CXONE_TEST_REDIS_URL (the Redis store the threads share)');
+  return { WORKERS: workers, DEDUP_STORE: 'redis', REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `t${process.pid}-${++suiteDaemons}:` };
+}
+
+/** Whether the daemons of this suite run on worker threads and the Redis store (CXONE_TEST_WORKERS). */
+export const suiteOnWorkers = process.env.CXONE_TEST_WORKERS !== undefined;
+
 /** Starts `cxone-dedup serve` on 127.0.0.1 with a free port and waits until it listens. */
 export async function startDaemon(options: DaemonOptions = {}): Promise<RunningDaemon> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does) before these tests`);
@@ -152,6 +176,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   // The multi-Node run (scripts/test.mjs) tests daemons on uWebSockets.js's JS shim where no binary matches.
   if (process.env.CXONE_TEST_UWS_SHIM === '1') env.ALLOW_UWS_FALLBACK = '1';
   if (secret !== null) env.CXONE_WEBHOOK_SECRET = secret;
+  Object.assign(env, suiteWorkers(options));
+  if (options.workers !== undefined) env.WORKERS = String(options.workers);
   for (const [k, v] of Object.entries(options.env ?? {})) {
     if (v === undefined) delete env[k];
     else env[k] = v;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { launchChromium } from '../helpers/chromium.js';
 import { Downstream } from '../helpers/downstream.js';
-import { makeEvent, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { makeEvent, startDaemon, suiteOnWorkers, type RunningDaemon } from '../helpers/daemon.js';
 import { until } from '../helpers/wait.js';
 
 const TOKEN = 'status-page-token-0123456789abcdef';
@@ -135,7 +135,8 @@ describe('status page', () => {
           '#eventsRejected': before.eventsRejected! + 2,
           '#rej-bad_signature': before['rej-bad_signature']! + 1,
           '#rej-malformed_json': before['rej-malformed_json']! + 1,
-          '#cacheSize': before.cacheSize! + 3,
+          // With worker threads on the Redis store the states are in Redis: the threads' caches stay empty.
+          '#cacheSize': before.cacheSize! + (suiteOnWorkers ? 0 : 3),
         });
         // The rest agrees with the daemon's own /stats (nothing else is sending).
         const s = await d.stats();
@@ -145,8 +146,9 @@ describe('status page', () => {
         assert.ok(((await value(page, '#lat-count')) ?? 0) >= 7);
         assert.ok(((await value(page, '#lat-p50')) ?? 0) > 0);
         assert.ok(((await value(page, '#lat-max')) ?? 0) >= ((await value(page, '#lat-p99')) ?? Infinity));
-        assert.ok(((await value(page, '#gen-active-keys')) ?? 0) > 0);
-        assert.ok(((await value(page, '#gen-active-fill')) ?? 0) > 0);
+        // (With worker threads on the Redis store the threads' own windows stay empty.)
+        if (!suiteOnWorkers) assert.ok(((await value(page, '#gen-active-keys')) ?? 0) > 0);
+        if (!suiteOnWorkers) assert.ok(((await value(page, '#gen-active-fill')) ?? 0) > 0);
         assert.equal(await value(page, '#gen-active-fpr'), s.filter.generations.active.estimatedFalsePositiveRate);
         assert.ok(((await value(page, '#uptime')) ?? 0) > 0);
         assert.equal(await page.locator('#exporterState').textContent(), 'off');

@@ -18,6 +18,21 @@ describe('DeadlineGuard', () => {
     assert.equal(guard.pending, 0);
   });
 
+  it('holds no timer once nothing is pending (a worker thread may end right after its last command)', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const guard = new DeadlineGuard(60_000);
+    let settle!: (v: number) => void;
+    const open = guard.run(new Promise<number>((r) => (settle = r)), () => new Error('late'));
+    assert.equal(timers(), before + 1, 'armed while an operation is in flight');
+    assert.equal(await guard.run(Promise.resolve(1), () => new Error('late')), 1);
+    assert.equal(timers(), before + 1, 'still armed: one is in flight');
+    settle(2);
+    assert.equal(await open, 2);
+    assert.equal(timers(), before, 'no timer left behind');
+    assert.equal(guard.pending, 0);
+  });
+
   it('keeps no settled entry once its deadline passed', async () => {
     const guard = new DeadlineGuard(20);
     await Promise.all(Array.from({ length: 5000 }, (_, i) => guard.run(Promise.resolve(i), () => new Error('late'))));

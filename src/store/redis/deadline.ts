@@ -18,6 +18,8 @@ export class DeadlineGuard {
   #queue: Pending[] = [];
   #head = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Operations neither settled nor expired: at 0 the timer goes, so nothing settled holds the process (or a worker thread) open. */
+  #live = 0;
 
   constructor(timeoutMs: number) {
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RangeError(`timeoutMs must be a positive number, got ${String(timeoutMs)}`);
@@ -29,14 +31,15 @@ export class DeadlineGuard {
     return new Promise<T>((resolve, reject) => {
       const entry: Pending = { deadline: performance.now() + this.timeoutMs, expire: () => reject(onTimeout()) };
       this.#queue.push(entry);
+      this.#live++;
       if (this.#timer === undefined) this.#arm(this.timeoutMs);
       work.then(
         (value) => {
-          entry.expire = undefined;
+          this.#settled(entry);
           resolve(value);
         },
         (err: unknown) => {
-          entry.expire = undefined;
+          this.#settled(entry);
           reject(err);
         },
       );
@@ -48,6 +51,16 @@ export class DeadlineGuard {
     let n = 0;
     for (let i = this.#head; i < this.#queue.length; i++) if (this.#queue[i]!.expire) n++;
     return n;
+  }
+
+  #settled(entry: Pending): void {
+    if (entry.expire === undefined) return; // expired already
+    entry.expire = undefined;
+    if (--this.#live > 0) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#queue = [];
+    this.#head = 0;
   }
 
   #arm(delayMs: number): void {
@@ -65,7 +78,10 @@ export class DeadlineGuard {
       this.#head++;
       const expire = entry.expire;
       entry.expire = undefined;
-      expire?.();
+      if (expire !== undefined) {
+        this.#live--;
+        expire();
+      }
     }
     // Drop the consumed prefix now and then, so the array does not grow for ever.
     if (this.#head === q.length) {
