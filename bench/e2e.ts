@@ -731,13 +731,20 @@ async function main(): Promise<void> {
       daemonVsBareByCpu: bare.cpuUsPerWebhook.server / daemon.cpuUsPerWebhook.server,
       pacedP99Ms: atTarget ? atTarget.latencyMs.p99 : null,
       pacedOnePerConnectionP99Ms: runs.find((r) => r.mix === mix.name && r.variant === null && r.pacing === 'one per connection')?.latencyMs.p99 ?? null,
-      variants: [...variantSat].map(([name, r]) => ({
-        variant: name,
-        requestsPerSecond: r.requestsPerSecond,
-        vsDaemon: r.requestsPerSecond / daemon.requestsPerSecond,
-        vsBare: r.requestsPerSecond / bare.requestsPerSecond,
-        pacedP99Ms: variantPaced.get(name)?.latencyMs.p99 ?? null,
-      })),
+      variants: [...variantSat].map(([name, r]) => {
+        // Delivered events can include the warm-up's backlog, hence the cap at 1.
+        const share = r.delivery && r.daemon && r.daemon.processed > 0 ? Math.min(1, r.delivery.delivered / r.daemon.processed) : null;
+        const sustained = r.requestsPerSecond * (share ?? 1);
+        return {
+          variant: name,
+          requestsPerSecond: r.requestsPerSecond,
+          deliveredShare: share !== null && Number.isFinite(share) ? share : null,
+          sustainedPerSecond: sustained,
+          vsDaemon: sustained / daemon.requestsPerSecond,
+          vsBare: sustained / bare.requestsPerSecond,
+          pacedP99Ms: variantPaced.get(name)?.latencyMs.p99 ?? null,
+        };
+      }),
     });
   }
 
@@ -804,7 +811,9 @@ function buildTargets(summary: MixSummary[], runs: Run[], g: Generator): E2eData
       if (!spec.target) continue;
       targets.push({
         target: `${s.mix}: daemon with ${v.variant} ≥ ${spec.target.share * 100} % of the plain daemon's requests/s (${spec.target.issue})`,
-        value: `${(v.vsDaemon * 100).toFixed(1)} % (${fmtInt(v.requestsPerSecond)} vs ${fmtInt(s.daemonRequestsPerSecond)} /s)`,
+        value:
+          `${(v.vsDaemon * 100).toFixed(1)} % (${fmtInt(v.sustainedPerSecond)} vs ${fmtInt(s.daemonRequestsPerSecond)} /s` +
+          `${v.deliveredShare !== null && v.deliveredShare < 1 ? `: ${fmtInt(v.requestsPerSecond)} answered, ${(v.deliveredShare * 100).toFixed(0)} % of it delivered` : ''})`,
         met: v.vsDaemon >= spec.target.share,
       });
     }

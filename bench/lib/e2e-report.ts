@@ -88,7 +88,19 @@ export interface MixSummary {
   /** Plain daemon, paced at half the bare ceiling one request per connection (next to the sink variants'). */
   pacedOnePerConnectionP99Ms: number | null;
   /** Variants' p99 paced at half the bare ceiling are one request per connection. */
-  variants: Array<{ variant: VariantName; requestsPerSecond: number; vsDaemon: number; vsBare: number; pacedP99Ms: number | null }>;
+  variants: Array<{
+    variant: VariantName;
+    /** Webhooks answered per second (the generator's figure). */
+    requestsPerSecond: number;
+    /** Sink variants: events delivered over events processed during the run (< 1: a backlog grew). */
+    deliveredShare: number | null;
+    /** What the variant sustains: requests/s, scaled down by deliveredShare when deliveries fell behind. */
+    sustainedPerSecond: number;
+    /** sustainedPerSecond over the plain daemon's requests/s. */
+    vsDaemon: number;
+    vsBare: number;
+    pacedP99Ms: number | null;
+  }>;
 }
 
 export interface E2eData {
@@ -159,7 +171,9 @@ export function renderE2e(d: E2eData): string {
         s.pacedP99Ms === null ? '' : fmtMs(s.pacedP99Ms),
         ...d.variantsRun.map((v) => {
           const x = s.variants.find((y) => y.variant === v);
-          return x ? `${pct(x.vsDaemon)} (${fmtInt(x.requestsPerSecond)}/s)` : '';
+          if (!x) return '';
+          const behind = x.deliveredShare !== null && x.deliveredShare < 1 ? `, delivered ${pct(x.deliveredShare)} of it ⁸` : '';
+          return `${pct(x.vsDaemon)} (${fmtInt(x.sustainedPerSecond)}/s${behind})`;
         }),
       ]),
       [false, true, true, true, true, true, true, true, ...d.variantsRun.map(() => true)],
@@ -169,7 +183,8 @@ export function renderE2e(d: E2eData): string {
     `\nRequests/s from ${d.finalGenerator} at saturation. "By CPU": bare uWS.js's CPU-µs per webhook over the daemon's, the share of the ` +
       "bare server's requests/s the daemon would carry on the same CPU (steadier than the requests/s ratio on a shared machine). Mixes:" +
       d.summary.map((s) => ` **${s.mix}**: ${s.about}`).join(';') +
-      '.',
+      '. ⁸ A sink variant counts what it sustains: when its deliveries fell behind its answers during the run ' +
+      '(a backlog growing in the outbox, which would fill it in time), its requests/s are scaled by the share delivered.',
   );
   const starved = d.runs.filter((r) => r.server === 'bare' && r.phase === 'saturation' && r.generator === d.finalGenerator && r.serverCpuCores < SATURATED);
   if (starved.length > 0) {
