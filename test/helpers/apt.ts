@@ -1,5 +1,5 @@
 /**
- * Installs a Debian package the tests need (victoria-metrics, chromium) when its binary is
+ * Installs a Debian package the tests need (victoria-metrics, redis, chromium) when its binary is
  * missing: `apt-get update`, then `apt-get install`, as root. One lock file for every package, so
  * test files running in parallel never run two apt-gets at once (the second would fail on dpkg's
  * lock); a lock left by a dead process is taken over. Not root → a clear Error: tests never skip.
@@ -41,15 +41,38 @@ function pidAlive(pid: number): boolean {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function runChecked(cmd: string, args: string[], timeoutMs: number): void {
-  const r = spawnSync(cmd, args, {
-    encoding: 'utf8',
-    timeout: timeoutMs,
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-  if (r.error || r.status !== 0) {
-    const out = `${r.stdout ?? ''}${r.stderr ?? ''}`.slice(-2000);
-    throw new Error(`${cmd} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}):\n${out}`);
+/** apt-get, retried while another apt/dpkg process (another test helper's install, unattended upgrades) holds its locks. */
+function aptGet(args: string[], timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=120', ...args], {
+      encoding: 'utf8',
+      timeout: Math.max(1000, deadline - Date.now()),
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    if (!r.error && r.status === 0) return;
+    const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+    if (/Could not get lock|Unable to lock/i.test(out) && Date.now() < deadline) {
+      spawnSync('sleep', ['2']);
+      continue;
+    }
+    throw new Error(`apt-get ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}):\n${out.slice(-2000)}`);
+  }
+}
+
+/**
+ * A Debian package may start (and enable) a system service when the machine runs an init system
+ * (redis on 6379, victoria-metrics on 8428). The tests start their own on free ports, and on a
+ * 2-core box a stray daemon costs, so stop and disable it. Best effort: without systemd or an
+ * init script there is nothing to stop.
+ */
+export function stopPackagedService(service: string): void {
+  const state = spawnSync('systemctl', ['is-system-running'], { encoding: 'utf8', timeout: 10_000 });
+  const booted = !state.error && /^(running|degraded|starting|initializing|maintenance)/.test(state.stdout ?? '');
+  if (booted) {
+    spawnSync('systemctl', ['disable', '--now', service], { timeout: 30_000, stdio: 'ignore' });
+  } else if (isExecutable(`/etc/init.d/${service}`)) {
+    spawnSync(`/etc/init.d/${service}`, ['stop'], { timeout: 30_000, stdio: 'ignore' });
   }
 }
 
@@ -94,8 +117,8 @@ export async function ensureAptPackage({ pkgs, find, afterInstall }: AptPackage)
       await lock.close();
       const again = find();
       if (again) return again;
-      runChecked('apt-get', ['update'], INSTALL_TIMEOUT_MS / 3);
-      runChecked('apt-get', ['install', '-y', '--no-install-recommends', ...pkgs], INSTALL_TIMEOUT_MS / 2);
+      aptGet(['update'], INSTALL_TIMEOUT_MS / 3);
+      aptGet(['install', '-y', '--no-install-recommends', ...pkgs], INSTALL_TIMEOUT_MS / 2);
       afterInstall?.();
       const installed = find();
       if (!installed) throw new Error(`apt-get installed ${pkg} but its binary is not where expected`);

@@ -10,36 +10,21 @@
  * helper does not depend on the code under test.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, mkdtempSync, rmSync } from 'node:fs';
-import { open, readFile, unlink } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { ensureAptPackage, findBinary, stopPackagedService } from './apt.js';
 
 const SERVER = 'redis-server';
 const CLI = 'redis-cli';
 const PACKAGES = ['redis-server', 'redis-tools'];
-const INSTALL_LOCK = path.join(os.tmpdir(), 'cxone-dedup-apt-install.lock');
-const INSTALL_TIMEOUT_MS = 9 * 60_000;
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 10_000;
 const CLUSTER_TIMEOUT_MS = 30_000;
 
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function findBinary(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
-  }
-  const fallback = path.join('/usr/bin', name);
-  return isExecutable(fallback) ? fallback : undefined;
+function findRedisBinary(name: string): string | undefined {
+  return findBinary(name, path.join('/usr/bin', name));
 }
 
 export interface RedisBinaries {
@@ -48,97 +33,19 @@ export interface RedisBinaries {
 }
 
 function findBinaries(): RedisBinaries | undefined {
-  const server = findBinary(SERVER);
-  const cli = findBinary(CLI);
+  const server = findRedisBinary(SERVER);
+  const cli = findRedisBinary(CLI);
   return server && cli ? { server, cli } : undefined;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** apt-get, retried while another apt/dpkg process (e.g. another test helper's install) holds its locks. */
-function aptGet(args: string[], timeoutMs: number): void {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=120', ...args], {
-      encoding: 'utf8',
-      timeout: Math.max(1000, deadline - Date.now()),
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-    if (!r.error && r.status === 0) return;
-    const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-    if (/Could not get lock|Unable to lock/i.test(out) && Date.now() < deadline) {
-      spawnSync('sleep', ['2']);
-      continue;
-    }
-    throw new Error(`apt-get ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}):\n${out.slice(-2000)}`);
-  }
-}
-
-/**
- * The Debian package starts (and enables) a system redis on port 6379 where the machine runs an
- * init system. The tests never use it, and on a 2-core box a stray server costs, so stop and
- * disable it. Best effort: without systemd or an init script there is nothing to stop.
- */
-function stopPackagedService(): void {
-  const state = spawnSync('systemctl', ['is-system-running'], { encoding: 'utf8', timeout: 10_000 });
-  const booted = !state.error && /^(running|degraded|starting|initializing|maintenance)/.test(state.stdout ?? '');
-  if (booted) {
-    spawnSync('systemctl', ['disable', '--now', 'redis-server'], { timeout: 30_000, stdio: 'ignore' });
-  } else if (isExecutable('/etc/init.d/redis-server')) {
-    spawnSync('/etc/init.d/redis-server', ['stop'], { timeout: 30_000, stdio: 'ignore' });
-  }
-}
-
 /** Finds redis-server and redis-cli, installing Debian's packages once per machine when root. Throws when impossible. */
 export async function ensureRedisInstalled(): Promise<RedisBinaries> {
+  await ensureAptPackage({ pkgs: PACKAGES, find: () => findBinaries()?.server, afterInstall: () => stopPackagedService('redis-server') });
   const found = findBinaries();
-  if (found) return found;
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
-    throw new Error(
-      `${SERVER} or ${CLI} is not installed and this process is not root, so they cannot be installed here. ` +
-        `Install them with: sudo apt-get update && sudo apt-get install -y ${PACKAGES.join(' ')}`,
-    );
-  }
-  const deadline = Date.now() + INSTALL_TIMEOUT_MS;
-  for (;;) {
-    let lock;
-    try {
-      lock = await open(INSTALL_LOCK, 'wx');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      // Another test file is installing: wait for it, or take over a lock whose owner died.
-      const owner = Number.parseInt(await readFile(INSTALL_LOCK, 'utf8').catch(() => ''), 10);
-      if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) await unlink(INSTALL_LOCK).catch(() => {});
-      if (Date.now() > deadline) throw new Error(`timed out waiting for another process to install ${PACKAGES.join(' ')} (lock ${INSTALL_LOCK})`);
-      await sleep(500);
-      const now = findBinaries();
-      if (now) return now;
-      continue;
-    }
-    try {
-      await lock.writeFile(String(process.pid));
-      await lock.close();
-      const again = findBinaries();
-      if (again) return again;
-      aptGet(['update'], INSTALL_TIMEOUT_MS / 3);
-      aptGet(['install', '-y', '--no-install-recommends', ...PACKAGES], INSTALL_TIMEOUT_MS / 2);
-      stopPackagedService();
-      const installed = findBinaries();
-      if (!installed) throw new Error(`apt-get installed ${PACKAGES.join(' ')} but ${SERVER} or ${CLI} is not on PATH nor in /usr/bin`);
-      return installed;
-    } finally {
-      await unlink(INSTALL_LOCK).catch(() => {});
-    }
-  }
+  if (!found) throw new Error(`apt-get installed ${PACKAGES.join(' ')} but ${SERVER} or ${CLI} is not on PATH nor in /usr/bin`);
+  return found;
 }
 
 async function portFree(port: number): Promise<boolean> {

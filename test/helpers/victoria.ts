@@ -7,12 +7,12 @@
  * installed once per machine (./apt.ts, serialised with every other install); otherwise a clear
  * Error is thrown: tests never skip.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureAptPackage, findBinary, isExecutable } from './apt.js';
+import { ensureAptPackage, findBinary, stopPackagedService } from './apt.js';
 
 const BINARY_NAME = 'victoria-metrics';
 const FALLBACK_PATH = '/usr/bin/victoria-metrics';
@@ -54,24 +54,9 @@ export function findVictoriaBinary(): string | undefined {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/**
- * The Debian package may start (and enable) a system service on port 8428 when the machine runs an
- * init system. We never use that port, but a stray daemon costs memory and CPU on a 2-core box, so
- * stop and disable it. Best effort: without systemd or an init script there is nothing to stop.
- */
-function stopPackagedService(): void {
-  const state = spawnSync('systemctl', ['is-system-running'], { encoding: 'utf8', timeout: 10_000 });
-  const booted = !state.error && /^(running|degraded|starting|initializing|maintenance)/.test(state.stdout ?? '');
-  if (booted) {
-    spawnSync('systemctl', ['disable', '--now', BINARY_NAME], { timeout: 30_000, stdio: 'ignore' });
-  } else if (isExecutable(`/etc/init.d/${BINARY_NAME}`)) {
-    spawnSync(`/etc/init.d/${BINARY_NAME}`, ['stop'], { timeout: 30_000, stdio: 'ignore' });
-  }
-}
-
 /** Finds the binary, installing Debian's package once per machine when root. Throws when impossible. */
 export function ensureVictoriaInstalled(): Promise<string> {
-  return ensureAptPackage({ pkgs: [BINARY_NAME], find: findVictoriaBinary, afterInstall: stopPackagedService });
+  return ensureAptPackage({ pkgs: [BINARY_NAME], find: findVictoriaBinary, afterInstall: () => stopPackagedService(BINARY_NAME) });
 }
 
 async function freePort(): Promise<number> {
