@@ -8,6 +8,7 @@ import { ConfigError, loadSigningSettings, signatureScheme, SIGNING_FLAGS, type 
 import type { FetchLike } from './cxone/http.js';
 import { send, sign, subscribe, ToolError, type Env, type EventFields } from './cxone/tools.js';
 import { WebhookRegistrationError } from './cxone/webhooks.js';
+import { EPHEMERAL_SECRET_FILE, readEphemeralSecret } from './ephemeral-secret.js';
 import { silentLogger, type Logger } from './log.js';
 
 export interface ToolIO {
@@ -15,6 +16,8 @@ export interface ToolIO {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: Env;
+  /** Where a daemon without CXONE_WEBHOOK_SECRET leaves its ephemeral secret; default process.cwd(). */
+  cwd?: string;
   signal?: AbortSignal;
   fetch?: FetchLike;
   logger?: Logger;
@@ -49,7 +52,7 @@ Exit 0 when created or already registered.`,
   sign: `Usage: cxone-dedup sign [--secret S] [--timestamp UNIX_SECONDS] [signature settings] < body.json
 Prints the signature header's value (X-NICE-Signature by default) for the exact bytes on stdin
 (a trailing newline counts). A scheme that signs <timestamp>.<body> needs --timestamp.
-The secret defaults to CXONE_WEBHOOK_SECRET (flags are visible in \`ps\`).
+The secret defaults to CXONE_WEBHOOK_SECRET (flags are visible in \`ps\`), else the ephemeral\nsecret of a daemon started here without one (${EPHEMERAL_SECRET_FILE}).
 ${SIGNING_HELP}`,
   send: `Usage: cxone-dedup send --url URL [--secret S] [--file events.ndjson | event flags]
                         [--count N] [--timestamp] [--delivery-id ID] [--timeout-ms MS] [signature settings]
@@ -58,7 +61,7 @@ Posts signed events to a running daemon and prints "<n> <status> <body>" per res
 The timestamp header is added with --timestamp, and always when the scheme signs
 <timestamp>.<body> or REQUIRE_TIMESTAMP is on; the delivery-id header whenever the scheme has one
 (a random id per event, kept by its --count repeats, unless --delivery-id gives one).
-The secret defaults to CXONE_WEBHOOK_SECRET. Exit 0 when every response is 2xx.
+The secret defaults to CXONE_WEBHOOK_SECRET, else the ephemeral secret of a daemon started here\nwithout one (${EPHEMERAL_SECRET_FILE}). Exit 0 when every response is 2xx.
 ${SIGNING_HELP}`,
 } as const;
 
@@ -147,6 +150,16 @@ export function runSubscribe(argv: string[], io: ToolIO): Promise<number> {
   });
 }
 
+/** --secret, else CXONE_WEBHOOK_SECRET, else the ephemeral secret of a daemon started in this directory. */
+function secretFor(v: Parsed, io: ToolIO): string {
+  const given = str(v, 'secret') ?? io.env.CXONE_WEBHOOK_SECRET;
+  if (given !== undefined) return given;
+  const ephemeral = readEphemeralSecret(io.cwd);
+  if (ephemeral === undefined) return '';
+  io.stderr(`using the ephemeral secret of the daemon started in this directory (${EPHEMERAL_SECRET_FILE})\n`);
+  return ephemeral;
+}
+
 export function runSign(argv: string[], io: ToolIO): Promise<number> {
   return runTool('sign', io, async () => {
     const v = parse(argv, { secret: { type: 'string' }, timestamp: { type: 'string' }, ...SIGNING_OPTIONS });
@@ -157,7 +170,7 @@ export function runSign(argv: string[], io: ToolIO): Promise<number> {
     const settings = signingSettings(v, io.env);
     const timestamp = str(v, 'timestamp');
     const signature = await sign({
-      secret: str(v, 'secret') ?? io.env.CXONE_WEBHOOK_SECRET ?? '',
+      secret: secretFor(v, io),
       input: io.stdin,
       scheme: signatureScheme(settings),
       requireTimestamp: settings.requireTimestamp,
@@ -215,7 +228,7 @@ export function runSend(argv: string[], io: ToolIO): Promise<number> {
     const deliveryId = str(v, 'delivery-id');
     const results = await send({
       url,
-      secret: str(v, 'secret') ?? io.env.CXONE_WEBHOOK_SECRET ?? '',
+      secret: secretFor(v, io),
       ...(file !== undefined && { file }),
       ...(Object.keys(fields).length > 0 && { event: fields }),
       ...(count !== undefined && { count }),

@@ -344,7 +344,7 @@ const RESERVED_HEADERS = new Set(['content-length', 'content-type', 'transfer-en
 export const SETTINGS: readonly Setting[] = [
   def({ key: 'port', env: 'PORT', flag: '--port', arg: 'N', help: 'TCP port to listen on (0 picks a free one)', default: 8080, parse: int(0, 65535) }),
   def({ key: 'host', env: 'HOST', flag: '--host', arg: 'ADDR', help: 'address to listen on', default: '0.0.0.0', parse: host }),
-  def({ key: 'webhookSecret', env: 'CXONE_WEBHOOK_SECRET', flag: '--webhook-secret', arg: 'S', help: 'HMAC-SHA256 key for X-NICE-Signature (prefer the env var: flags show in `ps`); unset → a random ephemeral one', default: undefined, parse: secret, secret: true }),
+  def({ key: 'webhookSecret', env: 'CXONE_WEBHOOK_SECRET', flag: '--webhook-secret', arg: 'S', help: 'HMAC-SHA256 key for X-NICE-Signature (prefer the env var: flags show in `ps`); unset → a random one for this run, in ./.cxone-dedup-secret (mode 0600; send and sign there use it)', default: undefined, parse: secret, secret: true }),
   def({ key: 'stateApiToken', env: 'STATE_API_TOKEN', flag: '--state-api-token', arg: 'TOKEN', help: 'bearer token that GET /state/:interactionId requires (prefer the env var); unset → /state is open to whoever reaches the port', default: undefined, parse: bearerToken, secret: true }),
   def({ key: 'dedupCapacity', env: 'DEDUP_CAPACITY', flag: '--dedup-capacity', arg: 'N', help: 'keys per Bloom generation', default: 1_000_000, parse: int(1, 1_000_000_000) }),
   def({ key: 'dedupErrorRate', env: 'DEDUP_ERROR_RATE', flag: '--dedup-error-rate', arg: 'P', help: 'target false-positive rate per generation', default: 0.001, parse: float(0, 1, { exclusiveMin: true, exclusiveMax: true }) }),

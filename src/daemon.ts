@@ -3,13 +3,13 @@
  * metrics, server, CXone registration) and a bounded, graceful stop. One thread; WORKERS > 1 is
  * src/workers/, which builds each worker thread's server from the steps exported here.
  */
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { sleep } from './backoff.js';
 import { loadBloomFactory } from '@cxone-dedup/bloom/factory';
 import type { BloomFactory } from '@cxone-dedup/bloom/factory';
 import { redactedConfig, signatureScheme, type Config } from './config.js';
 import { resolveCxoneSettings } from './cxone/settings.js';
+import { createEphemeralSecret, EPHEMERAL_SECRET_FILE, type EphemeralSecret } from './ephemeral-secret.js';
 import { WebhookRegistration } from './cxone/registration.js';
 import { DedupEngine } from './dedup/engine.js';
 import { keyNeedsDeliveryId } from './dedup/key.js';
@@ -202,15 +202,22 @@ export async function loadFilter(config: Config, log: Logger): Promise<BloomFact
   }
 }
 
-/** CXONE_WEBHOOK_SECRET, or an ephemeral one for this run (logged, or nobody could use it). */
+/**
+ * CXONE_WEBHOOK_SECRET, or an ephemeral one for this run, written to a file only this user can
+ * read (the log says where, never what): `cxone-dedup send` and `sign` in the same directory use it.
+ */
 export function resolveSecret(config: Config, log: Logger): string {
   if (config.webhookSecret !== undefined) return config.webhookSecret;
-  const secret = randomBytes(32).toString('hex');
-  // Deliberately logged: an ephemeral secret is useless unless the operator can read it.
-  log.warn('CXONE_WEBHOOK_SECRET is not set: generated an ephemeral secret for this run only; set CXONE_WEBHOOK_SECRET to keep one across restarts', {
-    ephemeralSecret: secret,
+  let made: EphemeralSecret;
+  try {
+    made = createEphemeralSecret();
+  } catch (err) {
+    throw new StartupError(`CXONE_WEBHOOK_SECRET is not set and the ephemeral secret could not be written to ${EPHEMERAL_SECRET_FILE} in ${process.cwd()} (${(err as Error).message}); set CXONE_WEBHOOK_SECRET`);
+  }
+  log.warn('CXONE_WEBHOOK_SECRET is not set: generated an ephemeral secret for this run only, readable in its file by this user (cxone-dedup send and sign in this directory use it); set CXONE_WEBHOOK_SECRET to keep one across restarts', {
+    ephemeralSecretFile: made.file,
   });
-  return secret;
+  return made.secret;
 }
 
 /** The InfluxDB exporter (a disabled one without INFLUX_URL); `getStats` is sampled every interval. */

@@ -81,7 +81,7 @@ export interface SignOptions {
 
 /** The signature header's value (X-NICE-Signature by default) for the body read from `input`. */
 export async function sign(options: SignOptions): Promise<string> {
-  if (!options.secret) throw new ToolError('a secret is required (--secret, or CXONE_WEBHOOK_SECRET in the environment)');
+  if (!options.secret) throw new ToolError('a secret is required (--secret, CXONE_WEBHOOK_SECRET in the environment, or a daemon started in this directory without one)');
   const scheme = options.scheme ?? DEFAULT_SIGNATURE_SCHEME;
   if (options.timestamp === undefined && (scheme.signedContent === 'timestamp.body' || options.requireTimestamp)) {
     const why = scheme.signedContent === 'timestamp.body' ? 'the scheme signs <timestamp>.<body>' : 'REQUIRE_TIMESTAMP is on';
@@ -217,7 +217,7 @@ function checkSendOptions(o: SendOptions): URL {
     throw new ToolError('--url must be an absolute http(s) URL, e.g. http://127.0.0.1:8080/cxone/webhook/data-action');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ToolError(`--url must be http(s), got ${url.protocol}`);
-  if (!o.secret) throw new ToolError('a secret is required (--secret, or CXONE_WEBHOOK_SECRET in the environment)');
+  if (!o.secret) throw new ToolError('a secret is required (--secret, CXONE_WEBHOOK_SECRET in the environment, or a daemon started in this directory without one)');
   const sources = [o.events !== undefined, o.file !== undefined].filter(Boolean).length;
   if (sources > 1) throw new ToolError('give events or a file, not both');
   if ((o.events !== undefined || o.file !== undefined) && o.event !== undefined) {

@@ -2,6 +2,7 @@ import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtempSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -50,10 +51,13 @@ async function startReceiver(secret = SECRET): Promise<{ url: string; received: 
   };
 }
 
-function io(env: Record<string, string> = {}, stdin: string | Buffer = ''): ToolIO & { out: string[]; err: string[] } {
+// An empty working directory for the tools: no daemon's ephemeral secret there to fall back on.
+const EMPTY_DIR = mkdtempSync(path.join(tmpdir(), 'cxone-dedup-tools-'));
+
+function io(env: Record<string, string> = {}, stdin: string | Buffer = '', cwd = EMPTY_DIR): ToolIO & { out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
-  return { stdin: Readable.from([Buffer.from(stdin)]), stdout: (s) => out.push(s), stderr: (s) => err.push(s), env, out, err };
+  return { stdin: Readable.from([Buffer.from(stdin)]), stdout: (s) => out.push(s), stderr: (s) => err.push(s), env, cwd, out, err };
 }
 
 describe('sign', () => {
@@ -80,6 +84,30 @@ describe('sign', () => {
     const b = io({}, '{"x":1}');
     assert.equal(await runSign(['--secret', 'other-secret'], b), 0);
     assert.deepEqual(b.out, [`${signBody('other-secret', '{"x":1}')}\n`]);
+  });
+
+  it('runSign falls back on the ephemeral secret a daemon left in the working directory, after the flag and the environment', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'cxone-dedup-ephemeral-'));
+    try {
+      const ephemeral = 'ab'.repeat(32);
+      await writeFile(path.join(dir, '.cxone-dedup-secret'), `${ephemeral}\n`, { mode: 0o600 });
+      const a = io({}, '{"x":1}', dir);
+      assert.equal(await runSign([], a), 0);
+      assert.deepEqual(a.out, [`${signBody(ephemeral, '{"x":1}')}\n`]);
+      assert.match(a.err.join(''), /using the ephemeral secret .*\.cxone-dedup-secret/);
+      assert.ok(!a.err.join('').includes(ephemeral));
+      const b = io({ CXONE_WEBHOOK_SECRET: SECRET }, '{"x":1}', dir);
+      assert.equal(await runSign([], b), 0);
+      assert.deepEqual(b.out, [`${signBody(SECRET, '{"x":1}')}\n`]);
+      assert.deepEqual(b.err, []);
+      // A file that does not hold a generated secret is not used.
+      await writeFile(path.join(dir, '.cxone-dedup-secret'), 'not a secret\n');
+      const c = io({}, '{"x":1}', dir);
+      assert.equal(await runSign([], c), 2);
+      assert.match(c.err.join(''), /a secret is required/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('runSign: usage errors exit 2 with the usage text', async () => {

@@ -3,7 +3,8 @@
  * and talks to it over HTTP. `npm test` builds dist/ first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signRequest } from '../../src/http/signature.js';
@@ -35,6 +36,11 @@ export interface DaemonOptions {
   args?: string[];
   /** Default TEST_SECRET; null leaves CXONE_WEBHOOK_SECRET unset. */
   secret?: string | null;
+  /**
+   * The daemon's working directory. Default: the repository, or with `secret: null` a fresh
+   * temporary one (the daemon writes its ephemeral secret there: `RunningDaemon.cwd`).
+   */
+  cwd?: string;
   startTimeoutMs?: number;
 }
 
@@ -50,6 +56,8 @@ export class RunningDaemon {
   port = 0;
   /** STATE_API_TOKEN, when the daemon was started with one: stats() sends it. */
   stateToken: string | undefined;
+  /** Its working directory. */
+  cwd = ROOT;
   readonly exited: Promise<Exit>;
 
   constructor(
@@ -182,12 +190,14 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
+  const cwd = options.cwd ?? (secret === null ? mkdtempSync(path.join(os.tmpdir(), 'cxone-dedup-cwd-')) : ROOT);
   const proc = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', ...(options.args ?? [])], {
-    cwd: ROOT,
+    cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const daemon = new RunningDaemon(proc, secret ?? '');
+  daemon.cwd = cwd;
   daemon.stateToken = env.STATE_API_TOKEN;
   try {
     const line = await daemon.waitForLog((l) => l.msg === 'listening', options.startTimeoutMs ?? 15_000);
@@ -200,13 +210,13 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
 }
 
 /** Runs the CLI to completion (for start failures, --help, tools). */
-export function runCli(args: string[], options: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(args: string[], options: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...options.env })) if (v !== undefined) env[k] = v;
   // On the shim (multi-Node runs), allow it, unless the test is about that switch itself.
   if (process.env.CXONE_TEST_UWS_SHIM === '1' && options.env?.ALLOW_UWS_FALLBACK === undefined && options.env?.UWS_USE_FALLBACK === undefined) env.ALLOW_UWS_FALLBACK = '1';
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     proc.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -1,6 +1,9 @@
 /** Start-up checks, secrets, the uWS shim guard and graceful shutdown, on the real binary. */
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { signRequest } from '../../src/http/signature.js';
 import { makeEvent, runCli, startDaemon, TEST_SECRET, WEBHOOK_PATH } from '../helpers/daemon.js';
@@ -59,26 +62,50 @@ describe('configuration', () => {
 });
 
 describe('secrets', () => {
-  it('generates an ephemeral secret when none is set, says so, and accepts it', async () => {
+  it('generates an ephemeral secret when none is set: in an owner-only file, never in the log; send uses it; removed at exit', async () => {
     const d = await startDaemon({ secret: null });
+    let secret: string;
     try {
       const warn = d.logs.find((l) => l.level === 'warn' && /ephemeral/.test(l.msg));
       assert.ok(warn, 'warning logged');
-      const secret = warn.ephemeralSecret as string;
+      const file = path.join(d.cwd, '.cxone-dedup-secret');
+      assert.equal(warn.ephemeralSecretFile, file);
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      secret = readFileSync(file, 'utf8').trim();
       assert.match(secret, /^[0-9a-f]{64}$/);
+      assert.ok(!d.logText().includes(secret), 'the secret is not in the log');
       const body = JSON.stringify(makeEvent());
       const ok = await fetch(d.url + WEBHOOK_PATH, { method: 'POST', body, headers: { 'x-nice-signature': signRequest(secret, body) } });
       assert.equal(ok.status, 200);
+      // `send` in the same directory finds it without being told.
+      const sent = await runCli(['send', '--url', d.url + WEBHOOK_PATH, '--interaction-id', 'ephemeral-1'], { cwd: d.cwd, env: { CXONE_WEBHOOK_SECRET: undefined } });
+      assert.equal(sent.code, 0, sent.stderr);
+      assert.match(sent.stdout, /^1 200 .*"processed"/);
+      assert.match(sent.stderr, /ephemeral secret/);
+      assert.ok(!sent.stderr.includes(secret));
       const other = await startDaemon({ secret: null });
       try {
-        const secret2 = other.logs.find((l) => /ephemeral/.test(l.msg))!.ephemeralSecret;
-        assert.notEqual(secret2, secret, 'a fresh secret per run');
+        assert.notEqual(readFileSync(path.join(other.cwd, '.cxone-dedup-secret'), 'utf8').trim(), secret, 'a fresh secret per run');
       } finally {
         await other.stop();
       }
     } finally {
       await d.stop();
     }
+    assert.equal(existsSync(path.join(d.cwd, '.cxone-dedup-secret')), false, 'removed when the daemon stopped');
+    // Elsewhere, without a secret, send says what it needs.
+    const none = await runCli(['send', '--url', d.url + WEBHOOK_PATH, '--interaction-id', 'x'], { cwd: d.cwd, env: { CXONE_WEBHOOK_SECRET: undefined } });
+    assert.equal(none.code, 2, none.stderr);
+    assert.match(none.stderr, /a secret is required/);
+  });
+
+  it('refuses to start without a secret where the ephemeral one cannot be written', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cxone-dedup-ro-'));
+    // A directory in the way of the file: the write fails even for root.
+    mkdirSync(path.join(dir, '.cxone-dedup-secret'));
+    const r = await runCli(['serve', '--host', '127.0.0.1', '--port', '0'], { cwd: dir, env: { CXONE_WEBHOOK_SECRET: undefined } });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /ephemeral secret could not be written.*set CXONE_WEBHOOK_SECRET/);
   });
 
   it('never logs, reports or exposes a given secret', async () => {
