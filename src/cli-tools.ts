@@ -52,7 +52,8 @@ Exit 0 when created or already registered.`,
   sign: `Usage: cxone-dedup sign [--secret S] [--timestamp UNIX_SECONDS] [signature settings] < body.json
 Prints the signature header's value (X-NICE-Signature by default) for the exact bytes on stdin
 (a trailing newline counts). A scheme that signs <timestamp>.<body> needs --timestamp.
-The secret defaults to CXONE_WEBHOOK_SECRET (flags are visible in \`ps\`), else the ephemeral\nsecret of a daemon started here without one (${EPHEMERAL_SECRET_FILE}).
+The secret defaults to CXONE_WEBHOOK_SECRET (flags are visible in \`ps\`), else the ephemeral
+secret of a daemon started here without one (${EPHEMERAL_SECRET_FILE}).
 ${SIGNING_HELP}`,
   send: `Usage: cxone-dedup send --url URL [--secret S] [--file events.ndjson | event flags]
                         [--count N] [--timestamp] [--delivery-id ID] [--timeout-ms MS] [signature settings]
@@ -61,7 +62,8 @@ Posts signed events to a running daemon and prints "<n> <status> <body>" per res
 The timestamp header is added with --timestamp, and always when the scheme signs
 <timestamp>.<body> or REQUIRE_TIMESTAMP is on; the delivery-id header whenever the scheme has one
 (a random id per event, kept by its --count repeats, unless --delivery-id gives one).
-The secret defaults to CXONE_WEBHOOK_SECRET, else the ephemeral secret of a daemon started here\nwithout one (${EPHEMERAL_SECRET_FILE}). Exit 0 when every response is 2xx.
+The secret defaults to CXONE_WEBHOOK_SECRET, else the ephemeral secret of a daemon started here
+without one (${EPHEMERAL_SECRET_FILE}). Exit 0 when every response is 2xx.
 ${SIGNING_HELP}`,
 } as const;
 
