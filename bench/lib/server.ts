@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { withoutDaemonVariables } from '../../test/helpers/daemon-env.js';
 import { track } from './children.js';
 import { pinned } from './cpu.js';
 import { ROOT } from './results.js';
@@ -31,16 +32,7 @@ export interface ServerProcess {
  * REDIS_URL would send the benchmark's events somewhere real, or change what is measured).
  */
 export function cleanEnv(extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (
-      v !== undefined &&
-      !/^(PORT|HOST|CXONE_|DEDUP_|INFLUX_|COMPACTION_|STATE_|MAX_BODY|UNCONFIRMED|LOG_LEVEL|SNAPSHOT|REPLAY|TIMESTAMP_HEADER|BLOOM_|ALLOW_UWS|UWS_|METRICS_|SHUTDOWN_|STRICT_|DELIVER|OUTBOX_|REDIS_|WORKERS|SIGNATURE_|SIGNED_|REQUIRE_TIMESTAMP)/.test(k)
-    ) {
-      env[k] = v;
-    }
-  }
-  return { ...env, ...extra };
+  return { ...withoutDaemonVariables(), ...extra };
 }
 
 function launch(name: string, cpus: string | null, args: string[], env: Record<string, string>, timeoutMs: number): Promise<ServerProcess> {

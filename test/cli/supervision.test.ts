@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ensureAptPackage, findBinary } from '../helpers/apt.js';
+import { withoutDaemonVariables } from '../helpers/daemon-env.js';
 import { ROOT, TEST_SECRET, type LogLine } from '../helpers/daemon.js';
 import { until } from '../helpers/wait.js';
 
@@ -53,10 +54,7 @@ function environmentOf(unit: Unit): Record<string, string> {
 
 /** A clean environment: nothing of the daemon's settings leaks in from the developer's shell. */
 function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^(PORT|HOST|CXONE_|DEDUP_|INFLUX_|COMPACTION_|STATE_|MAX_BODY|UNCONFIRMED|LOG_LEVEL|SNAPSHOT|REPLAY|TIMESTAMP_HEADER|BLOOM_|ALLOW_UWS|UWS_|METRICS_|SHUTDOWN_|STRICT_|DELIVERY_|OUTBOX_)/.test(k)) env[k] = v;
-  }
+  const env = withoutDaemonVariables();
   if (process.env.CXONE_TEST_UWS_SHIM === '1') env.ALLOW_UWS_FALLBACK = '1';
   return env;
 }

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signRequest } from '../../src/http/signature.js';
+import { withoutDaemonVariables } from './daemon-env.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -175,11 +176,8 @@ export const suiteOnWorkers = process.env.CXONE_TEST_WORKERS !== undefined;
 export async function startDaemon(options: DaemonOptions = {}): Promise<RunningDaemon> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does) before these tests`);
   const secret = options.secret === undefined ? TEST_SECRET : options.secret;
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    // Start from a clean slate: no daemon setting leaks in from the developer's shell.
-    if (v !== undefined && !/^(PORT|HOST|CXONE_|DEDUP_|INFLUX_|COMPACTION_|STATE_|MAX_BODY|UNCONFIRMED|LOG_LEVEL|SNAPSHOT|REPLAY|REQUIRE_TIMESTAMP|TIMESTAMP_HEADER|SIGNATURE_|SIGNED_CONTENT|DELIVER|OUTBOX_|REDIS_|WORKERS|WEBHOOK_FAST_PATH|BLOOM_|ALLOW_UWS|UWS_|METRICS_|SHUTDOWN_|STRICT_)/.test(k)) env[k] = v;
-  }
+  // Start from a clean slate: no daemon setting leaks in from the developer's shell.
+  const env = withoutDaemonVariables();
   env.LOG_LEVEL = 'info';
   // The multi-Node run (scripts/test.mjs) tests daemons on uWebSockets.js's JS shim where no binary matches.
   if (process.env.CXONE_TEST_UWS_SHIM === '1') env.ALLOW_UWS_FALLBACK = '1';
