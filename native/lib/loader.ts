@@ -67,9 +67,15 @@ export const NATIVE_PATH_ENV = 'CXONE_DEDUP_NATIVE_PATH';
 /** The package's root: `dist/` (compiled) and `lib/` (sources under tsx) are both one level below. */
 const PACKAGE_ROOT = path.resolve(__dirname, '..');
 
+let musl: boolean | undefined;
+
+/** Asked once per process: a diagnostic report takes milliseconds, and the C library does not change. */
 function isMusl(): boolean {
-  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
-  return !report?.header?.glibcVersionRuntime;
+  if (musl === undefined) {
+    const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+    musl = !report?.header?.glibcVersionRuntime;
+  }
+  return musl;
 }
 
 /** The napi-rs platform triple of this process, as in `cxone-dedup.<triple>.node`. */
