@@ -1,12 +1,11 @@
 //! The JS class `BloomFilter`: a `#[napi]` class over `cxone_bloom::BloomFilter<Storage>`,
 //! owned or in a `SharedArrayBuffer`. Every method takes `&self` (the bits are atomics).
 
-use crate::errors::bloom_image_error;
 use crate::js_helpers;
 use crate::keys::{self, KeyName};
 use crate::memory::{self, zeroed_owned, Storage};
 use crate::values::{self, bloom_error, bytes_arg, describe, range_error, type_error};
-use cxone_bloom::{from_image, key_hash, image_len, BloomError, Params};
+use cxone_bloom::{from_image, key_hash, Params};
 use napi::bindgen_prelude::{Array, Buffer, Either, FromNapiValue, Function, JsObjectValue, ObjectFinalize, This, Uint8ArraySlice, Unknown};
 use napi::UnknownRef;
 use napi::{Env, JsValue, Result};
@@ -189,10 +188,7 @@ impl BloomFilter {
     #[napi(factory, catch_unwind, ts_args_type = "image: Uint8Array")]
     pub fn from_buffer(env: &Env, image: Unknown) -> Result<Self> {
         let bytes = bytes_arg(env, &image, "snapshot", "a Buffer or Uint8Array")?;
-        let loaded = from_image(&bytes.arraybuffer).map_err(|e| match e {
-            BloomError::Image(s) => bloom_image_error(env, &s, None),
-            other => bloom_error(env, &other),
-        })?;
+        let loaded = from_image(&bytes.arraybuffer).map_err(|e| bloom_error(env, &e))?;
         let params = *loaded.params();
         let filter = Core::from_storage(params, Storage::Owned(loaded.into_storage())).map_err(|e| bloom_error(env, &e))?;
         Self::owned(env, filter)
@@ -330,14 +326,6 @@ impl BloomFilter {
     /// The filter's image, format version 1 (48-byte header + bits).
     #[napi(catch_unwind)]
     pub fn to_buffer(&self, env: &Env) -> Result<Buffer> {
-        let len = usize::try_from(image_len(self.filter.params()))
-            .map_err(|_| range_error(env, "snapshot too large for this platform"))?;
-        let mut bytes = Vec::new();
-        if bytes.try_reserve_exact(len).is_err() {
-            return Err(bloom_error(env, &BloomError::OutOfMemory { bytes: len as u64 }));
-        }
-        bytes.resize(len, 0);
-        self.filter.write_image(&mut bytes).map_err(|e| bloom_error(env, &e))?;
-        Ok(bytes.into())
+        Ok(self.filter.to_image().map_err(|e| bloom_error(env, &e))?.into())
     }
 }

@@ -80,7 +80,7 @@ pub fn home_slot(fp: u64, slots: u64) -> u64 {
     ((u128::from(fp) * u128::from(slots)) >> 64) as u64
 }
 
-fn valid_slot_count(slots: u64) -> bool {
+pub(crate) fn valid_slot_count(slots: u64) -> bool {
     (1..=MAX_SLOTS).contains(&slots)
 }
 

@@ -2,11 +2,11 @@
 //! snapshot"): a 40-byte header, then the slots as little-endian u64.
 
 use crate::error::{TableError, TableImageError};
-use crate::fingerprint::{home_slot, limit_for, FingerprintTable, MAX_SLOTS};
+use crate::fingerprint::{home_slot, limit_for, valid_slot_count, FingerprintTable};
 use crate::filter::OwnedWords;
 use crate::hash::HASH_ID;
+use crate::image::{checksum, u16_at, u32_at, u64_at};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use xxhash_rust::xxh64::Xxh64;
 
 pub const TABLE_MAGIC: [u8; 8] = *b"CXFPTBL\0";
 pub const TABLE_FORMAT_VERSION: u16 = 1;
@@ -17,27 +17,6 @@ const TABLE_CHECKSUM_OFFSET: usize = 32;
 /// Total snapshot length of a table of `slots` slots: `40 + 8 · slots`.
 pub fn table_image_len(slots: u64) -> u64 {
     TABLE_HEADER_LEN as u64 + 8 * slots
-}
-
-fn checksum(header: &[u8], slots: &[u8]) -> u64 {
-    let mut h = Xxh64::new(0);
-    h.update(&header[..TABLE_CHECKSUM_OFFSET]);
-    h.update(slots);
-    h.digest()
-}
-
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    let mut a = [0u8; 4];
-    a.copy_from_slice(&b[at..at + 4]);
-    u32::from_le_bytes(a)
-}
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(a)
 }
 
 impl<S: AsRef<[AtomicU64]>> FingerprintTable<S> {
@@ -64,7 +43,7 @@ impl<S: AsRef<[AtomicU64]>> FingerprintTable<S> {
         header[12..16].copy_from_slice(&0u32.to_le_bytes());
         header[16..24].copy_from_slice(&self.slots().to_le_bytes());
         header[24..32].copy_from_slice(&count.to_le_bytes());
-        let sum = checksum(header, body);
+        let sum = checksum(header, TABLE_CHECKSUM_OFFSET, body);
         header[32..40].copy_from_slice(&sum.to_le_bytes());
         Ok(())
     }
@@ -111,7 +90,7 @@ pub fn parse_table_header(bytes: &[u8]) -> Result<TableHeader, TableImageError> 
         return Err(TableImageError::NonZeroReserved(reserved));
     }
     let slots = u64_at(bytes, 16);
-    if !(1..=MAX_SLOTS).contains(&slots) {
+    if !valid_slot_count(slots) {
         return Err(TableImageError::InvalidSlotCount(slots));
     }
     let count = u64_at(bytes, 24);
@@ -124,7 +103,7 @@ pub fn parse_table_header(bytes: &[u8]) -> Result<TableHeader, TableImageError> 
         return Err(TableImageError::LengthMismatch { expected, actual: bytes.len() });
     }
     let stored = u64_at(bytes, 32);
-    let computed = checksum(bytes, &bytes[TABLE_HEADER_LEN..]);
+    let computed = checksum(bytes, TABLE_CHECKSUM_OFFSET, &bytes[TABLE_HEADER_LEN..]);
     if stored != computed {
         return Err(TableImageError::ChecksumMismatch { stored, computed });
     }
@@ -183,7 +162,8 @@ pub fn table_from_image(bytes: &[u8]) -> Result<FingerprintTable<OwnedWords>, Ta
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fingerprint::Insert;
+    use crate::fingerprint::{Insert, MAX_SLOTS};
+    use xxhash_rust::xxh64::Xxh64;
     use crate::hash::key_hash;
 
     fn h(i: u64) -> u64 {
@@ -200,7 +180,7 @@ mod tests {
     }
 
     fn reseal(b: &mut [u8]) {
-        let sum = checksum(b, &b[TABLE_HEADER_LEN..]);
+        let sum = checksum(b, TABLE_CHECKSUM_OFFSET, &b[TABLE_HEADER_LEN..]);
         b[32..40].copy_from_slice(&sum.to_le_bytes());
     }
 

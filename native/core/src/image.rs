@@ -18,10 +18,12 @@ pub fn image_len(params: &Params) -> u64 {
     HEADER_LEN as u64 + params.byte_length()
 }
 
-fn checksum(header: &[u8], bits: &[u8]) -> u64 {
+/// XXH64 (seed 0) of the header's first `covered` bytes, then the body: the checksum of both
+/// image formats (this one and the fingerprint table's).
+pub(crate) fn checksum(header: &[u8], covered: usize, body: &[u8]) -> u64 {
     let mut h = Xxh64::new(0);
-    h.update(&header[..CHECKSUM_OFFSET]);
-    h.update(bits);
+    h.update(&header[..covered]);
+    h.update(body);
     h.digest()
 }
 
@@ -49,7 +51,7 @@ impl<S: AsRef<[AtomicU64]>> BloomFilter<S> {
         for (chunk, word) in bits.chunks_exact_mut(8).zip(self.words()) {
             chunk.copy_from_slice(&word.load(Relaxed).to_le_bytes());
         }
-        let sum = checksum(header, bits);
+        let sum = checksum(header, CHECKSUM_OFFSET, bits);
         header[40..48].copy_from_slice(&sum.to_le_bytes());
         Ok(())
     }
@@ -57,24 +59,26 @@ impl<S: AsRef<[AtomicU64]>> BloomFilter<S> {
     /// The snapshot as a new byte vector.
     pub fn to_image(&self) -> Result<Vec<u8>, BloomError> {
         let len = image_len(self.params());
+        // Beyond usize (a 32-bit platform) it could not be allocated either.
+        let n = usize::try_from(len).map_err(|_| BloomError::OutOfMemory { bytes: len })?;
         let mut out = Vec::new();
-        out.try_reserve_exact(len as usize)
-            .map_err(|_| BloomError::OutOfMemory { bytes: len })?;
-        out.resize(len as usize, 0);
+        out.try_reserve_exact(n).map_err(|_| BloomError::OutOfMemory { bytes: len })?;
+        out.resize(n, 0);
         self.write_image(&mut out)?;
         Ok(out)
     }
 }
 
-fn u16_at(b: &[u8], at: usize) -> u16 {
+// Little-endian fields of both image formats.
+pub(crate) fn u16_at(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([b[at], b[at + 1]])
 }
-fn u32_at(b: &[u8], at: usize) -> u32 {
+pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
     let mut a = [0u8; 4];
     a.copy_from_slice(&b[at..at + 4]);
     u32::from_le_bytes(a)
 }
-fn u64_at(b: &[u8], at: usize) -> u64 {
+pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
     let mut a = [0u8; 8];
     a.copy_from_slice(&b[at..at + 8]);
     u64::from_le_bytes(a)
@@ -118,7 +122,7 @@ pub fn parse_header(bytes: &[u8]) -> Result<Params, ImageError> {
         return Err(ImageError::LengthMismatch { expected, actual: bytes.len() });
     }
     let stored = u64_at(bytes, 40);
-    let computed = checksum(bytes, &bytes[HEADER_LEN..]);
+    let computed = checksum(bytes, CHECKSUM_OFFSET, &bytes[HEADER_LEN..]);
     if stored != computed {
         return Err(ImageError::ChecksumMismatch { stored, computed });
     }
@@ -159,7 +163,7 @@ mod tests {
 
     /// Recomputes the checksum after a deliberate edit.
     fn reseal(b: &mut [u8]) {
-        let sum = checksum(b, &b[HEADER_LEN..]);
+        let sum = checksum(b, CHECKSUM_OFFSET, &b[HEADER_LEN..]);
         b[40..48].copy_from_slice(&sum.to_le_bytes());
     }
 
