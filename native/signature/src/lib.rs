@@ -81,13 +81,7 @@ impl KeyedHmac {
 
     /// [`verify_hex`] with this key.
     pub fn verify_hex(&self, prefix: &[u8], message: &[u8], signature_hex: &[u8]) -> bool {
-        let Some(claimed) = decode_hex(signature_hex) else {
-            return false;
-        };
-        let mut mac = self.mac.clone();
-        mac.update(prefix);
-        mac.update(message);
-        mac.verify_slice(&claimed).is_ok()
+        verify_with(|| self.mac.clone(), prefix, message, signature_hex)
     }
 }
 
@@ -95,10 +89,17 @@ impl KeyedHmac {
 /// constant-time (`hmac`'s `verify_slice`); a malformed signature is rejected before any
 /// HMAC work.
 pub fn verify_hex(key: &[u8], prefix: &[u8], message: &[u8], signature_hex: &[u8]) -> bool {
+    verify_with(|| keyed(key), prefix, message, signature_hex)
+}
+
+/// Both `verify_hex`es: the signature is decoded before `mac` is asked for, so a malformed one
+/// costs no HMAC work.
+#[inline]
+fn verify_with(mac: impl FnOnce() -> HmacSha256, prefix: &[u8], message: &[u8], signature_hex: &[u8]) -> bool {
     let Some(claimed) = decode_hex(signature_hex) else {
         return false;
     };
-    let mut mac = keyed(key);
+    let mut mac = mac();
     mac.update(prefix);
     mac.update(message);
     mac.verify_slice(&claimed).is_ok()
