@@ -84,12 +84,10 @@ pub fn evaluate<'a, S: AsRef<[AtomicU64]>>(
         return Err(Refusal::Replayed);
     }
     let event = parse_event(body).map_err(Refusal::Event)?;
-    let hash = if fields.is_interaction_id() {
-        key_hash(event.interaction_id.as_bytes())
-    } else {
-        let mut scratch = Vec::with_capacity(96);
-        key_hash(event.key(fields, &mut scratch))
-    };
+    // Event::key borrows the id for the default key; only a composite key is written out
+    // (an empty Vec allocates nothing until then).
+    let mut scratch = Vec::new();
+    let hash = key_hash(event.key(fields, &mut scratch));
     let window = match mode {
         // The caller's window is owned and used from one thread: the single-writer variant.
         Mode::Observe => window.observe_hash_unshared(hash).code(),
