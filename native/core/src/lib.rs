@@ -40,6 +40,6 @@ pub use image::{
     from_image, parse_header, image_digest, image_len, FORMAT_VERSION, HEADER_LEN, MAGIC,
 };
 pub use window::{
-    key_fingerprint, DedupWindow, Generation, GenerationStats, Observed, Recorded, Verdict, WindowCounters,
+    DedupWindow, Generation, GenerationStats, Observed, Recorded, Verdict, WindowCounters,
     WindowParams, Which, RECORD_AT_CAPACITY, RECORD_INSERTED, RECORD_OVERFLOW,
 };

@@ -37,7 +37,7 @@
 
 use crate::error::WindowError;
 use crate::filter::{BloomFilter, OwnedWords};
-use crate::fingerprint::{fingerprint, slots_for, FingerprintTable, Insert, MAX_TABLE_CAPACITY, ZERO_FINGERPRINT};
+use crate::fingerprint::{slots_for, FingerprintTable, Insert, MAX_TABLE_CAPACITY, ZERO_FINGERPRINT};
 use crate::fingerprint_image::table_from_image;
 use crate::hash::key_hash;
 use crate::params::{Params, MAX_CAPACITY};
@@ -535,12 +535,6 @@ impl<S: AsRef<[AtomicU64]>> DedupWindow<S> {
     pub fn generation_stats(&self, which: Which) -> GenerationStats {
         self.generation(which).stats()
     }
-}
-
-/// The fingerprint of a key (its XXH64, 0 mapped to [`ZERO_FINGERPRINT`]), for tests and
-/// vectors.
-pub fn key_fingerprint(key: &[u8]) -> u64 {
-    fingerprint(key_hash(key))
 }
 
 #[cfg(test)]
