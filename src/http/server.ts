@@ -151,6 +151,8 @@ export class WebhookServer {
   private readonly signatureHeader: string;
   private readonly timestampHeader: string;
   private readonly deliveryIdHeader: string | null;
+  /** How refusals name that header (as configured, e.g. X-Nexus-Delivery-Id). */
+  private readonly deliveryIdHeaderName: string;
   private readonly messages: SignatureMessages;
   private readonly fast: FastWebhookPath | null;
 
@@ -160,6 +162,7 @@ export class WebhookServer {
     this.signatureHeader = scheme.header.toLowerCase();
     this.timestampHeader = scheme.timestampHeader.toLowerCase();
     this.deliveryIdHeader = options.deliveryIdHeader?.toLowerCase() ?? null;
+    this.deliveryIdHeaderName = this.deliveryIdHeader === null ? '' : headerDisplayName(this.deliveryIdHeader);
     this.messages = signatureMessages(scheme);
     this.fast = options.fastPath ?? null;
     this.app = options.uws.App();
@@ -370,25 +373,7 @@ export class WebhookServer {
         sendError(res, 400, `interactionId must be 1 to ${MAX_ID_LENGTH} characters`, { ...opts, field: 'interactionId' });
         return;
       }
-      const state = this.options.sink.getState(id);
-      if (!(state instanceof Promise)) {
-        this.sendState(res, state, opts);
-        return;
-      }
-      // Answered later: uWS needs onAborted before the handler returns, and the write corked (send does).
-      let aborted = false;
-      res.onAborted(() => {
-        aborted = true;
-      });
-      state.then(
-        (value) => {
-          if (!aborted) this.guard(res, () => this.sendState(res, value, opts));
-        },
-        (err: unknown) => {
-          this.options.logger.error('state lookup failed', { err });
-          if (!aborted) this.guard(res, () => sendError(res, 500, 'internal error', opts));
-        },
-      );
+      this.answerWhenReady(res, this.options.sink.getState(id), (state) => this.sendState(res, state, opts), opts);
     });
   }
 
@@ -408,7 +393,8 @@ export class WebhookServer {
     const contentLength = req.getHeader('content-length');
     // Only an answer sent before the whole body is read (no signature, a body too large: announced,
     // or found while a chunked upload streams) depends on it; skip the read otherwise.
-    const mayAnswerEarly = signature === '' || contentLength === '' || !(Number(contentLength) <= maxBodyBytes);
+    const announcedTooLarge = contentLength !== '' && !(Number(contentLength) <= maxBodyBytes);
+    const mayAnswerEarly = signature === '' || contentLength === '' || announcedTooLarge;
     const connection = mayAnswerEarly ? req.getHeader('connection') : '';
     const closeRequested = connection !== '' && /(^|,)\s*close\s*($|,)/i.test(connection);
 
@@ -511,7 +497,7 @@ export class WebhookServer {
       // answer needs to know whether a body follows, so only it reads Transfer-Encoding.
       const hasBody = contentLength !== '0' && (contentLength !== '' || req.getHeader('transfer-encoding') !== '');
       answer(rejection('missing_signature', this.messages.missingSignature, undefined, hasBody));
-    } else if (contentLength !== '' && !(Number(contentLength) <= maxBodyBytes)) {
+    } else if (announcedTooLarge) {
       answer(rejection('body_too_large', `body larger than ${maxBodyBytes} bytes`, undefined, true));
     }
   }
@@ -523,7 +509,7 @@ export class WebhookServer {
       if (verdict !== 'ok') return signatureRejection(verdict, this.messages);
       let request = NO_REQUEST_FACTS;
       if (this.deliveryIdHeader !== null) {
-        const id = parseDeliveryId(deliveryIdHeader, headerDisplayName(this.deliveryIdHeader));
+        const id = parseDeliveryId(deliveryIdHeader, this.deliveryIdHeaderName);
         if (!id.ok) return rejection('invalid_event', id.message, 'deliveryId');
         request = { deliveryId: id.deliveryId };
       }
