@@ -19,7 +19,6 @@ export class ToolError extends Error {
   override readonly name = 'ToolError';
 }
 
-export const DEFAULT_TIMESTAMP_HEADER = 'X-NICE-Timestamp';
 const MAX_SIGN_BYTES = 16 * 1024 * 1024;
 const MAX_EVENT_FILE_BYTES = 64 * 1024 * 1024;
 const MAX_COUNT = 100_000;
@@ -260,7 +259,7 @@ export async function send(options: SendOptions): Promise<SendResult[]> {
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
   const scheme = options.scheme ?? DEFAULT_SIGNATURE_SCHEME;
   const withTimestamp = options.timestamp === true || options.requireTimestamp === true || scheme.signedContent === 'timestamp.body';
-  const timestampHeader = headerDisplayName(options.timestampHeader ?? (options.scheme === undefined ? DEFAULT_TIMESTAMP_HEADER : scheme.timestampHeader));
+  const timestampHeader = headerDisplayName(options.timestampHeader ?? scheme.timestampHeader);
   const signatureHeader = headerDisplayName(scheme.header);
   const deliveryIdHeader = options.deliveryIdHeader === undefined ? undefined : headerDisplayName(options.deliveryIdHeader);
   const results: SendResult[] = [];
