@@ -171,3 +171,16 @@ export const sleep: Sleep = (ms, signal) =>
     }, Math.max(0, ms));
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+
+/**
+ * The promise's value, or undefined when `ms` pass first; its rejection propagates. No timer is
+ * left behind to hold the process (shutdown steps wait on parts that may hang).
+ */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  const waited = new AbortController();
+  try {
+    return await Promise.race([promise, sleep(ms, waited.signal).then(() => undefined, () => undefined)]);
+  } finally {
+    waited.abort();
+  }
+}

@@ -4,7 +4,7 @@
  * src/workers/, which builds each worker thread's server from the steps exported here.
  */
 import { hostname } from 'node:os';
-import { sleep } from './backoff.js';
+import { within } from './backoff.js';
 import { loadBloomFactory } from '@cxone-dedup/bloom/factory';
 import type { BloomFactory } from '@cxone-dedup/bloom/factory';
 import { redactedConfig, signatureScheme, type Config } from './config.js';
@@ -167,9 +167,7 @@ export class Daemon {
     if (this.delivery !== null) await this.delivery.stop(left());
     // Every answered event is decided; the outbox is flushed. (destroy: nothing waits on Redis.)
     await this.stores.close();
-    const waited = new AbortController();
-    await Promise.race([this.registration.stop(), sleep(left(), waited.signal).catch(() => undefined)]);
-    waited.abort(); // no timer left behind to hold the process
+    await within(this.registration.stop(), left());
     await this.exporter.close({ timeoutMs: Math.max(left(), 100) });
     this.server.closeAll();
     this.log.info('stopped', { uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) });

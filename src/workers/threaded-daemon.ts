@@ -20,7 +20,7 @@
  */
 import { availableParallelism } from 'node:os';
 import net from 'node:net';
-import { sleep } from '../backoff.js';
+import { within } from '../backoff.js';
 import { redactedConfig, type Config } from '../config.js';
 import { createExporter, createRegistration, loadFilter, resolveSecret, StartupError, type DaemonHooks } from '../daemon.js';
 import type { WebhookRegistration } from '../cxone/registration.js';
@@ -159,10 +159,7 @@ export class ThreadedDaemon {
    */
   async halt(): Promise<boolean> {
     for (const h of this.#handles) h.halt();
-    const waited = new AbortController();
-    const ended = await Promise.race([Promise.all(this.#handles.map((h) => h.exit)).then(() => true), sleep(HALT_TIMEOUT_MS, waited.signal).then(() => false, () => false)]);
-    waited.abort();
-    return ended;
+    return (await within(Promise.all(this.#handles.map((h) => h.exit)), HALT_TIMEOUT_MS)) !== undefined;
   }
 
   async #doStop(reason: string): Promise<void> {
@@ -195,9 +192,7 @@ export class ThreadedDaemon {
     const deadline = Date.now() + timeoutMs;
     const left = () => Math.max(0, deadline - Date.now());
     if (this.#delivery !== null) await this.#delivery.stop(left());
-    const waited = new AbortController();
-    await Promise.race([this.#registration?.stop(), sleep(left(), waited.signal).catch(() => undefined)]);
-    waited.abort();
+    if (this.#registration !== undefined) await within(this.#registration.stop(), left());
     await this.#exporter.close({ timeoutMs: Math.max(left(), 100) });
   }
 
@@ -289,15 +284,5 @@ async function choosePort(host: string, port: number): Promise<number> {
     });
   } catch {
     throw new StartupError(`PORT/HOST: ${await explainListenFailure(host, port)}`);
-  }
-}
-
-/** The promise's value, or undefined when `ms` pass first (no timer left behind). */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  const waited = new AbortController();
-  try {
-    return await Promise.race([promise, sleep(ms, waited.signal).then(() => undefined, () => undefined)]);
-  } finally {
-    waited.abort();
   }
 }
