@@ -123,7 +123,7 @@ export class Intake {
     if (isUnavailable(d)) return this.#unavailable(id, d.cause);
     if (!this.#delivers(d)) return this.#answer(id, () => this.#store.commit(d));
     const record: NewDeliveryRecord = {
-      id: deliveryId(d.key, e.timestamp, e.body),
+      id: d.deliveryId ?? deliveryId(d.key, e.timestamp, e.body),
       status: d.status === 'processed' ? 'processed' : 'update',
       interactionId: id,
       acceptedAtMs: this.#now(),

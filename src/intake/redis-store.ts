@@ -154,7 +154,7 @@ export class RedisDedupStore implements DedupStore {
     const began = performance.now();
     const status = r.status === 'new' ? 'processed' : 'deduplicated';
     let d: RedisDecision;
-    if (r.held) d = { key, status, advances: r.advanced, via: 'held', claim: r.claim, incoming: e, began };
+    if (r.held) d = { key, status, advances: r.advanced, via: 'held', claim: r.claim, incoming: e, began, deliveryId: id };
     else {
       this.#mirror(e, key, r.status === 'new', r.advanced);
       d = { key, status, advances: r.advanced, via: 'applied', outcome: this.#outcome(e, r.status === 'new', r.stale, r.stored) };

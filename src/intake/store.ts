@@ -35,6 +35,8 @@ export interface StoreDecision {
   readonly status: 'processed' | 'deduplicated';
   /** The event changes its interaction's state (none yet, newer, or as new with other content). */
   readonly advances: boolean;
+  /** Its delivery id, when the store already computed it (a SHA-256 over the body: not twice). */
+  readonly deliveryId?: string | undefined;
 }
 
 /** What a webhook is answered with: the decision and, when processed, the interaction's latest state. */
