@@ -17,7 +17,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { numberArg, parseArgs, stringArg, switchArg, USAGE_EXIT, usageError, type ScriptSpec } from './lib/args.js';
 import { MIXES, meanBytes, signedPool, type Mix, type MixName } from './lib/bodies.js';
@@ -35,6 +34,7 @@ import { mergeSection, ROOT } from './lib/results.js';
 import { BENCH_SECRET, getJson, startBareUws, startDaemon, startDownstream, WEBHOOK_PATH, type ServerProcess } from './lib/server.js';
 import { BENCH_STREAM, daemonHelp, missingSettings, refusedAsUnknown, VARIANT_NAMES, VARIANTS, variantSpec, type VariantName, type VariantSpec } from './lib/variants.js';
 import type { RawLoadConfig, RawLoadResult } from './loadgen-raw.js';
+import { freePort } from '../test/helpers/ports.js';
 
 const MIX_NAMES = Object.keys(MIXES) as MixName[];
 
@@ -172,17 +172,6 @@ interface Rig {
 
 /** A variant the build turned out not to have (the daemon refused its settings as unknown). */
 class NotInBuild extends Error {}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function stopRig(rig: Partial<Rig>, outboxDir: string | undefined): Promise<void> {
   // The daemon first (it may still be delivering to the others), then its helpers.

@@ -15,6 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureAptPackage, findBinary, stopPackagedService } from './apt.js';
+import { freePort, portFree } from './ports.js';
 
 const SERVER = 'redis-server';
 const CLI = 'redis-cli';
@@ -48,30 +49,13 @@ export async function ensureRedisInstalled(): Promise<RedisBinaries> {
   return found;
 }
 
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
 /**
  * A free loopback port. With `clusterBus`, port + 10000 (Redis Cluster's bus port) must be free
  * too, so the port is below 55536.
  */
-async function freePort(clusterBus = false): Promise<number> {
+async function freeNodePort(clusterBus = false): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = net.createServer();
-      server.unref();
-      server.on('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
-      });
-    });
+    const port = await freePort();
     if (!clusterBus) return port;
     if (port + 10_000 <= 65_535 && (await portFree(port + 10_000))) return port;
   }
@@ -330,7 +314,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   const binaries = await ensureRedisInstalled();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cxone-dedup-redis-'));
   dirs.add(dir);
-  const port = await freePort();
+  const port = await freeNodePort();
   try {
     return await launchServer({ binaries, port, dir, args: serverArgs(port, dir, options) });
   } catch (err) {
@@ -367,7 +351,7 @@ export async function startRedisCluster(options: StartRedisOptions = {}): Promis
     for (let i = 0; i < 3; i++) {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'cxone-dedup-redis-cluster-'));
       dirs.add(dir);
-      const port = await freePort(true);
+      const port = await freeNodePort(true);
       const args = serverArgs(port, dir, {
         ...options,
         args: [

@@ -9,10 +9,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureAptPackage, findBinary, stopPackagedService } from './apt.js';
+import { freePort } from './ports.js';
 
 const BINARY_NAME = 'victoria-metrics';
 const FALLBACK_PATH = '/usr/bin/victoria-metrics';
@@ -57,18 +57,6 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /** Finds the binary, installing Debian's package once per machine when root. Throws when impossible. */
 export function ensureVictoriaInstalled(): Promise<string> {
   return ensureAptPackage({ pkgs: [BINARY_NAME], find: findVictoriaBinary, afterInstall: () => stopPackagedService(BINARY_NAME) });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 async function fetchWithTimeout(url: string, timeoutMs: number): Promise<Response> {
