@@ -78,3 +78,34 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
 /** A logger that drops everything; for tests and library use. */
 export const silentLogger: Logger = createLogger({ level: 'silent' });
+
+/**
+ * For a condition that can repeat on every request (a failing disk, Redis away): counts each
+ * occurrence and lets a log line through at most once per interval, carrying the count since
+ * the last one.
+ */
+export class LogThrottle {
+  #unlogged = 0;
+  #lastMs = -Infinity;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Counts `n` more; the count to log when a line is due now, else undefined. */
+  note(n = 1): number | undefined {
+    this.#unlogged += n;
+    const t = this.now();
+    if (t - this.#lastMs < this.intervalMs) return undefined;
+    this.#lastMs = t;
+    const count = this.#unlogged;
+    this.#unlogged = 0;
+    return count;
+  }
+
+  /** Drops the count (the condition ended, and that was reported otherwise); the interval stands. */
+  forget(): void {
+    this.#unlogged = 0;
+  }
+}

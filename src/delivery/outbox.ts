@@ -17,7 +17,7 @@
 import { mkdir, open, realpath, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Logger } from '../log.js';
+import { LogThrottle, type Logger } from '../log.js';
 import { removeStaleTempFiles } from '../persist/atomic-file.js';
 import { LockHeldError, SnapshotLock } from '../persist/lock.js';
 import { encodeFrame, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, prepareRecord, SEGMENT_HEADER_BYTES, type EncodableRecord } from './codec.js';
@@ -120,8 +120,7 @@ export class Outbox implements DeliverySource {
   #draining: Promise<void> | null = null;
   /** Set after a failed write: the active segment must be cut back to this size before the next one. */
   #repairAt: number | null = null;
-  #lastDiskErrorLogMs = -Infinity;
-  #diskErrorsUnlogged = 0;
+  readonly #diskErrorLog = new LogThrottle(DISK_ERROR_LOG_INTERVAL_MS);
   /** Records rejected since the last successful commit. */
   #diskErrorStreak = 0;
 
@@ -468,7 +467,7 @@ export class Outbox implements DeliverySource {
     if (this.#diskErrorStreak > 0) {
       this.#logger.info('outbox: writes succeed again', { dir: this.dir, rejectedWhileFailing: this.#diskErrorStreak });
       this.#diskErrorStreak = 0;
-      this.#diskErrorsUnlogged = 0;
+      this.#diskErrorLog.forget();
     }
     this.#tail.trim((item) => {
       // A sink that has not been handed this record yet reads on from disk, starting here.
@@ -503,16 +502,13 @@ export class Outbox implements DeliverySource {
 
   #logDiskError(err: Error, records: number): void {
     this.#diskErrorStreak += records;
-    this.#diskErrorsUnlogged += records;
-    const t = performance.now();
-    if (t - this.#lastDiskErrorLogMs < DISK_ERROR_LOG_INTERVAL_MS) return;
-    this.#lastDiskErrorLogMs = t;
+    const rejectedSinceLastLine = this.#diskErrorLog.note(records);
+    if (rejectedSinceLastLine === undefined) return;
     this.#logger.error('outbox: write failed; appends are rejected (disk_error) until writes succeed again', {
       dir: this.dir,
       error: err,
-      rejectedSinceLastLine: this.#diskErrorsUnlogged,
+      rejectedSinceLastLine,
     });
-    this.#diskErrorsUnlogged = 0;
   }
 
   // ── reading ──────────────────────────────────────────────────────────────────────────────────

@@ -18,7 +18,7 @@
 import type { DataActionEvent, RequestFacts } from '../dedup/event.js';
 import type { ParsedTimestamp } from '../dedup/timestamp.js';
 import type { DeliverMode, DurableLog, NewDeliveryRecord } from '../delivery/types.js';
-import type { Logger } from '../log.js';
+import { LogThrottle, type Logger } from '../log.js';
 import { deliveryId } from './delivery-id.js';
 import { StoreUnavailableError, type DedupStore, type IncomingEvent, type StoreDecision, type StoreOutcome } from './store.js';
 
@@ -60,14 +60,12 @@ export class Intake {
   readonly #retryAfter: number;
   readonly #now: () => number;
   readonly #log: Logger;
-  readonly #failureLogIntervalMs: number;
+  readonly #failureLog: LogThrottle;
   /** The last pending settlement per interactionId and per dedup key. */
   readonly #locks = new Map<string, Promise<unknown>>();
   #waiting = 0;
   #madeDurable = 0;
   #rejected = 0;
-  #failuresSinceLog = 0;
-  #lastFailureLogMs = -Infinity;
 
   constructor(options: IntakeOptions) {
     this.#store = options.store;
@@ -76,7 +74,7 @@ export class Intake {
     this.#retryAfter = options.retryAfterSeconds ?? 5;
     this.#now = options.now ?? (() => Date.now());
     this.#log = options.logger;
-    this.#failureLogIntervalMs = options.failureLogIntervalMs ?? 10_000;
+    this.#failureLog = new LogThrottle(options.failureLogIntervalMs ?? 10_000, this.#now);
   }
 
   /** Whether a 200 waits for a durable append (some sink is configured). */
@@ -190,12 +188,8 @@ export class Intake {
   }
 
   #logFailure(err: unknown): void {
-    this.#failuresSinceLog++;
-    const now = this.#now();
-    if (now - this.#lastFailureLogMs < this.#failureLogIntervalMs) return;
-    this.#log.warn('events not decided or not made durable: answered 503, nothing recorded', { count: this.#failuresSinceLog, err });
-    this.#failuresSinceLog = 0;
-    this.#lastFailureLogMs = now;
+    const count = this.#failureLog.note();
+    if (count !== undefined) this.#log.warn('events not decided or not made durable: answered 503, nothing recorded', { count, err });
   }
 }
 

@@ -25,7 +25,7 @@ import type { DedupEngine, Decision } from '../dedup/engine.js';
 import type { DataActionEvent } from '../dedup/event.js';
 import type { EngineStats } from '../dedup/stats.js';
 import type { DeliverMode } from '../delivery/types.js';
-import type { Logger } from '../log.js';
+import { LogThrottle, type Logger } from '../log.js';
 import { RedisUnavailableError } from '../store/redis/errors.js';
 import type { Claim, Pending, RedisStore, StoreEvent } from '../store/redis/store.js';
 import type { StreamCounters } from '../store/redis/stream-stats.js';
@@ -81,7 +81,7 @@ export class RedisDedupStore implements DedupStore {
   readonly #local: boolean;
   readonly #stream: StreamCounters | undefined;
   readonly #pendingWaitMs: number;
-  readonly #logIntervalMs: number;
+  readonly #localLog: LogThrottle;
   readonly #log: Logger;
   #processed = 0;
   #deduplicated = 0;
@@ -89,8 +89,6 @@ export class RedisDedupStore implements DedupStore {
   #decidedLocally = 0;
   #redisFailures = 0;
   #claimWaits = 0;
-  #localSinceLog = 0;
-  #lastLocalLogMs = -Infinity;
   /** How long this replica's held events stay held (begin to commit), smoothed: the first wait for another's. */
   #holdMs = 2;
 
@@ -101,7 +99,7 @@ export class RedisDedupStore implements DedupStore {
     this.#local = options.failurePolicy === 'local';
     this.#stream = options.store.stream === undefined ? undefined : options.streamCounters;
     this.#pendingWaitMs = options.pendingWaitMs ?? DEFAULT_PENDING_WAIT_MS;
-    this.#logIntervalMs = options.logIntervalMs ?? 10_000;
+    this.#localLog = new LogThrottle(options.logIntervalMs ?? 10_000);
     this.#log = options.logger;
     if (this.#local && options.store.stream !== undefined) {
       // A local decision cannot append to the stream: a 200 would promise what Redis never got.
@@ -347,15 +345,12 @@ export class RedisDedupStore implements DedupStore {
     if (r.unconfirmed) this.#unconfirmed++;
     if (r.status === 'processed') this.#processed++;
     else this.#deduplicated++;
-    this.#localSinceLog++;
-    const now = performance.now();
-    if (now - this.#lastLocalLogMs >= this.#logIntervalMs) {
+    const count = this.#localLog.note();
+    if (count !== undefined) {
       this.#log.warn('redis unavailable: deciding on this replica\'s local window (REDIS_FAILURE_POLICY=local); other replicas do not see these decisions', {
-        count: this.#localSinceLog,
+        count,
         ...(cause !== undefined && { err: cause }),
       });
-      this.#localSinceLog = 0;
-      this.#lastLocalLogMs = now;
     }
     return r.status === 'processed' ? { status: 'processed', state: r.state } : { status: 'deduplicated' };
   }
