@@ -43,6 +43,20 @@ end
 local function claimed(v)
   return v and string.sub(v, 1, 2) == 'c:'
 end
+-- Decided at once (observe, or begin without a hold): remembers the key (a duplicate's TTL
+-- refreshed) and applies the state. Returns the stored bytes when a new key's event is stale
+-- (its answer carries the newer state), else false. Reads before it writes.
+local function settle(dkey, skey, v, code, windowMs, ttl, e, l, n, body)
+  local stored = false
+  if not v and code == 0 then stored = redis.call('HGET', skey, 'b') end
+  if v then
+    redis.call('PEXPIRE', dkey, windowMs)
+  else
+    redis.call('SET', dkey, '1', 'PX', windowMs)
+  end
+  apply(skey, code, ttl, e, l, n, body)
+  return stored
+end
 `;
 
 /**
@@ -75,14 +89,7 @@ if KEYS[4] then
     entry = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', 'id', ARGV[9], 'status', status, 'event', ARGV[6])
   end
 end
-local stored = false
-if not v and code == 0 then stored = redis.call('HGET', KEYS[2], 'b') end
-if v then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-else
-  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
-end
-apply(KEYS[2], code, ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+local stored = settle(KEYS[1], KEYS[2], v, code, ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 if v then return {1, code, entry, stored} end
 return {0, code, entry, stored}
 `;
@@ -115,14 +122,7 @@ if hold then
   redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[3])
   return {decision, code, 1, false}
 end
-local stored = false
-if not v and code == 0 then stored = redis.call('HGET', KEYS[2], 'b') end
-if v then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-else
-  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
-end
-apply(KEYS[2], code, ARGV[2], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
+local stored = settle(KEYS[1], KEYS[2], v, code, ARGV[1], ARGV[2], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
 return {decision, code, 0, stored}
 `;
 
