@@ -34,9 +34,7 @@ import { buildStatsDocument } from './metrics/stats-json.js';
 import { openPersistence, SnapshotStartError } from './persist/open.js';
 import type { Snapshotter } from './persist/snapshotter.js';
 import { SNAPSHOTS_DISABLED } from './persist/status.js';
-import { RedisConnection } from './store/redis/connection.js';
-import { createRedisStore } from './store/redis/factory.js';
-import { resolveTarget } from './store/redis/settings.js';
+import { createRedisStore, redisConnectionFor } from './store/redis/factory.js';
 import type { RedisStore } from './store/redis/store.js';
 import { StreamCounters } from './store/redis/stream-stats.js';
 
@@ -351,7 +349,7 @@ export async function openStores(config: Config, log: Logger, engine: DedupEngin
     }
     const dedup = new MemoryStore(engine);
     if (stream === undefined) return { dedup, redis: null, stream: undefined, logs: [], close: async () => undefined };
-    const connection = new RedisConnection({ target: resolveTarget(config.redisUrl, config.redisClusterNodes, config.redisPassword), timeoutMs: config.redisTimeoutMs, logger: log });
+    const connection = redisConnectionFor(config, log);
     const streamLog = new RedisStreamLog({ connection, stream, maxLen: config.deliveryRedisMaxLen });
     await streamLog.open(waitMs).catch((err: unknown) => unreachable(err, 'answering 503 to events to deliver until it is'));
     log.info('dedup store', { store: 'memory', stream: streamLog.streamKeys().length > 1 ? `${stream}:{p0..p${streamLog.streamKeys().length - 1}}` : stream, redis: connection.description });

@@ -30,13 +30,22 @@ export interface CreateRedisStoreOptions {
   logger?: Logger;
 }
 
-/** Throws (a plain Error naming the settings) when neither REDIS_URL nor REDIS_CLUSTER_NODES is set. */
-export function createRedisStore(config: RedisStoreConfig, options: CreateRedisStoreOptions = {}): RedisStore {
-  const connection = new RedisConnection({
+/**
+ * The connection REDIS_URL or REDIS_CLUSTER_NODES (+ REDIS_PASSWORD, REDIS_TIMEOUT_MS) describe, for
+ * the store or the stream sink beside the memory store. Throws (a plain Error naming the settings)
+ * when neither is set. Nothing connects yet.
+ */
+export function redisConnectionFor(config: Pick<RedisStoreConfig, 'redisUrl' | 'redisClusterNodes' | 'redisPassword' | 'redisTimeoutMs'>, logger?: Logger): RedisConnection {
+  return new RedisConnection({
     target: resolveTarget(config.redisUrl, config.redisClusterNodes, config.redisPassword),
     timeoutMs: config.redisTimeoutMs,
-    ...(options.logger !== undefined && { logger: options.logger }),
+    ...(logger !== undefined && { logger }),
   });
+}
+
+/** Throws (a plain Error naming the settings) when neither REDIS_URL nor REDIS_CLUSTER_NODES is set. */
+export function createRedisStore(config: RedisStoreConfig, options: CreateRedisStoreOptions = {}): RedisStore {
+  const connection = redisConnectionFor(config, options.logger);
   return new RedisStore({
     connection,
     keyPrefix: config.redisKeyPrefix,
